@@ -1,0 +1,124 @@
+"""Models shared by the core, the CLI, the magics and the REST API (one place, like jupyter-scheduler).
+
+The REST API serialises exactly these; the OpenAPI spec (`jupyter_kf/openapi.yaml`) describes them.
+Paths in these models are relative to the run store's root unless noted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunStatus(str, Enum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    interrupted = "interrupted"  # the runner died (e.g. SIGKILL) before the run ended
+
+    @property
+    def finished(self) -> bool:
+        return self not in (RunStatus.queued, RunStatus.running)
+
+
+class StepStatus(str, Enum):
+    pending = "pending"
+    running = "running"
+    succeeded = "succeeded"
+    cached = "cached"
+    failed = "failed"
+    skipped = "skipped"  # an upstream step failed or the run was cancelled before it started
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (StepStatus.pending, StepStatus.running)
+
+
+class RunRequest(_Model):
+    """What a surface asks a backend to run. Parameters are checked against the pipeline's."""
+
+    notebook: str = Field(description="Notebook path (relative to the server root over REST).")
+    backend: str = "local"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    cache: bool = Field(default=True, description="False forces every step to run.")
+    max_parallel: int | None = Field(default=None, ge=1, le=256)
+    timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, s.")
+    retry_of: str | None = Field(default=None, description="Rerun only failed/cancelled/downstream steps of this run.")
+    snapshot: str | None = Field(default=None, description="Run from this snapshot instead of a new one.")
+
+
+class StepRun(_Model):
+    name: str
+    status: StepStatus = StepStatus.pending
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration: float | None = Field(default=None, description="Seconds.")
+    attempt: int = 0
+    cache_key: str | None = None
+    cached_from: str | None = Field(default=None, description="Run id whose outputs were reused.")
+    error: str | None = Field(default=None, description="One-line reason when failed or skipped.")
+    failed_cell: int | None = Field(default=None, description="Source-notebook cell index that failed.")
+    notebook: str | None = Field(default=None, description="Executed step notebook path.")
+    log: str | None = Field(default=None, description="Step log path.")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class Run(_Model):
+    id: str
+    pipeline: str
+    notebook: str
+    backend: str = "local"
+    status: RunStatus = RunStatus.queued
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    cache: bool = True
+    snapshot: str | None = None
+    retry_of: str | None = None
+    run_dir: str | None = Field(default=None, description="The run's working folder.")
+    error: str | None = Field(default=None, description="One-line reason when failed.")
+    steps: list[StepRun] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    external_id: str | None = Field(default=None, description="Cluster-side id (KFP run / Argo workflow).")
+    external_url: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def step(self, name: str) -> StepRun:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(f"run {self.id} has no step {name!r}")
+
+
+class Snapshot(_Model):
+    id: str = Field(description="Content address of the snapshot's manifest.")
+    created_at: datetime
+    root: str = Field(description="The folder that was snapshotted.")
+    notebook: str | None = None
+    files: int = 0
+    bytes: int = 0
+    new_bytes: int = Field(default=0, description="Bytes stored that no earlier snapshot had.")
+
+
+class BackendInfo(_Model):
+    name: str
+    available: bool
+    configured: bool
+    description: str = ""
+    reason: str | None = Field(default=None, description="Why not available/configured.")
