@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from jupyter_kf_converter.ir import Pipeline, Problem
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -122,3 +123,71 @@ class BackendInfo(_Model):
     configured: bool
     description: str = ""
     reason: str | None = Field(default=None, description="Why not available/configured.")
+
+
+# -- REST API bodies (requests and responses of jupyter_kf/openapi.yaml) -----------------------
+
+
+class CompileRequest(_Model):
+    """Compile a saved notebook (``notebook``) or unsaved notebook JSON (``content``): exactly one."""
+
+    notebook: str | None = Field(default=None, description="Notebook path relative to the server root.")
+    content: dict[str, Any] | None = Field(default=None, description="Notebook JSON (nbformat 4).")
+
+
+class CompileResult(_Model):
+    pipeline: Pipeline = Field(description="The Pipeline IR.")
+    graph: dict[str, Any] = Field(description="jupyter_kf_converter.graph.graph_json(pipeline).")
+    problems: list[Problem] = Field(description="Every validation problem (cell, step, name).")
+    valid: bool = Field(description="False when any problem has severity 'error'.")
+
+
+class RetryRequest(_Model):
+    """Overrides for a retry; omitted fields keep the original run's values."""
+
+    backend: str | None = None
+    parameters: dict[str, Any] | None = None
+    cache: bool | None = None
+    timeout: float | None = Field(default=None, gt=0)
+
+
+class SnapshotRequest(_Model):
+    notebook: str = Field(description="Notebook path relative to the server root; its folder is snapshotted.")
+
+
+class RunList(_Model):
+    runs: list[Run]
+    cursor: str = Field(description="Pass as `since` to get only runs changed after this answer.")
+
+
+class BackendList(_Model):
+    backends: list[BackendInfo]
+
+
+class SnapshotList(_Model):
+    snapshots: list[Snapshot]
+
+
+class StepLog(_Model):
+    run: str
+    step: str
+    text: str
+    path: str | None = Field(default=None, description="Log file path relative to the server root, if inside it.")
+
+
+class StepNotebook(_Model):
+    run: str
+    step: str
+    path: str | None = Field(
+        default=None, description="Executed notebook path relative to the server root (open it in JupyterLab)."
+    )
+    content: dict[str, Any] = Field(description="The executed notebook JSON (nbformat 4).")
+
+
+class ApiError(_Model):
+    """Every 4xx/5xx body of the REST API."""
+
+    message: str
+    reason: str | None = None
+    field: str | None = Field(default=None, description="The request field at fault (dotted path), if one.")
+    problems: list[Problem] = Field(default_factory=list, description="Pipeline problems, for 422.")
