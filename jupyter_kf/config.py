@@ -1,0 +1,95 @@
+"""Settings for the local runner and the run store, read from the environment.
+
+One small pydantic model. Every field has a default and an environment variable; the server
+extension maps its Jupyter (traitlets) config onto the same model with :meth:`Settings.with_overrides`.
+
+=============================  ==============================================================
+``JUPYTER_KF_STORE``           Run store folder. Relative: inside the notebook's folder
+                               (default ``kf-runs``). Absolute: one store for every notebook.
+``JUPYTER_KF_MAX_PARALLEL``    Steps running at once (default: number of CPUs, at least 2).
+``JUPYTER_KF_CACHE``           ``0``/``false`` turns step caching off by default (default on).
+``JUPYTER_KF_TIMEOUT``         Default per-step timeout in seconds (default: none).
+``JUPYTER_KF_KEEP_SNAPSHOTS``  Newest snapshots ``snapshot gc`` always keeps (default 10).
+``JUPYTER_KF_REGISTRY``        The registry of store folders (default
+                               ``<jupyter data dir>/kf-stores.json``).
+=============================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENV_PREFIX = "JUPYTER_KF_"
+DEFAULT_STORE = "kf-runs"
+
+
+def _default_parallel() -> int:
+    return max(2, os.cpu_count() or 2)
+
+
+class Settings(BaseModel):
+    """Local runner settings (see the module docstring for the environment variables)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    store: str = Field(
+        default=DEFAULT_STORE,
+        description="Run store folder; relative paths are taken inside the notebook's folder.",
+    )
+    max_parallel: int = Field(default_factory=_default_parallel, ge=1, le=256, description="Steps at once.")
+    cache: bool = Field(default=True, description="Reuse cached step results unless a run asks otherwise.")
+    timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, seconds.")
+    keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
+    registry: str | None = Field(
+        default=None, description="Registry file of known stores (None: <jupyter data dir>/kf-stores.json)."
+    )
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _empty_timeout(cls, v: Any) -> Any:
+        return None if v in ("", "0", "none", "None") else v
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``JUPYTER_KF_*`` variables (``environ`` defaults to ``os.environ``).
+
+        Raises ``ValueError`` naming the variable when a value is invalid.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw.strip() != "":
+                values[name] = raw.strip()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except Exception as e:  # pydantic.ValidationError: name the variables involved
+            from pydantic import ValidationError
+
+            if not isinstance(e, ValidationError):
+                raise
+            where = ", ".join(f"{ENV_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in e.errors())
+            raise ValueError(f"invalid jupyter-kf setting ({where})") from None
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the non-None ``overrides`` applied (e.g. from traitlets config or CLI flags)."""
+        return self.model_validate({**self.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
+
+    def store_path(self, folder: Path | str) -> Path:
+        """The run store used for notebooks in ``folder``."""
+        p = Path(os.path.expanduser(self.store))
+        return p if p.is_absolute() else Path(folder).resolve() / p
+
+    def registry_path(self) -> Path:
+        """Where the registry of store folders lives."""
+        if self.registry:
+            return Path(os.path.expanduser(self.registry))
+        from jupyter_core.paths import jupyter_data_dir
+
+        return Path(jupyter_data_dir()) / "kf-stores.json"
