@@ -1,0 +1,351 @@
+"""Content-addressed, deduplicated snapshots of a notebook's folder (its "data volume").
+
+Under the store folder::
+
+    .objects/ab/cdef...          file contents by sha256, stored once, read-only, never modified
+    .snapshots/<id>.json         a manifest: path -> {type, hash, size, mode, mtime_ns} (or link target)
+    .snapshots/statcache/<k>.json  per snapshotted folder: path -> [size, mtime_ns, inode, hash]
+
+A snapshot's id is the sha256 of its entries, so an identical folder gives the same id. Files
+whose size, mtime_ns and inode match the stat cache are not read again. Symlinks are recorded,
+never followed; on materialize only links that stay inside the folder are recreated. Runs get
+copies of the objects (reflink or copy_file_range where possible), never hardlinks, so nothing a
+step writes can change a snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .._fsutil import atomic_write_text, file_lock
+from ..models import Snapshot
+from .objects import ObjectStore
+from .walk import walk
+
+MANIFEST_VERSION = 1
+_RACY_NS = 100_000_000  # files modified this close to the scan may change unseen: not cached
+
+
+class SnapshotError(Exception):
+    """A snapshot operation that cannot proceed (the message says what and where)."""
+
+
+class UnknownSnapshot(SnapshotError, LookupError):
+    pass
+
+
+@dataclass
+class Progress:
+    """Reported while a snapshot is taken (``phase``: 'scan' then 'hash')."""
+
+    phase: str
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    path: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class Manifest:
+    snapshot: Snapshot
+    entries: dict[str, dict[str, Any]]  # path -> {"type": "file"|"link"|"dir", ...}
+
+
+@dataclass
+class SnapshotDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+@dataclass
+class GcReport:
+    snapshots_removed: list[str] = field(default_factory=list)
+    objects_removed: int = 0
+    bytes_freed: int = 0
+
+
+@dataclass
+class Materialized:
+    files: int = 0
+    bytes: int = 0
+    skipped_links: list[str] = field(default_factory=list)  # links pointing outside the folder
+
+
+def entries_id(entries: dict[str, dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(entries, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class SnapshotStore:
+    """Snapshots kept in a run store folder (``<store>/.objects``, ``<store>/.snapshots``)."""
+
+    def __init__(self, store: Path | str) -> None:
+        self.store = Path(store).resolve()
+        self.objects = ObjectStore(self.store / ".objects")
+        self.dir = self.store / ".snapshots"
+        self._lock = self.dir / ".lock"
+
+    # -- create -----------------------------------------------------------------------------
+    def create(
+        self, folder: Path | str, *, notebook: str | None = None, progress: ProgressCallback | None = None
+    ) -> Snapshot:
+        """Snapshot ``folder`` (minus the store and ignored paths) and return its record."""
+        root = Path(folder).resolve()
+        if not root.is_dir():
+            raise SnapshotError(f"cannot snapshot {root}: not a folder")
+        with file_lock(self._lock, shared=True):
+            return self._create(root, notebook, progress)
+
+    def _create(self, root: Path, notebook: str | None, progress: ProgressCallback | None) -> Snapshot:
+        scan_ns = time.time_ns()
+        found = list(walk(root, exclude={self.store}))
+        files = [f for f in found if f.kind == "file"]
+        total = sum(f.st.st_size for f in files)
+        prog = Progress("hash", files_total=len(files), bytes_total=total)
+        if progress:
+            progress(Progress("scan", files_total=len(files), bytes_total=total))
+        cache_file = self.dir / "statcache" / (hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json")
+        cache = _read_json(cache_file, {})
+        new_cache: dict[str, list] = {}
+        entries: dict[str, dict[str, Any]] = {}
+        new_bytes = 0
+        for f in found:
+            mode = f.st.st_mode & 0o7777
+            if f.kind == "dir":
+                entries[f.rel] = {"type": "dir", "mode": mode}
+                continue
+            if f.kind == "link":
+                entries[f.rel] = {"type": "link", "target": os.readlink(root / f.rel)}
+                continue
+            key = [f.st.st_size, f.st.st_mtime_ns, f.st.st_ino]
+            hit = cache.get(f.rel)
+            if hit and hit[:3] == key and self.objects.has(hit[3]):
+                digest = hit[3]
+            else:
+                try:
+                    digest, added = self.objects.add_file(root / f.rel)
+                except FileNotFoundError:  # removed since the scan
+                    continue
+                except OSError as e:
+                    raise SnapshotError(f"cannot read {root / f.rel}: {e.strerror}") from None
+                new_bytes += added
+            entries[f.rel] = {"type": "file", "hash": digest, "size": f.st.st_size, "mode": mode,
+                              "mtime_ns": f.st.st_mtime_ns}
+            if scan_ns - f.st.st_mtime_ns > _racy_margin(f.st.st_mtime_ns):
+                new_cache[f.rel] = [*key, digest]
+            if progress:
+                prog.files_done += 1
+                prog.bytes_done += f.st.st_size
+                prog.path = f.rel
+                progress(prog)
+        snap_id = entries_id(entries)
+        path = self._manifest_path(snap_id)
+        if path.exists():
+            os.utime(path)  # "last used": gc keeps the newest
+            snap = self._load(snap_id).snapshot
+            snap = snap.model_copy(update={"new_bytes": new_bytes})
+        else:
+            snap = Snapshot(
+                id=snap_id,
+                created_at=datetime.now(timezone.utc),
+                root=str(root),
+                notebook=notebook,
+                files=len([e for e in entries.values() if e["type"] == "file"]),
+                bytes=sum(e.get("size", 0) for e in entries.values()),
+                new_bytes=new_bytes,
+            )
+            doc = {"version": MANIFEST_VERSION, "snapshot": snap.model_dump(mode="json"), "entries": entries}
+            atomic_write_text(path, json.dumps(doc, separators=(",", ":")))
+        if new_cache != cache:
+            atomic_write_text(cache_file, json.dumps(new_cache, separators=(",", ":")))
+        return snap
+
+    # -- read -------------------------------------------------------------------------------
+    def _manifest_path(self, snap_id: str) -> Path:
+        return self.dir / f"{snap_id}.json"
+
+    def _ids(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return [p.name[:-5] for p in self.dir.iterdir() if p.suffix == ".json" and len(p.name) == 69]
+
+    def resolve(self, ref: str) -> str:
+        """A full snapshot id from an id or a unique prefix of at least 4 characters."""
+        ref = ref.strip().lower()
+        if len(ref) == 64 and self._manifest_path(ref).is_file():
+            return ref
+        matches = [i for i in self._ids() if i.startswith(ref)] if len(ref) >= 4 else []
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UnknownSnapshot(f"no snapshot {ref!r} in {self.store}")
+        raise UnknownSnapshot(f"snapshot prefix {ref!r} is ambiguous ({len(matches)} snapshots match)")
+
+    def _load(self, snap_id: str) -> Manifest:
+        try:
+            doc = json.loads(self._manifest_path(snap_id).read_text())
+        except FileNotFoundError:
+            raise UnknownSnapshot(f"no snapshot {snap_id!r} in {self.store}") from None
+        return Manifest(Snapshot.model_validate(doc["snapshot"]), doc["entries"])
+
+    def show(self, ref: str) -> Manifest:
+        """A snapshot's record and entries."""
+        return self._load(self.resolve(ref))
+
+    def get(self, ref: str) -> Snapshot:
+        return self.show(ref).snapshot
+
+    def list(self, root: Path | str | None = None) -> list[Snapshot]:
+        """Snapshots (of ``root`` only, if given), newest first."""
+        want = str(Path(root).resolve()) if root is not None else None
+        snaps = [self._load(i).snapshot for i in self._ids()]
+        return sorted((s for s in snaps if want is None or s.root == want), key=lambda s: s.created_at, reverse=True)
+
+    def diff(self, a: str, b: str) -> SnapshotDiff:
+        """Paths added, removed and changed (content, mode or link target) from ``a`` to ``b``."""
+        ea = {p: e for p, e in self.show(a).entries.items() if e["type"] != "dir"}
+        eb = {p: e for p, e in self.show(b).entries.items() if e["type"] != "dir"}
+        d = SnapshotDiff(
+            added=sorted(eb.keys() - ea.keys()),
+            removed=sorted(ea.keys() - eb.keys()),
+            changed=sorted(p for p in ea.keys() & eb.keys() if _content(ea[p]) != _content(eb[p])),
+        )
+        return d
+
+    # -- write out --------------------------------------------------------------------------
+    def materialize(self, ref: str, target: Path | str) -> Materialized:
+        """Copy a snapshot into a new (or empty) folder, e.g. a run's working folder."""
+        return self.restore(ref, target, overwrite=False)
+
+    def restore(self, ref: str, target: Path | str, *, overwrite: bool = False) -> Materialized:
+        """Write a snapshot's files into ``target``.
+
+        A non-empty ``target`` is refused unless ``overwrite``; then the snapshot's files replace
+        the ones there and files that the snapshot does not have are left alone.
+        """
+        m = self.show(ref)
+        target = Path(target)
+        if target.exists() and not target.is_dir():
+            raise SnapshotError(f"cannot restore into {target}: not a folder")
+        if target.is_dir() and any(target.iterdir()) and not overwrite:
+            raise SnapshotError(f"{target} is not empty (pass overwrite to restore over its files)")
+        target.mkdir(parents=True, exist_ok=True)
+        result = Materialized()
+        dirs: list[tuple[Path, int]] = []
+        for rel, e in m.entries.items():  # parents come before children (walk order)
+            dst = target / rel
+            if e["type"] == "dir":
+                if dst.is_symlink() or (dst.exists() and not dst.is_dir()):
+                    dst.unlink()
+                dst.mkdir(exist_ok=True)
+                dirs.append((dst, e["mode"]))
+                continue
+            if overwrite and (dst.is_symlink() or dst.exists()):
+                if dst.is_dir() and not dst.is_symlink():
+                    raise SnapshotError(f"cannot restore file {rel}: {dst} is a folder")
+                dst.unlink()
+            if e["type"] == "link":
+                if _link_inside(rel, e["target"]):
+                    os.symlink(e["target"], dst)
+                else:
+                    result.skipped_links.append(rel)
+                continue
+            if not self.objects.has(e["hash"]):
+                raise SnapshotError(f"snapshot {m.snapshot.id[:12]} is damaged: object for {rel} is missing")
+            self.objects.copy_out(e["hash"], dst)
+            os.chmod(dst, e["mode"])
+            os.utime(dst, ns=(e["mtime_ns"], e["mtime_ns"]))
+            result.files += 1
+            result.bytes += e["size"]
+        for d, mode in reversed(dirs):
+            os.chmod(d, mode | 0o700)  # keep run folders writable by their owner
+        return result
+
+    # -- garbage collection -----------------------------------------------------------------
+    def gc(self, keep: int = 10, referenced: Iterable[str] | None = None) -> GcReport:
+        """Remove snapshots that no run references, except the ``keep`` most recently used, then
+        every object no remaining snapshot references. ``referenced`` defaults to the snapshot ids
+        of the runs in this store's ``runs.sqlite``."""
+        if referenced is None:
+            referenced = self._run_refs()
+        refs = set(referenced)
+        report = GcReport()
+        with file_lock(self._lock):
+            ids = sorted(self._ids(), key=lambda i: self._manifest_path(i).stat().st_mtime_ns, reverse=True)
+            keep_ids = set(ids[:keep]) | (refs & set(ids))
+            live: set[str] = set()
+            for i in ids:
+                if i in keep_ids:
+                    live.update(e["hash"] for e in self._load(i).entries.values() if e["type"] == "file")
+                else:
+                    self._manifest_path(i).unlink()
+                    report.snapshots_removed.append(i)
+            for digest, path in self.objects.all():
+                if digest not in live:
+                    report.bytes_freed += path.stat().st_size
+                    path.unlink()
+                    report.objects_removed += 1
+            if self.objects.tmp.is_dir():  # leftovers of killed snapshots (no create runs now)
+                for p in self.objects.tmp.iterdir():
+                    report.bytes_freed += p.stat().st_size
+                    p.unlink()
+        return report
+
+    def _run_refs(self) -> set[str]:
+        if not (self.store / "runs.sqlite").is_file():
+            return set()
+        from ..store import RunStore
+
+        with RunStore(self.store, register=False) as rs:
+            return rs.snapshot_refs()
+
+
+def _content(e: dict[str, Any]) -> tuple:
+    return (e["type"], e.get("hash"), e.get("mode"), e.get("target"))
+
+
+def _link_inside(rel: str, target: str) -> bool:
+    if os.path.isabs(target):
+        return False
+    norm = os.path.normpath(os.path.join(os.path.dirname(rel), target))
+    return not (norm == ".." or norm.startswith("../"))
+
+
+def _racy_margin(mtime_ns: int) -> int:
+    # Whole-second timestamps mean a coarse file system (FAT, some network mounts): wider margin.
+    return 2_000_000_000 if mtime_ns % 1_000_000_000 == 0 else _RACY_NS
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
+__all__ = [
+    "GcReport",
+    "Manifest",
+    "Materialized",
+    "Progress",
+    "Snapshot",
+    "SnapshotDiff",
+    "SnapshotError",
+    "SnapshotStore",
+    "UnknownSnapshot",
+]
