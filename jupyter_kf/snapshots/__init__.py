@@ -216,6 +216,14 @@ class SnapshotStore:
         snaps = [self._load(i).snapshot for i in self._ids()]
         return sorted((s for s in snaps if want is None or s.root == want), key=lambda s: s.created_at, reverse=True)
 
+    def data_key(self, ref: str, exclude: Iterable[str] = ()) -> str:
+        """A content-only digest of a snapshot for cache keys: paths, contents, modes and link
+        targets, without mtimes and without the ``exclude`` paths (pass the pipeline's own
+        notebook: its code is keyed per step, and editing one step must not invalidate all)."""
+        skip = set(exclude)
+        items = sorted((p, _content(e)) for p, e in self.show(ref).entries.items() if p not in skip)
+        return hashlib.sha256(json.dumps(items, separators=(",", ":")).encode()).hexdigest()
+
     def diff(self, a: str, b: str) -> SnapshotDiff:
         """Paths added, removed and changed (content, mode or link target) from ``a`` to ``b``."""
         ea = {p: e for p, e in self.show(a).entries.items() if e["type"] != "dir"}
