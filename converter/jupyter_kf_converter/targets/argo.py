@@ -1,0 +1,164 @@
+"""Pipeline IR -> an Argo Workflow manifest (plain dicts, argoproj.io/v1alpha1).
+
+One DAG template (edges as dependencies) and one container template per step running papermill
+on the step's emitted notebook, carried in the manifest as a raw input artifact. The run volume
+is a volumeClaimTemplate (restored from the VolumeSnapshot when given) mounted in every step;
+Argo deletes it when the workflow completes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..ir import Pipeline, Step
+from .options import (
+    TargetOptions,
+    check_pipeline,
+    emitted_notebook_json,
+    parameter_types,
+    snapshot_data_source,
+    step_image,
+    step_limits,
+    step_timeout,
+)
+
+API_VERSION = "argoproj.io/v1alpha1"
+ENTRYPOINT = "kf-pipeline"
+VOLUME = "kf-work"
+NOTEBOOK_DIR = "/kf/steps"
+METRICS_PATH = "/tmp/kf-metrics.json"
+LABEL_PIPELINE = "jupyter-kf/pipeline"
+
+
+def template_name(step: str) -> str:
+    """The container template (and DAG task) name of a step; never collides with the entrypoint."""
+    return f"step-{step}"
+
+
+def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> dict[str, Any]:
+    """The Workflow manifest as a dict, ready for CustomObjectsApi or ``yaml.safe_dump``."""
+    options = options or TargetOptions()
+    check_pipeline(pipeline)
+    spec: dict[str, Any] = {
+        "entrypoint": ENTRYPOINT,
+        "templates": [_dag(pipeline)] + [_step_template(pipeline, s, options) for s in pipeline.steps],
+    }
+    if pipeline.parameters:
+        spec["arguments"] = {
+            "parameters": [{"name": p.name, "value": parameter_text(p.default)} for p in pipeline.parameters]
+        }
+    if options.volume:
+        spec["volumeClaimTemplates"] = [_claim_template(options)]
+    if options.service_account:
+        spec["serviceAccountName"] = options.service_account
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": options.generate_name or f"{pipeline.name[:50]}-",
+            "labels": {LABEL_PIPELINE: pipeline.name},
+            "annotations": {"jupyter-kf/notebook": pipeline.notebook},
+        },
+        "spec": spec,
+    }
+
+
+def workflow_yaml(pipeline: Pipeline, options: TargetOptions | None = None) -> str:
+    import yaml
+
+    return yaml.safe_dump(build_workflow(pipeline, options), sort_keys=False, width=120)
+
+
+def parameter_text(value: Any) -> str:
+    """A parameter value as Argo's string form (JSON for lists/dicts, lower-case booleans)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return json.dumps(value)
+
+
+def _dag(pipeline: Pipeline) -> dict[str, Any]:
+    tasks = []
+    for step in pipeline.steps:
+        task: dict[str, Any] = {"name": step.name, "template": template_name(step.name)}
+        if step.depends_on:
+            task["dependencies"] = list(step.depends_on)
+        if step.parameters:
+            task["arguments"] = {
+                "parameters": [{"name": p, "value": f"{{{{workflow.parameters.{p}}}}}"} for p in step.parameters]
+            }
+        tasks.append(task)
+    return {"name": ENTRYPOINT, "dag": {"tasks": tasks}}
+
+
+def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> dict[str, Any]:
+    notebook_path = f"{NOTEBOOK_DIR}/{step.name}.ipynb"
+    args = [
+        "--step", step.name,
+        "--notebook", notebook_path,
+        "--workdir", options.workdir,
+        "--kernel", pipeline.kernel.name,
+        "--types", json.dumps(parameter_types(pipeline, step), sort_keys=True),
+        "--metrics-out", METRICS_PATH,
+    ]  # fmt: skip
+    for name in step.parameters:
+        args += ["--param", f"{name}={{{{inputs.parameters.{name}}}}}"]
+    container: dict[str, Any] = {
+        "image": step_image(pipeline, step, options),
+        "command": ["python", "-m", "jupyter_kf_converter.targets.steprun"],
+        "args": args,
+        "workingDir": options.workdir,
+    }
+    if options.image_pull_policy:
+        container["imagePullPolicy"] = options.image_pull_policy
+    if options.env:
+        container["env"] = [{"name": k, "value": v} for k, v in options.env.items()]
+    limits = step_limits(step)
+    if limits:
+        container["resources"] = {"limits": limits}
+    if options.volume:
+        container["volumeMounts"] = [{"name": VOLUME, "mountPath": options.volume_mount}]
+    inputs: dict[str, Any] = {
+        "artifacts": [
+            {"name": "notebook", "path": notebook_path, "raw": {"data": _untemplated(emitted_notebook_json(pipeline, step))}}
+        ]
+    }
+    if step.parameters:
+        inputs["parameters"] = [{"name": p} for p in step.parameters]
+    template: dict[str, Any] = {
+        "name": template_name(step.name),
+        "metadata": {"labels": {LABEL_PIPELINE: pipeline.name, "jupyter-kf/step": step.name}},
+        "inputs": inputs,
+        "outputs": {"parameters": [{"name": "metrics", "valueFrom": {"path": METRICS_PATH, "default": "{}"}}]},
+        "container": container,
+    }
+    if step.retries:
+        template["retryStrategy"] = {"limit": step.retries, "retryPolicy": "OnFailure"}
+    timeout = step_timeout(step, options)
+    if timeout:
+        template["activeDeadlineSeconds"] = timeout
+    return template
+
+
+def _claim_template(options: TargetOptions) -> dict[str, Any]:
+    claim: dict[str, Any] = {
+        "accessModes": list(options.access_modes),
+        "resources": {"requests": {"storage": options.volume_size}},
+    }
+    if options.storage_class:
+        claim["storageClassName"] = options.storage_class
+    if options.snapshot:
+        claim["dataSource"] = snapshot_data_source(options.snapshot)
+    return {"metadata": {"name": VOLUME}, "spec": claim}
+
+
+def _untemplated(notebook_json: str) -> str:
+    """Hide ``{{`` from Argo's templating (code such as f"{{x}}" would fail validation).
+
+    Compact JSON never has ``{{`` outside strings, and ``\\u007b`` is the same ``{`` to a JSON reader.
+    """
+    return notebook_json.replace("{{", "{\\u007b")

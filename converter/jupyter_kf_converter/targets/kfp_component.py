@@ -1,0 +1,43 @@
+"""The function every KFP step component runs (kept free of `from __future__ import annotations`:
+the kfp SDK reads this function's annotations and source to build the component)."""
+
+from kfp.dsl import Artifact, Metrics, Output
+
+
+def jupyter_kf_step(
+    step: str,
+    notebook: str,
+    workdir: str,
+    parameters: dict,
+    parameter_types: dict,
+    cache_salt: str,
+    metrics: Output[Metrics],
+    executed_notebook: Output[Artifact],
+):
+    """Run one emitted step notebook with papermill; record its metrics as KFP metrics.
+
+    ``notebook`` is the emitted step notebook as base64 of its JSON: opaque to every templating
+    pass (KFP placeholders, and kfp.local rewriting each "python3" in a task's arguments); the
+    kernel is the one named in its kernelspec. ``cache_salt`` is not used at run time: it carries the volume snapshot's name into KFP's
+    cache key, which otherwise ignores the volume's contents.
+    """
+    import base64
+    import numbers
+    import shutil
+
+    from jupyter_kf_converter.targets.steprun import run_step
+
+    result = run_step(
+        step=step,
+        notebook_json=base64.b64decode(notebook).decode("utf-8"),
+        workdir=workdir,
+        kernel_name=None,
+        parameters=parameters,
+        parameter_types=parameter_types,
+    )
+    shutil.copyfile(result.executed, executed_notebook.path)
+    for name, value in result.metrics.items():
+        if isinstance(value, numbers.Number) and not isinstance(value, bool):
+            metrics.log_metric(name, float(value))
+        else:
+            print(f"jupyter-kf: metric {name!r} is not a number ({type(value).__name__}); not logged to KFP")

@@ -1,0 +1,128 @@
+"""Options shared by the KFP and Argo targets, and the pieces both compute the same way."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ..ir import Pipeline, Step
+
+FALLBACK_IMAGE = "python:3.11"
+GPU_KEYS = {"gpu": "nvidia.com/gpu", "nvidia.com/gpu": "nvidia.com/gpu", "amd.com/gpu": "amd.com/gpu"}
+KNOWN_LIMITS = {"cpu", "memory", *GPU_KEYS}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
+_RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+SNAPSHOT_API_GROUP = "snapshot.storage.k8s.io"
+
+
+class TargetError(ValueError):
+    """The pipeline cannot be compiled for a target; the message names the step and the field."""
+
+
+@dataclass
+class TargetOptions:
+    """How a Pipeline IR becomes a cluster spec. Backends fill these from the notebook pod."""
+
+    image: str | None = None  # default step image when neither the step nor the pipeline has one
+    workdir: str = "/kf/work"  # the steps' cwd: the notebook's folder on the run volume
+    mount_path: str | None = None  # where the run volume is mounted (default: workdir)
+    volume: bool = True  # give the steps a shared run volume (False only for kfp.local / no cluster)
+    snapshot: str | None = None  # VolumeSnapshot to restore the run volume from
+    volume_size: str = "10Gi"
+    storage_class: str | None = None
+    access_modes: list[str] = field(default_factory=lambda: ["ReadWriteOnce"])
+    pvc_name: str | None = None  # explicit run-volume PVC name (KFP); generated when None
+    env: dict[str, str] = field(default_factory=dict)  # non-secret env copied into every step
+    service_account: str | None = None
+    cache: bool | None = None  # False forces every step to run (a run request's cache=False)
+    timeout: float | None = None  # default per-step timeout, seconds
+    image_pull_policy: str | None = None
+    generate_name: str | None = None  # Argo metadata.generateName (default: "<pipeline>-")
+
+    @classmethod
+    def from_kwargs(cls, **options: Any) -> TargetOptions:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TargetError(f"unknown target option(s) {unknown}; known: {sorted(known)}")
+        return cls(**{k: v for k, v in options.items() if v is not None})
+
+    @property
+    def volume_mount(self) -> str:
+        return self.mount_path or self.workdir
+
+
+def check_pipeline(pipeline: Pipeline) -> None:
+    """Refuse an invalid pipeline: a spec of a broken pipeline would only fail on the cluster."""
+    errors = [p for p in pipeline.problems if p.severity == "error"]
+    if errors:
+        listed = "; ".join(p.message for p in errors[:5])
+        raise TargetError(f"pipeline {pipeline.name!r} has {len(errors)} problem(s): {listed}")
+    if not pipeline.steps:
+        raise TargetError(f"pipeline {pipeline.name!r} has no steps")
+    for step in pipeline.steps:
+        if not _RFC1123.match(step.name) or len(step.name) > 63:
+            raise TargetError(f"step {step.name!r}: not a valid Kubernetes name (RFC 1123 label)")
+
+
+def step_image(pipeline: Pipeline, step: Step, options: TargetOptions) -> str:
+    """The step's image: its `image:` tag, the pipeline's, the option/setting, then a fallback."""
+    image = step.image or pipeline.image or options.image or os.environ.get("KF_STEP_IMAGE")
+    if image:
+        return image
+    warnings.warn(
+        f"no image for step {step.name!r}: using {FALLBACK_IMAGE}, which lacks papermill and "
+        "jupyter-kf-converter; set an `image:` tag, the image option or KF_STEP_IMAGE",
+        stacklevel=3,
+    )
+    return FALLBACK_IMAGE
+
+
+def step_cache(pipeline: Pipeline, step: Step, options: TargetOptions) -> bool:
+    if options.cache is False:
+        return False
+    return pipeline.cache if step.cache is None else step.cache
+
+
+def step_timeout(step: Step, options: TargetOptions) -> int | None:
+    seconds = step.timeout if step.timeout is not None else options.timeout
+    return None if seconds is None else max(1, int(round(seconds)))
+
+
+def step_limits(step: Step) -> dict[str, str]:
+    """The step's `limit:` tags as Kubernetes limits (gpu -> nvidia.com/gpu), each validated."""
+    limits: dict[str, str] = {}
+    for key, value in step.resources.limits.items():
+        name = GPU_KEYS.get(key, key)
+        if key not in KNOWN_LIMITS:
+            raise TargetError(
+                f"step {step.name!r}: unsupported resource limit {key!r} (use cpu, memory, gpu, "
+                "nvidia.com/gpu or amd.com/gpu)"
+            )
+        value = str(value).strip()
+        if not _QUANTITY.match(value):
+            raise TargetError(f"step {step.name!r}: limit {key}={value!r} is not a Kubernetes quantity")
+        if name in GPU_KEYS.values() and not value.isdigit():
+            raise TargetError(f"step {step.name!r}: GPU limit {key}={value!r} must be a whole number")
+        limits[name] = value
+    return limits
+
+
+def parameter_types(pipeline: Pipeline, step: Step) -> dict[str, str]:
+    return {name: pipeline.parameter(name).type for name in step.parameters}
+
+
+def snapshot_data_source(snapshot: str) -> dict[str, str]:
+    return {"apiGroup": SNAPSHOT_API_GROUP, "kind": "VolumeSnapshot", "name": snapshot}
+
+
+def emitted_notebook_json(pipeline: Pipeline, step: Step) -> str:
+    """The step's papermill-ready notebook (from the converter's emitter) as JSON text."""
+    import nbformat
+
+    from ..emit import emit_step
+
+    return nbformat.writes(emit_step(pipeline, step.name), indent=None, separators=(",", ":"))

@@ -1,0 +1,142 @@
+"""Run one emitted step notebook inside a step container (KFP component or Argo container).
+
+This is the code that executes on the cluster (and under ``kfp.local``): it needs only the
+converter, nbformat and papermill in the step image. Parameter values arrive as strings from
+the orchestrator's templating and are turned back into their declared types here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off", ""}
+
+
+class StepParameterError(ValueError):
+    """A parameter value that cannot be read as its declared type."""
+
+
+def coerce(name: str, value: Any, type_name: str) -> Any:
+    """Turn a templated (usually string) parameter value back into ``type_name``."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if type_name == "int":
+            number = float(value)
+            if number != int(number):
+                raise ValueError(value)
+            return int(number)
+        if type_name == "float":
+            return float(value)
+        if type_name == "bool":
+            word = value.strip().lower()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+            raise ValueError(value)
+        if type_name in ("list", "dict"):
+            loaded = json.loads(value)
+            if not isinstance(loaded, list if type_name == "list" else dict):
+                raise ValueError(value)
+            return loaded
+        if type_name == "null":
+            return None if value in ("", "None", "null") else value
+    except ValueError:
+        raise StepParameterError(
+            f"parameter {name!r}: {value!r} is not a valid {type_name}"
+        ) from None
+    return value
+
+
+@dataclass
+class StepResult:
+    executed: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def run_step(
+    *,
+    step: str,
+    notebook_json: str,
+    workdir: str,
+    kernel_name: str | None,
+    parameters: dict[str, Any] | None = None,
+    parameter_types: dict[str, str] | None = None,
+    executed_path: str | None = None,
+    values_dir: str = "kf-values",
+) -> StepResult:
+    """Execute the step notebook with papermill in ``workdir`` and return its metrics.
+
+    ``kernel_name`` None: the kernel named in the notebook's kernelspec. Raises papermill's ``PapermillExecutionError`` when a cell fails (the executed notebook,
+    with the traceback, is written first).
+    """
+    import nbformat
+    import papermill
+
+    types = parameter_types or {}
+    values = {name: coerce(name, value, types.get(name, "str")) for name, value in (parameters or {}).items()}
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    out = Path(executed_path) if executed_path else work / "kf-steps" / f"{step}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.reads(notebook_json, as_version=4)
+    kernel_name = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    papermill.execute_notebook(
+        nb,
+        str(out),
+        parameters=values,
+        kernel_name=kernel_name,
+        cwd=str(work),
+        log_output=True,
+        progress_bar=False,
+        shutdown_kernel="immediate",
+    )
+    metrics_file = Path(values_dir) if os.path.isabs(values_dir) else work / values_dir
+    metrics_file = metrics_file / step / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    return StepResult(executed=out, metrics=metrics)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m jupyter_kf_converter.targets.steprun``: the Argo step container's entry point."""
+    ap = argparse.ArgumentParser(prog="jupyter-kf-step", description=__doc__)
+    ap.add_argument("--step", required=True)
+    ap.add_argument("--notebook", required=True, help="Path of the emitted step notebook.")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--kernel", default="python3")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--types", default="{}", help="JSON object: parameter name -> IR type.")
+    ap.add_argument("--executed", default=None, help="Where to write the executed notebook.")
+    ap.add_argument("--metrics-out", default=None, help="Write the step's metrics JSON here.")
+    args = ap.parse_args(argv)
+    params: dict[str, str] = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--param {item!r}: expected NAME=VALUE")
+        params[name] = value
+    result = run_step(
+        step=args.step,
+        notebook_json=Path(args.notebook).read_text(),
+        workdir=args.workdir,
+        kernel_name=args.kernel,
+        parameters=params,
+        parameter_types=json.loads(args.types),
+        executed_path=args.executed,
+    )
+    if args.metrics_out:
+        Path(args.metrics_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.metrics_out).write_text(json.dumps(result.metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
