@@ -251,7 +251,7 @@ class SnapshotStore:
         if target.exists() and not target.is_dir():
             raise SnapshotError(f"cannot restore into {target}: not a folder")
         if target.is_dir() and any(target.iterdir()) and not overwrite:
-            raise SnapshotError(f"{target} is not empty (pass overwrite to restore over its files)")
+            raise SnapshotError(f"{target} is not empty (restore over its files with overwrite, `--force` on the command line)")
         target.mkdir(parents=True, exist_ok=True)
         result = Materialized()
         dirs: list[tuple[Path, int]] = []

@@ -1,0 +1,90 @@
+"""`jupyter kf show RUN`: one run's steps, durations, cache reuse, errors and output locations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import _format as fmt
+
+PROG = "jupyter kf show"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Show one run: steps, durations, errors, outputs.")
+    p.add_argument("run", metavar="RUN", help="run id (YYYYMMDD-HHMMSS-xxxx)")
+    p.add_argument("--store", metavar="DIR", help="run store folder (default: ./kf-runs, then every known store)")
+    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    return p
+
+
+def open_run_store(run_id: str, store: str | None):
+    """The store holding ``run_id``: ``--store``, else the current folder's, else any registered one."""
+    from ..config import Settings
+    from ..store import locate
+
+    settings = Settings.from_env()
+    first = [Path(store)] if store else [settings.store_path(Path.cwd())]
+    return locate(run_id, settings, first=first)
+
+
+def render(run, store, color: bool = False) -> str:
+    lines = [
+        f"run       {run.id}  {fmt.status_text(run.status, color=color)}",
+        f"notebook  {run.notebook}   pipeline {run.pipeline}   backend {run.backend}",
+        f"started   {fmt.timestamp(run.started_at or run.created_at)}   duration {fmt.duration(run.duration)}",
+    ]
+    if run.error:
+        lines.append(f"error     {run.error}")
+    if run.snapshot:
+        lines.append(f"snapshot  {run.snapshot[:12]}")
+    if run.retry_of:
+        lines.append(f"retry of  {run.retry_of}")
+    if run.parameters:
+        lines.append("params    " + ", ".join(f"{k}={fmt.value(v)}" for k, v in run.parameters.items()))
+    if run.metrics:
+        lines.append("metrics   " + ", ".join(f"{k}={fmt.value(v)}" for k, v in run.metrics.items()))
+    lines.append(f"folder    {fmt.display_path(store.run_path(run.id))}")
+    if run.run_dir:
+        lines.append(f"work dir  {fmt.display_path(store.resolve(run.run_dir))}")
+    lines.append("")
+    rows = []
+    for s in run.steps:
+        if s.status.value == "cached" and s.cached_from:
+            note = f"cached from {s.cached_from}"
+        elif s.error:
+            note = s.error + (f" (cell {s.failed_cell})" if s.failed_cell is not None else "")
+        else:
+            note = ""
+        nb = store.resolve(s.notebook)
+        rows.append([
+            s.name,
+            fmt.status_text(s.status, color=color, symbol=True),
+            fmt.duration(s.duration),
+            str(s.attempt) if s.attempt else "",
+            fmt.display_path(nb) if nb and nb.exists() else "-",
+            note,
+        ])
+    lines.append(fmt.table(["STEP", "STATUS", "DURATION", "TRY", "NOTEBOOK", "NOTE"], rows, right=[2]))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = fmt.parse(build_parser(), argv)
+    if isinstance(args, int):
+        return args
+    from ..store import StoreError
+
+    try:
+        store = open_run_store(args.run, args.store)
+        run = store.get_run(args.run)
+    except (StoreError, ValueError) as e:
+        return fmt.error(PROG, e)
+    if args.json:
+        doc = {**run.model_dump(mode="json"), "duration": run.duration, "folder": str(store.run_path(run.id))}
+        print(json.dumps(doc, indent=1))
+    else:
+        print(render(run, store, fmt.use_color()))
+    return 0
