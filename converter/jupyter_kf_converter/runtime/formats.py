@@ -1,0 +1,176 @@
+"""How one value is written to and read from a file, chosen by its type.
+
+- numpy arrays (plain or memory-mapped, not of object dtype): ``.npy``, memory-mapped
+  copy-on-write on load (the consumer may modify it; the file never changes);
+- pandas DataFrames, when pyarrow is installed: ``.parquet``, kept only if reading the file back
+  gives the same frame (index, columns, dtypes, values, attrs); otherwise pickle;
+- anything else: ``.pkl`` with cloudpickle when installed (functions and classes defined in the
+  notebook travel by value), else the standard pickle.
+
+numpy, pandas, pyarrow and cloudpickle are imported only when a value needs them: a value can only
+be an array if numpy is already in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import pickle
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, BinaryIO
+
+NPY, PARQUET, PICKLE = "npy", "parquet", "pickle"
+EXTENSIONS = {NPY: "npy", PARQUET: "parquet", PICKLE: "pkl"}
+PICKLE_PROTOCOL = 5
+
+
+class Written:
+    """What writing one value produced: its format, file, content hash and size."""
+
+    def __init__(self, fmt: str, path: Path, sha256: str, size: int) -> None:
+        self.format, self.path, self.sha256, self.bytes = fmt, path, sha256, size
+
+
+class _HashingWriter:
+    """A write-only file wrapper that hashes and counts what goes through it (one pass over data)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self._hash, self.bytes = raw, hashlib.sha256(), 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._hash.update(view)
+        self.bytes += view.nbytes
+        return self._raw.write(view)
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def type_name(value: Any) -> str:
+    """``module.QualName`` of the value's type (``int`` for builtins), as shown in messages."""
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def pickler() -> Any:
+    """cloudpickle when installed, else pickle (both expose ``dump``)."""
+    try:
+        import cloudpickle
+    except ImportError:
+        return pickle
+    return cloudpickle
+
+
+def _is_plain_array(value: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return (
+        np is not None
+        and type(value) in (np.ndarray, np.memmap)
+        and not value.dtype.hasobject
+    )
+
+
+def _is_plain_frame(value: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and type(value) is pd.DataFrame and importlib.util.find_spec("pyarrow") is not None
+
+
+def candidates(value: Any) -> list[str]:
+    """Formats to try for a value, best first; pickle is always last."""
+    if _is_plain_array(value):
+        return [NPY, PICKLE]
+    if _is_plain_frame(value):
+        return [PARQUET, PICKLE]
+    return [PICKLE]
+
+
+class Unfaithful(Exception):
+    """The format cannot represent this value exactly; the caller falls back to the next one."""
+
+
+def write(fmt: str, value: Any, tmp: Path) -> tuple[str, int]:
+    """Write ``value`` to ``tmp`` in ``fmt``; return (sha256, bytes). Raises ``Unfaithful``."""
+    if fmt == PARQUET:
+        return _write_parquet(value, tmp)
+    with open(tmp, "wb") as raw:
+        out = _HashingWriter(raw)
+        if fmt == NPY:
+            import numpy as np
+
+            np.save(out, value, allow_pickle=False)  # type: ignore[arg-type]
+        else:
+            pickler().dump(value, out, protocol=PICKLE_PROTOCOL)
+        return out.hexdigest(), out.bytes
+
+
+def _write_parquet(frame: Any, tmp: Path) -> tuple[str, int]:
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():  # e.g. "mixed type column names": we fall back, not warn
+            warnings.simplefilter("ignore")
+            frame.to_parquet(tmp, engine="pyarrow")
+            back = pd.read_parquet(tmp, engine="pyarrow")
+    except Exception as exc:  # pyarrow raises several types for what it cannot represent
+        raise Unfaithful(f"parquet cannot store this frame: {exc}") from exc
+    if not same_frame(frame, back):
+        raise Unfaithful("the frame read back from parquet differs (index, columns, dtypes or values)")
+    return file_sha256(tmp)
+
+
+def same_frame(a: Any, b: Any) -> bool:
+    """True when two DataFrames are equal including index/column types, names and dtypes."""
+    try:
+        return bool(
+            type(a.index) is type(b.index)
+            and a.index.equals(b.index)
+            and list(a.index.names) == list(b.index.names)
+            and _index_dtypes(a.index) == _index_dtypes(b.index)
+            and type(a.columns) is type(b.columns)
+            and a.columns.equals(b.columns)
+            and list(a.columns.names) == list(b.columns.names)
+            and _index_dtypes(a.columns) == _index_dtypes(b.columns)
+            and list(a.dtypes) == list(b.dtypes)
+            and a.equals(b)
+            and a.attrs == b.attrs
+        )
+    except Exception:  # e.g. attrs holding arrays: not comparable, so not provably faithful
+        return False
+
+
+def _index_dtypes(index: Any) -> list[Any]:
+    return list(index.dtypes) if hasattr(index, "levels") else [index.dtype]
+
+
+def read(fmt: str, path: Path) -> Any:
+    """Read a value written by :func:`write`."""
+    if fmt == NPY:
+        import numpy as np
+
+        try:
+            return np.load(path, mmap_mode="c", allow_pickle=False)
+        except (ValueError, OSError):  # e.g. a zero-size array cannot be mapped
+            return np.load(path, allow_pickle=False)
+    if fmt == PARQUET:
+        import pandas as pd
+
+        return pd.read_parquet(path, engine="pyarrow")
+    if fmt == PICKLE:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    raise ValueError(f"unknown value format {fmt!r} for {path}")
