@@ -1,0 +1,184 @@
+"""Base handler: Jupyter auth, JSON bodies validated with the pydantic models, JSON errors.
+
+Handlers hold no pipeline logic: they validate input, resolve paths inside the server root and
+call :class:`jupyter_kf.service.PipelineService` in a worker thread (never on the event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel, ValidationError
+from tornado import web
+
+from ..paths import PathError, resolve_in_root
+
+if TYPE_CHECKING:
+    from ..extension import KfState
+
+M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("jupyter_kf.handlers")
+
+AUTH_RESOURCE = "jupyter_kf"
+
+
+class ApiError(web.HTTPError):
+    """A 4xx answer with a JSON body naming the field at fault (and pipeline problems, if any)."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None, problems: list | None = None):
+        # log_message is %-formatted by tornado when args are given; give none and escape nothing.
+        super().__init__(status, None)
+        self.message = message
+        self.field = field
+        self.problems = problems or []
+
+
+def _validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    """The first pydantic error as a message that names the field."""
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or None)
+    msg = err.get("msg", "invalid value")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return ApiError(400, f"{field or 'body'}: {msg}{more}", field=field)
+
+
+def map_exception(exc: BaseException) -> ApiError | None:
+    """Translate an exception from the core into an API error; None for real bugs (500)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, PathError):
+        return ApiError(exc.status, exc.message, field=exc.field)
+    if isinstance(exc, ValidationError):
+        return _validation_error(exc)
+    name = type(exc).__name__
+    problems = getattr(exc, "problems", None)
+    if problems:  # an invalid pipeline refused by the core
+        return ApiError(422, str(exc), problems=[p.model_dump() if hasattr(p, "model_dump") else p for p in problems])
+    if name == "ConverterError":
+        return ApiError(422, f"cannot read the notebook: {exc}")
+    if isinstance(exc, PermissionError):
+        return ApiError(403, str(exc) or "permission denied")
+    if isinstance(exc, FileNotFoundError):
+        return ApiError(404, str(exc) or "not found")
+    if isinstance(exc, KeyError):
+        return ApiError(404, str(exc.args[0]) if exc.args else "not found")
+    if isinstance(exc, LookupError):
+        return ApiError(404, str(exc) or "not found")
+    if name.endswith("ConflictError"):
+        return ApiError(409, str(exc))
+    if isinstance(exc, (ValueError, TypeError)):
+        return ApiError(422, str(exc) or name)
+    return None
+
+
+class KfHandler(APIHandler):
+    """Base of every jupyter-kf route: auth resource `jupyter_kf`, JSON in and out."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def kf(self) -> KfState:
+        return self.settings["jupyter_kf"]
+
+    # -- input ------------------------------------------------------------------------------
+    def parse_body(self, model: type[M], *, required: bool = True) -> M:
+        raw = self.request.body or b""
+        if not raw.strip():
+            if required:
+                raise ApiError(400, "a JSON object body is required")
+            return model()
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"invalid JSON body: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, f"the body must be a JSON object, not {type(data).__name__}")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise _validation_error(exc) from None
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        values = self.get_query_arguments(name)
+        if not values:
+            return default
+        return values[-1]
+
+    def query_number(self, name: str, default: float, lo: float, hi: float, *, integer: bool = False) -> float:
+        raw = self.query(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "an integer" if integer else "a number"
+            raise ApiError(400, f"{name}: {raw!r} is not {kind}", field=name) from None
+        if not (lo <= value <= hi):  # also refuses nan
+            raise ApiError(400, f"{name}: must be between {lo:g} and {hi:g}", field=name)
+        return value
+
+    def notebook_path(self, path: str | None, field: str = "notebook", must_exist: bool = True) -> str:
+        """``path`` checked to resolve inside the root; returned relative to it, `/`-separated."""
+        if path is None:
+            raise ApiError(400, f"{field}: required", field=field)
+        real = resolve_in_root(
+            self.kf.root, path, field=field, must_exist=must_exist, allow_hidden=self.kf.allow_hidden,
+            suffix=".ipynb",
+        )
+        return real.relative_to(self.kf.root).as_posix()
+
+    # -- calling the core -------------------------------------------------------------------
+    async def call(self, fn, /, *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking core call in the worker pool, mapping its exceptions to 4xx."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.kf.executor, functools.partial(fn, *args, **kwargs))
+        except Exception as exc:
+            api = map_exception(exc)
+            if api is None:
+                raise
+            raise api from None
+
+    # -- output -----------------------------------------------------------------------------
+    def send(self, model: BaseModel | dict | list, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        if isinstance(model, BaseModel):
+            self.finish(model.model_dump_json())
+        else:
+            self.finish(json.dumps(model, default=str))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        # Core exceptions raised outside `call()` (e.g. PathError) become 4xx answers, not 500s.
+        api = map_exception(e) if not isinstance(e, web.HTTPError) else None
+        if api is not None and not self._finished:
+            self.send_error(api.status_code, exc_info=(type(api), api, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error is an `ApiError` JSON body; never a traceback, never a token."""
+        self.set_header("Content-Type", "application/json")
+        self.clear_header("Content-Disposition")
+        reason = self._reason
+        body: dict[str, Any] = {"message": reason, "reason": reason, "field": None, "problems": []}
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            body.update(message=exc.message, field=exc.field, problems=exc.problems)
+        elif isinstance(exc, web.HTTPError):
+            if exc.log_message:
+                try:
+                    body["message"] = exc.log_message % exc.args if exc.args else exc.log_message
+                except (TypeError, ValueError):
+                    body["message"] = exc.log_message
+        elif exc is not None:
+            body["message"] = "internal error in jupyter-kf (see the server log)"
+        self.finish(json.dumps(body, default=str))

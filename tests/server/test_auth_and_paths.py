@@ -1,0 +1,153 @@
+"""Every route needs Jupyter auth; every path resolves inside the server root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_kf.handlers import ROUTES
+from jupyter_kf.paths import PathError, relative_to_root, resolve_in_root
+
+# One concrete request per route (method, path); run/step names need not exist: auth comes first.
+ROUTE_CALLS = [
+    ("POST", "compile"),
+    ("GET", "backends"),
+    ("GET", "runs"),
+    ("POST", "runs"),
+    ("GET", "runs/20260101-000000-abcd"),
+    ("GET", "runs/20260101-000000-abcd/events"),
+    ("POST", "runs/20260101-000000-abcd/cancel"),
+    ("POST", "runs/20260101-000000-abcd/retry"),
+    ("GET", "runs/20260101-000000-abcd/steps/a/log"),
+    ("GET", "runs/20260101-000000-abcd/steps/a/notebook"),
+    ("GET", "snapshots"),
+    ("POST", "snapshots"),
+    ("GET", "openapi.yaml"),
+]
+
+
+def test_route_calls_cover_every_route():
+    import re
+
+    patterns = [re.compile(p + "$") for p, _ in ROUTES]
+    for pattern in patterns:
+        assert any(pattern.match(path) for _, path in ROUTE_CALLS), pattern.pattern
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTE_CALLS)
+async def test_every_route_refuses_requests_without_auth(api, method, path):
+    status, body = await api(method, path, {"notebook": "pipe.ipynb"}, headers={"Authorization": ""})
+    assert status == 403
+    assert isinstance(body, dict) and body["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTE_CALLS)
+async def test_a_wrong_token_is_refused(api, method, path):
+    status, _ = await api(method, path, {"notebook": "pipe.ipynb"}, headers={"Authorization": "token not-the-token"})
+    assert status == 403
+
+
+async def test_the_token_never_appears_in_answers(api, jp_serverapp, write_nb):
+    token = jp_serverapp.identity_provider.token
+    assert token
+    for method, path in ROUTE_CALLS:
+        status, body = await api(method, path, {"notebook": "../x.ipynb"})
+        assert token not in str(body), (method, path)
+
+
+# -- paths.py --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.ipynb").write_text("{}")
+    (tmp_path / "outside.ipynb").write_text("{}")
+    os.symlink(tmp_path / "outside.ipynb", root / "escape.ipynb")
+    os.symlink(tmp_path, root / "updir")
+    os.symlink(root / "sub" / "a.ipynb", root / "inside-link.ipynb")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("../outside.ipynb", 400),
+        ("sub/../../outside.ipynb", 400),
+        ("sub/../sub/a.ipynb", 400),  # '..' is refused even when it would stay inside
+        ("/etc/passwd", 400),
+        ("C:/x.ipynb", 400),
+        ("", 400),
+        ("a\x00b.ipynb", 400),
+        ("escape.ipynb", 403),
+        ("updir/outside.ipynb", 403),
+        ("missing.ipynb", 404),
+        ("sub", 400),
+    ],
+)
+def test_resolve_in_root_refuses(tree, path, status):
+    with pytest.raises(PathError) as info:
+        resolve_in_root(tree, path)
+    assert info.value.status == status
+    assert info.value.message.startswith("notebook:")
+
+
+def test_resolve_in_root_accepts_paths_inside(tree):
+    assert resolve_in_root(tree, "sub/a.ipynb") == (tree / "sub" / "a.ipynb").resolve()
+    assert resolve_in_root(tree, "./sub//a.ipynb") == (tree / "sub" / "a.ipynb").resolve()
+    # a symlink that stays inside the root is fine
+    assert resolve_in_root(tree, "inside-link.ipynb") == (tree / "sub" / "a.ipynb").resolve()
+    assert relative_to_root(tree, tree / "sub" / "a.ipynb") == "sub/a.ipynb"
+    assert relative_to_root(tree, tree.parent / "outside.ipynb") is None
+
+
+def test_hidden_files_follow_the_server_setting(tree):
+    (tree / ".hidden").mkdir()
+    (tree / ".hidden" / "n.ipynb").write_text("{}")
+    with pytest.raises(PathError) as info:
+        resolve_in_root(tree, ".hidden/n.ipynb", allow_hidden=False)
+    assert info.value.status == 404
+    assert resolve_in_root(tree, ".hidden/n.ipynb", allow_hidden=True).name == "n.ipynb"
+
+
+# -- the same rules through the API -----------------------------------------------------------
+
+
+@pytest.fixture
+def escape_links(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    os.symlink(outside / "secret.ipynb", root / "link.ipynb")
+    os.symlink(outside, root / "linkdir")
+
+
+@pytest.mark.parametrize(
+    ("notebook", "status"),
+    [
+        ("../outside/secret.ipynb", 400),
+        ("a/../../outside/secret.ipynb", 400),
+        ("/etc/passwd", 400),
+        ("link.ipynb", 403),
+        ("linkdir/secret.ipynb", 403),
+        ("nope.ipynb", 404),
+        ("notes.txt", 400),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), [("POST", "compile"), ("POST", "runs"), ("POST", "snapshots")])
+async def test_api_refuses_paths_out_of_root(api, escape_links, method, path, notebook, status):
+    code, body = await api(method, path, {"notebook": notebook})
+    assert code == status, body
+    assert body["field"] == "notebook"
+    assert "notebook" in body["message"]
+
+
+@pytest.mark.parametrize("notebook", ["../outside/secret.ipynb", "/etc/passwd", "link.ipynb"])
+async def test_query_paths_are_checked_too(api, escape_links, notebook):
+    for path in ("runs", "snapshots"):
+        code, body = await api("GET", path, params={"notebook": notebook})
+        assert code in (400, 403), (path, body)
+        assert body["field"] == "notebook"
