@@ -121,7 +121,10 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
     if limits:
         container["resources"] = {"limits": limits}
     if options.volume:
-        container["volumeMounts"] = [{"name": VOLUME, "mountPath": options.volume_mount}]
+        mount = {"name": VOLUME, "mountPath": options.volume_mount}
+        if options.sub_path:
+            mount["subPath"] = options.sub_path
+        container["volumeMounts"] = [mount]
     inputs: dict[str, Any] = {
         "artifacts": [
             {"name": "notebook", "path": notebook_path, "raw": {"data": _untemplated(emitted_notebook_json(pipeline, step))}}

@@ -164,4 +164,6 @@ def _configure_task(task, pipeline: Pipeline, step, options: TargetOptions, work
     if options.image_pull_policy:
         kubernetes.set_image_pull_policy(task, options.image_pull_policy)
     if work_pvc is not None:
-        kubernetes.mount_pvc(task, pvc_name=work_pvc.outputs["name"], mount_path=options.volume_mount)
+        kubernetes.mount_pvc(
+            task, pvc_name=work_pvc.outputs["name"], mount_path=options.volume_mount, sub_path=options.sub_path
+        )

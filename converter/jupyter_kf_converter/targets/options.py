@@ -29,6 +29,7 @@ class TargetOptions:
     image: str | None = None  # default step image when neither the step nor the pipeline has one
     workdir: str = "/kf/work"  # the steps' cwd: the notebook's folder on the run volume
     mount_path: str | None = None  # where the run volume is mounted (default: workdir)
+    sub_path: str = ""  # the folder of the volume mounted there (as in the notebook pod)
     volume: bool = True  # give the steps a shared run volume (False only for kfp.local / no cluster)
     snapshot: str | None = None  # VolumeSnapshot to restore the run volume from
     volume_size: str = "10Gi"
@@ -82,7 +83,14 @@ def step_image(pipeline: Pipeline, step: Step, options: TargetOptions) -> str:
 
 
 def step_cache(pipeline: Pipeline, step: Step, options: TargetOptions) -> bool:
+    """Whether the orchestrator may reuse the step's earlier result.
+
+    On a run volume, a step whose values later steps load is never cached: a cache hit skips
+    the step, so its values would be missing from this run's fresh volume.
+    """
     if options.cache is False:
+        return False
+    if options.volume and pipeline.dependents(step.name):
         return False
     return pipeline.cache if step.cache is None else step.cache
 

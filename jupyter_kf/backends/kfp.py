@@ -1,0 +1,182 @@
+"""The ``kfp`` backend: Kubeflow Pipelines v2 (run created in an experiment, watched through the
+v2beta1 REST API, terminated on cancel); the run volume is restored from a VolumeSnapshot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..k8s.backend import ClusterBackend
+from ..k8s.watch import ClusterRunHandle, ClusterState, StepState
+from ..models import Run, RunRequest, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from jupyter_kf_converter.ir import Pipeline
+
+    from ..k8s.client import KubeClients
+    from ..k8s.kfp_api import KfpApi
+    from ..k8s.prepare import ClusterPlan
+    from .base import OnUpdate
+
+RUN_STATE = {
+    "RUNTIME_STATE_UNSPECIFIED": RunStatus.running,
+    "PENDING": RunStatus.running,
+    "RUNNING": RunStatus.running,
+    "PAUSED": RunStatus.running,
+    "CANCELING": RunStatus.running,
+    "SUCCEEDED": RunStatus.succeeded,
+    "SKIPPED": RunStatus.succeeded,
+    "FAILED": RunStatus.failed,
+    "CANCELED": RunStatus.cancelled,
+}
+TASK_STATE = {
+    "RUNTIME_STATE_UNSPECIFIED": StepStatus.pending,
+    "PENDING": StepStatus.pending,
+    "RUNNING": StepStatus.running,
+    "PAUSED": StepStatus.running,
+    "CANCELING": StepStatus.running,
+    "SUCCEEDED": StepStatus.succeeded,
+    "CACHED": StepStatus.cached,
+    "SKIPPED": StepStatus.skipped,
+    "FAILED": StepStatus.failed,
+    "CANCELED": StepStatus.cancelled,
+}
+
+
+class KfpBackend(ClusterBackend):
+    name = "kfp"
+    description = "Kubeflow Pipelines v2 (steps in the notebook pod's image, volume from a snapshot)"
+    requires = ("kubernetes", "kfp", "requests")
+
+    def config_reason(self) -> str | None:
+        if not self.settings.kfp_endpoint:
+            return "KFP endpoint not set: KF_KFP_ENDPOINT or c.KubernetesConfig.kfp_endpoint"
+        return self.k8s_reason()
+
+    def namespace(self) -> str:
+        from ..k8s.client import ClusterConfigError
+
+        ns = self.settings.kfp_namespace or self.settings.pod_namespace()
+        if not ns:
+            raise ClusterConfigError("no namespace for KFP runs: set KF_KFP_NAMESPACE")
+        return ns
+
+    def api(self) -> KfpApi:
+        from ..k8s.kfp_api import KfpApi
+
+        return KfpApi(self.settings)
+
+    def start(self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None):
+        driver = KfpDriver(self, pipeline, run, request)
+        return ClusterRunHandle(self.store, run, driver, on_update, poll_interval=self.poll_interval).start()
+
+    def step_log(self, run: Run, step: str) -> str:
+        """The live log of a step's pod."""
+        from ..k8s.workflows import pod_log
+
+        details = self.api().get_run(run.external_id or "")
+        pod = _task_pods(details).get(step)
+        return pod_log(self.clients(), pod, self.namespace()) if pod else ""
+
+
+class KfpDriver:
+    def __init__(self, backend: KfpBackend, pipeline: Pipeline, run: Run, request: RunRequest) -> None:
+        from ..k8s.volumes import k8s_name
+
+        self.backend = backend
+        self.pipeline = pipeline
+        self.run = run
+        self.request = request
+        self.api = backend.api()
+        self.clients: KubeClients = backend.clients()
+        self.namespace = backend.namespace()
+        self.pvc = k8s_name(pipeline.name, run.id, "work")
+        self.plan: ClusterPlan | None = None
+        self.run_id: str | None = None
+
+    def compiled(self) -> str:
+        from jupyter_kf_converter.targets.kfp import compile_kfp
+
+        assert self.plan is not None
+        return compile_kfp(self.pipeline, self.plan.options)
+
+    def submit(self) -> tuple[str, str | None]:
+        from ..k8s.prepare import notebook_folder, prepare
+
+        folder = notebook_folder(self.run, self.pipeline, self.backend.root)
+        self.plan = prepare(
+            self.clients, self.pipeline, self.run, self.request,
+            namespace=self.namespace, folder=folder, pvc_name=self.pvc,
+        )  # fmt: skip
+        self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
+        s = self.backend.settings
+        experiment = self.api.ensure_experiment(s.kfp_experiment, self.namespace)
+        known = {p.name for p in self.pipeline.parameters}
+        created = self.api.create_run(
+            display_name=f"{self.pipeline.name} {self.run.id}",
+            experiment_id=experiment,
+            compiled_yaml=self.compiled(),
+            parameters={k: v for k, v in self.run.parameters.items() if k in known},
+            service_account=self.plan.options.service_account,
+        )
+        self.run_id = created["run_id"]
+        return self.run_id, self.api.run_url(self.run_id)
+
+    def poll(self) -> ClusterState:
+        assert self.run_id is not None
+        details = self.api.get_run(self.run_id)
+        steps: dict[str, StepState] = {}
+        names = {s.name for s in self.pipeline.steps}
+        pods = _task_pods(details)
+        for task in (details.get("run_details") or {}).get("task_details") or []:
+            name = task.get("display_name")
+            if name not in names:
+                continue
+            state = StepState(
+                status=TASK_STATE.get(task.get("state") or "", StepStatus.pending),
+                started_at=_time(task.get("start_time")),
+                finished_at=_time(task.get("end_time")),
+                pod=pods.get(name),
+            )
+            if state.status == StepStatus.failed:
+                state.error = (task.get("error") or {}).get("message") or "failed"
+            steps[name] = state
+        error = (details.get("error") or {}).get("message")
+        return ClusterState(status=RUN_STATE.get(details.get("state") or "", RunStatus.running), steps=steps, error=error)
+
+    def cancel(self) -> None:
+        if self.run_id:
+            self.api.terminate_run(self.run_id)
+
+    def pod_log(self, pod: str) -> str:
+        from ..k8s.workflows import pod_log
+
+        return pod_log(self.clients, pod, self.namespace)
+
+    def cleanup(self) -> None:
+        from ..k8s.prepare import release
+        from ..k8s.volumes import delete_pvc
+
+        if self.plan is None:
+            return
+        try:
+            if self.run_id and self.plan.options.volume:
+                delete_pvc(self.clients, self.pvc, self.namespace)
+        finally:
+            release(self.clients, self.plan)
+
+
+def _task_pods(details: dict[str, Any]) -> dict[str, str]:
+    """step display name -> the pod that ran it (the executor pod, the last child)."""
+    out: dict[str, str] = {}
+    for task in (details.get("run_details") or {}).get("task_details") or []:
+        pods = [c.get("pod_name") for c in task.get("child_tasks") or [] if c.get("pod_name")]
+        if pods and task.get("display_name"):
+            out[task["display_name"]] = pods[-1]
+    return out
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text or text.startswith("1970-01-01"):
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,12 @@
+"""Kubernetes helpers for the cluster backends: settings and credentials, the notebook's own pod,
+VolumeSnapshots and PVCs, Argo Workflow objects and the KFP REST API.
+
+Importing this package is cheap: ``kubernetes``/``kfp``/``requests`` load only when a call needs them.
+The server extension can register ``jupyter_kf.k8s.config.KubernetesConfig`` (a traitlets
+Configurable) and pass ``KubernetesConfig(parent=app).settings()`` to
+:func:`jupyter_kf.k8s.backend.set_default_settings`.
+"""
+
+from .config import ClusterSettings
+
+__all__ = ["ClusterSettings"]

@@ -1,0 +1,121 @@
+"""What the KFP and Argo backends share: settings, clients, availability, run preparation."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..backends.base import Backend
+from ..models import BackendInfo, Run
+from .config import ClusterSettings
+
+if TYPE_CHECKING:
+    from jupyter_kf_converter.ir import Pipeline
+
+    from ..store import RunStore
+    from .client import KubeClients
+    from .prepare import ClusterPlan
+
+_DEFAULT_SETTINGS: ClusterSettings | None = None
+
+
+def set_default_settings(settings: ClusterSettings | None) -> None:
+    """Settings used by backends created without explicit ones (the server extension calls this
+    with ``KubernetesConfig(parent=app).settings()``)."""
+    global _DEFAULT_SETTINGS
+    _DEFAULT_SETTINGS = settings
+
+
+def default_settings() -> ClusterSettings:
+    return _DEFAULT_SETTINGS or ClusterSettings.from_env()
+
+
+class ClusterBackend(Backend):
+    """Base of the KFP and Argo backends."""
+
+    description = ""
+    requires: tuple[str, ...] = ("kubernetes",)
+
+    def __init__(
+        self,
+        store: RunStore,
+        settings: ClusterSettings | None = None,
+        *,
+        poll_interval: float = 2.0,
+        root: Path | None = None,
+    ) -> None:
+        super().__init__(store)
+        self._settings = settings
+        self.poll_interval = poll_interval
+        self.root = root
+
+    @property
+    def settings(self) -> ClusterSettings:
+        if self._settings is None:
+            self._settings = default_settings()
+        return self._settings
+
+    def clients(self) -> KubeClients:
+        from .client import KubeClients
+
+        return KubeClients(self.settings)
+
+    # -- availability -------------------------------------------------------------------------
+    def missing_libraries(self) -> list[str]:
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    def k8s_reason(self) -> str | None:
+        """Why the Kubernetes API cannot be reached with these settings, or None."""
+        s = self.settings
+        if s.k8s_api or s.in_cluster:
+            return None
+        kubeconfig = s.kubeconfig or os.path.expanduser("~/.kube/config")
+        if os.path.exists(kubeconfig.split(os.pathsep)[0]):
+            return None
+        return "no Kubernetes API: not in a cluster pod, KF_K8S_API not set, no kubeconfig"
+
+    def info(self) -> BackendInfo:
+        try:
+            missing = self.missing_libraries()
+            if missing:
+                return BackendInfo(
+                    name=self.name,
+                    available=False,
+                    configured=False,
+                    description=self.description,
+                    reason=f"missing Python packages: {', '.join(missing)} (pip install 'jupyter-kf[{self.name}]')",
+                )
+            reason = self.config_reason()
+            return BackendInfo(
+                name=self.name, available=True, configured=reason is None, description=self.description, reason=reason
+            )
+        except Exception as exc:  # info() never raises
+            return BackendInfo(
+                name=self.name, available=False, configured=False, description=self.description, reason=str(exc)
+            )
+
+    def config_reason(self) -> str | None:
+        return self.k8s_reason()
+
+    # -- helpers for the drivers --------------------------------------------------------------
+    def record_cache_keys(self, pipeline: Pipeline, run: Run, plan: ClusterPlan) -> None:
+        """Each step's cache key in the store: code, parameters, image and the snapshot's name."""
+        from jupyter_kf_converter.targets.options import step_image
+
+        from ..cache import cache_key, parameter_values, step_code
+
+        snapshot = f"volumesnapshot:{plan.namespace}/{plan.snapshot_name}" if plan.snapshot_name else None
+        for step in pipeline.steps:
+            key = cache_key(
+                step=step.name,
+                code=step_code(pipeline, step),
+                inputs={i.producer + "/" + i.name: "upstream" for i in step.inputs},
+                parameters=parameter_values(pipeline, step, run.parameters),
+                snapshot=snapshot,
+                environment="image:" + step_image(pipeline, step, plan.options),
+                outputs=step.outputs,
+            )
+            self.store.update_step(run.id, step.name, cache_key=key)
+

@@ -1,0 +1,125 @@
+"""A small client for the Kubeflow Pipelines v2beta1 REST API (runs, experiments, terminate).
+
+Plain HTTP (``requests``) rather than ``kfp.Client``: we need a handful of calls, full control of
+the bearer token (read fresh from its file per request, never logged), and clear errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .client import ClusterConfigError, ClusterError, read_token
+from .config import ClusterSettings
+
+API = "/apis/v2beta1"
+FINAL_STATES = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
+
+
+def pipeline_spec_body(compiled_yaml: str) -> dict[str, Any]:
+    """The run's ``pipeline_spec`` field from kfp's compiled YAML (pipeline + platform docs),
+    shaped as ``kfp.Client`` sends it."""
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all(compiled_yaml) if d]
+    if not docs:
+        raise ValueError("empty compiled pipeline")
+    platform: dict[str, Any] = {}
+    for doc in docs[1:]:
+        platform.update(doc)
+    if not platform:
+        return docs[0]
+    return {"pipeline_spec": docs[0], "platform_spec": platform}
+
+
+@dataclass
+class KfpApi:
+    settings: ClusterSettings
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.settings.kfp_endpoint:
+            raise ClusterConfigError("KFP is not configured: set KF_KFP_ENDPOINT or KubernetesConfig.kfp_endpoint")
+        self.base = self.settings.kfp_endpoint.rstrip("/")
+
+    # -- auth -----------------------------------------------------------------------------
+    def _token(self) -> str | None:
+        s = self.settings
+        if s.kfp_token:
+            return s.kfp_token.get_secret_value()
+        return read_token(s.kfp_token_path) or read_token(os.path.join(s.service_account_dir, "token"))
+
+    def _request(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
+        import requests
+
+        headers = {"Accept": "application/json"}
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        verify: Any = self.settings.ca_cert or self.settings.verify_ssl
+        try:
+            resp = requests.request(
+                method, self.base + API + path, headers=headers, timeout=self.timeout, verify=verify, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise ClusterError(f"{doing}: cannot reach KFP at {self.base} ({type(exc).__name__})") from None
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+                message = body.get("message") or body.get("error") or resp.text
+            except ValueError:
+                message = resp.text[:500]
+            hint = " (the token must be allowed in this namespace; see docs/kubernetes.md)" if resp.status_code in (401, 403) else ""
+            raise ClusterError(f"{doing}: KFP answered {resp.status_code}: {message}{hint}", status=resp.status_code)
+        return resp.json() if resp.content else {}
+
+    # -- experiments ----------------------------------------------------------------------
+    def ensure_experiment(self, name: str, namespace: str | None = None) -> str:
+        """The id of experiment ``name`` (created when missing)."""
+        flt = json.dumps({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]})
+        params: dict[str, Any] = {"filter": flt, "page_size": 1}
+        if namespace:
+            params["namespace"] = namespace
+        found = self._request("GET", "/experiments", f"finding KFP experiment {name!r}", params=params)
+        for exp in found.get("experiments") or []:
+            if exp.get("display_name") == name:
+                return exp["experiment_id"]
+        body: dict[str, Any] = {"display_name": name, "description": "Runs submitted by jupyter-kf"}
+        if namespace:
+            body["namespace"] = namespace
+        created = self._request("POST", "/experiments", f"creating KFP experiment {name!r}", json=body)
+        return created["experiment_id"]
+
+    # -- runs -----------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        display_name: str,
+        experiment_id: str,
+        compiled_yaml: str,
+        parameters: dict[str, Any] | None = None,
+        service_account: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "display_name": display_name,
+            "experiment_id": experiment_id,
+            "pipeline_spec": pipeline_spec_body(compiled_yaml),
+            "runtime_config": {"parameters": dict(parameters or {})},
+        }
+        if service_account:
+            body["service_account"] = service_account
+        return self._request("POST", "/runs", f"creating KFP run {display_name!r}", json=body)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/runs/{run_id}", f"reading KFP run {run_id}")
+
+    def terminate_run(self, run_id: str) -> None:
+        self._request("POST", f"/runs/{run_id}:terminate", f"terminating KFP run {run_id}")
+
+    def healthz(self) -> dict[str, Any]:
+        return self._request("GET", "/healthz", "checking KFP")
+
+    def run_url(self, run_id: str) -> str:
+        return f"{self.base}/#/runs/details/{run_id}"

@@ -1,0 +1,120 @@
+"""Everything a cluster run needs before submission: the notebook pod's image, env and service
+account, and the run volume restored from a VolumeSnapshot of the notebook's PVC."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jupyter_kf_converter.targets import TargetOptions
+
+from .client import ClusterError, KubeClients
+from .pod import PodInfo, read_own_pod
+from .volumes import VolumeSnapshotInfo, create_snapshot, delete_snapshot, k8s_name, wait_ready
+
+if TYPE_CHECKING:
+    from jupyter_kf_converter.ir import Pipeline
+
+    from ..models import Run, RunRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClusterPlan:
+    namespace: str
+    options: TargetOptions
+    pod: PodInfo | None = None
+    snapshot: VolumeSnapshotInfo | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def snapshot_name(self) -> str | None:
+        return self.snapshot.name if self.snapshot else None
+
+
+def notebook_folder(run: Run, pipeline: Pipeline, root: Path | None = None) -> str:
+    """The absolute folder of the run's notebook (where the pod mounts it)."""
+    for candidate in (run.notebook, pipeline.notebook):
+        p = Path(candidate)
+        if p.is_absolute():
+            return str(p.parent)
+        base = root or Path.cwd()
+        if (base / p).exists():
+            return str((base / p).resolve().parent)
+    return str((root or Path.cwd()).resolve())
+
+
+def prepare(
+    clients: KubeClients,
+    pipeline: Pipeline,
+    run: Run,
+    request: RunRequest,
+    *,
+    namespace: str,
+    folder: str,
+    pvc_name: str | None = None,
+) -> ClusterPlan:
+    """Read the own pod (when in one), snapshot the notebook's PVC and wait for it; the options
+    for the targets. Raises ClusterError with the reason when a required step fails."""
+    s = clients.settings
+    opts = TargetOptions(
+        image=s.step_image,
+        volume_size=s.volume_size,
+        storage_class=s.storage_class,
+        pvc_name=pvc_name,
+        cache=False if not request.cache else None,
+        timeout=request.timeout,
+    )
+    plan = ClusterPlan(namespace=namespace, options=opts)
+    in_pod = s.in_cluster
+    if in_pod and (s.inherit_pod or s.snapshot):
+        plan.pod = read_own_pod(clients)
+        if s.inherit_pod:
+            opts.image = s.step_image or plan.pod.image
+            opts.env = dict(plan.pod.env)
+            opts.service_account = plan.pod.service_account
+    elif not in_pod:
+        plan.notes.append("not running in a pod: steps start on an empty run volume (no snapshot)")
+    if in_pod and s.snapshot:
+        volume = plan.pod.volume_for(folder)
+        info = create_snapshot(
+            clients,
+            volume.claim,
+            namespace,
+            name=k8s_name(volume.claim, run.id),
+            snapshot_class=s.snapshot_class,
+            labels={"jupyter-kf/run": k8s_name(run.id)},
+        )
+        plan.snapshot = info
+        try:
+            wait_ready(clients, info, timeout=s.snapshot_timeout)
+        except ClusterError:
+            _forget(clients, info)
+            raise
+        opts.snapshot = info.name
+        opts.mount_path = volume.mount_path
+        opts.sub_path = volume.sub_path
+        opts.workdir = volume.folder
+        opts.storage_class = s.storage_class or info.storage_class
+        if info.size:
+            opts.volume_size = info.size
+    elif in_pod:
+        plan.notes.append("snapshots are off (KF_SNAPSHOT=0): steps start on an empty run volume")
+    return plan
+
+
+def release(clients: KubeClients, plan: ClusterPlan) -> None:
+    """Delete the run's snapshot unless asked to keep it (errors are logged, not raised)."""
+    if plan.snapshot and not clients.settings.keep_snapshot:
+        _forget(clients, plan.snapshot)
+
+
+def _forget(clients: KubeClients, info: VolumeSnapshotInfo) -> None:
+    try:
+        delete_snapshot(clients, info.name, info.namespace)
+    except Exception as exc:  # cleanup must not hide the run's own outcome
+        log.warning("could not delete VolumeSnapshot %s/%s: %s", info.namespace, info.name, exc)
+

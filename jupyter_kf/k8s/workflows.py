@@ -1,0 +1,103 @@
+"""Argo Workflow custom objects (argoproj.io/v1alpha1): create, read, stop, delete; pod logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .client import ClusterError, KubeClients, api_error
+
+GROUP = "argoproj.io"
+VERSION = "v1alpha1"
+PLURAL = "workflows"
+MAX_PREFIX = 253 - 10 - 1  # Argo keeps pod name prefixes short enough for the hash suffix
+
+
+def _call(doing: str, fn, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        if getattr(exc, "status", None) is None:
+            raise
+        raise api_error(exc, doing) from None
+
+
+def create_workflow(clients: KubeClients, manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
+    meta = manifest.get("metadata", {})
+    what = meta.get("name") or meta.get("generateName", "") + "*"
+    return _call(
+        f"creating Workflow {namespace}/{what}",
+        clients.custom.create_namespaced_custom_object,
+        GROUP, VERSION, namespace, PLURAL, manifest,
+    )  # fmt: skip
+
+
+def get_workflow(clients: KubeClients, name: str, namespace: str) -> dict[str, Any]:
+    return _call(
+        f"reading Workflow {namespace}/{name}",
+        clients.custom.get_namespaced_custom_object,
+        GROUP, VERSION, namespace, PLURAL, name,
+    )  # fmt: skip
+
+
+def stop_workflow(clients: KubeClients, name: str, namespace: str) -> dict[str, Any]:
+    """Ask Argo to stop the workflow (``spec.shutdown: Stop``: running pods end, exit handlers run)."""
+    return _call(
+        f"stopping Workflow {namespace}/{name}",
+        clients.custom.patch_namespaced_custom_object,
+        GROUP, VERSION, namespace, PLURAL, name, {"spec": {"shutdown": "Stop"}},
+    )  # fmt: skip
+
+
+def delete_workflow(clients: KubeClients, name: str, namespace: str) -> bool:
+    try:
+        clients.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        return True
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            return False
+        if getattr(exc, "status", None) is None:
+            raise
+        raise api_error(exc, f"deleting Workflow {namespace}/{name}") from None
+
+
+def pod_log(clients: KubeClients, pod: str, namespace: str, container: str = "main") -> str:
+    try:
+        return clients.core.read_namespaced_pod_log(pod, namespace, container=container)
+    except Exception as exc:
+        if getattr(exc, "status", None) is None:
+            raise
+        raise api_error(exc, f"reading the log of pod {namespace}/{pod}") from None
+
+
+def fnv32a(text: str) -> int:
+    h = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        h ^= byte
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def pod_name(workflow: str, node: dict[str, Any]) -> str:
+    """The pod of a Pod node, as Argo (POD_NAMES=v2, the default since 3.4) names it."""
+    template = node.get("templateName") or ""
+    if node.get("name") == workflow:
+        return workflow
+    prefix = f"{workflow}-{template}"[:MAX_PREFIX] if template else workflow
+    return f"{prefix}-{fnv32a(node['name'])}"
+
+
+def step_pod_nodes(workflow: dict[str, Any], step: str) -> list[dict[str, Any]]:
+    """The Pod nodes of a DAG task (one per attempt when retried), oldest first."""
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    pods = [
+        n for n in nodes.values()
+        if n.get("type") == "Pod" and (n.get("displayName") == step or n.get("displayName", "").startswith(f"{step}("))
+    ]  # fmt: skip
+    return sorted(pods, key=lambda n: n.get("startedAt") or "")
+
+
+def require_name(obj: dict[str, Any]) -> str:
+    name = (obj.get("metadata") or {}).get("name")
+    if not name:
+        raise ClusterError("the API server returned a Workflow without a name")
+    return name
