@@ -1,72 +1,253 @@
 """PipelineService: the one core API that the CLI, the magics and the REST handlers call.
 
 Surfaces hold no pipeline logic: they turn user input into a ``RunRequest`` and call this.
-Paths given to the service are resolved inside ``root`` (the server root over REST, the current
-directory for the CLI). Runs submitted with :meth:`submit` execute in a background thread and
-never block an asyncio event loop; ``on_update(run)`` is called (from that thread) on every state
-change. Finished work is in the run store, so a restart of the process loses nothing finished.
+Relative paths given to the service are resolved inside ``root`` (the server root over REST, the
+current directory for the CLI); REST handlers check paths (``jupyter_kf.paths``) before calling.
+Runs submitted with :meth:`submit` execute in a background thread and never block an asyncio
+event loop; ``on_update(run)`` is called (from that thread) after every state change, once the
+change is in the run store. Finished work lives in the store, so a restart loses nothing finished
+(a run cut short by the restart is reported as interrupted; its finished steps are reused).
+
+Errors: ``ConverterError`` (unreadable notebook), :class:`InvalidPipeline` (the pipeline has
+problems; nothing ran), ``ParameterError`` (unknown or badly typed parameter; nothing ran),
+``UnknownRun``/``UnknownStep`` (from ``jupyter_kf.store``), ``UnknownBackend``, ``BackendError``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .models import BackendInfo, Run, RunRequest, Snapshot
+from .models import BackendInfo, Run, RunRequest, Snapshot, StepRun
 
 if TYPE_CHECKING:  # keep imports light: the converter and store load on first use
-    from jupyter_kf_converter.ir import Pipeline
+    from jupyter_kf_converter.ir import Pipeline, Problem
+
+    from .backends.base import RunHandle
+    from .config import Settings
+    from .store import RunStore
 
 OnUpdate = Callable[[Run], None]
+
+
+class InvalidPipeline(ValueError):
+    """The notebook compiles to a pipeline with errors; ``problems`` are located (cell, step)."""
+
+    def __init__(self, pipeline: Pipeline, notebook: str) -> None:
+        from jupyter_kf_converter.plan import format_problem
+
+        self.pipeline = pipeline
+        self.problems: list[Problem] = [p for p in pipeline.problems if p.severity == "error"]
+        lines = [format_problem(p, notebook) for p in self.problems]
+        super().__init__(f"{notebook}: the pipeline has {len(lines)} problem(s); nothing ran\n" + "\n".join(lines))
 
 
 class PipelineService:
     """Compile, run, watch and cancel pipelines; read their history."""
 
-    def __init__(self, root: Path | str = ".") -> None:
+    def __init__(self, root: Path | str = ".", settings: Settings | None = None) -> None:
+        from .config import Settings
+
         self.root = Path(root).resolve()
+        self.settings = settings or Settings.from_env()
+        self._stores: dict[Path, RunStore] = {}
+        self._handles: dict[str, RunHandle] = {}
+        self._lock = threading.Lock()
+
+    # -- paths and stores ---------------------------------------------------------------------
+    def resolve(self, notebook: str | Path) -> Path:
+        p = Path(notebook).expanduser()
+        return (p if p.is_absolute() else self.root / p).resolve()
+
+    def _display(self, path: Path) -> str:
+        """How a notebook is recorded: relative to the root when inside it."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def store_for(self, notebook: str | Path) -> RunStore:
+        """The run store of a notebook's folder (opened once per service)."""
+        return self._store(self.settings.store_path(self.resolve(notebook).parent))
+
+    def _store(self, path: Path) -> RunStore:
+        from .store import RunStore
+
+        path = Path(path).resolve()
+        with self._lock:
+            store = self._stores.get(path)
+            if store is None:
+                store = self._stores[path] = RunStore(path, settings=self.settings)
+            return store
+
+    def store_of(self, run_id: str) -> RunStore:
+        """The run store holding ``run_id`` (stores opened here, this root's, then registered ones)."""
+        return self._locate(run_id)
+
+    def _locate(self, run_id: str) -> RunStore:
+        from .store import locate
+
+        with self._lock:
+            opened = list(self._stores.values())
+        for store in opened:
+            if store.has_run(run_id):
+                return store
+        found = locate(run_id, self.settings, first=[self.settings.store_path(self.root)])
+        return self._store(found.path)
 
     # -- compile ------------------------------------------------------------------------------
     def compile(self, notebook: str | Path) -> Pipeline:
         """The Pipeline IR of a notebook (problems included, never raised)."""
-        raise NotImplementedError
+        from jupyter_kf_converter import compile_notebook
+
+        path = self.resolve(notebook)
+        return compile_notebook(path, notebook_path=self._display(path))
 
     # -- runs ---------------------------------------------------------------------------------
+    def prepare(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
+        """Compile and check a request without running anything (raises on any problem)."""
+        from .backends import backend_class
+        from .executor.parameters import resolve_parameters
+
+        backend_class(request.backend)  # unknown backend: fail before anything else
+        if request.retry_of:
+            return self._prepare_retry(request)
+        path = self.resolve(request.notebook)
+        if not path.is_file():
+            raise FileNotFoundError(f"notebook not found: {path}")
+        pipeline = self.compile(path)
+        if not pipeline.valid:
+            raise InvalidPipeline(pipeline, self._display(path))
+        params = resolve_parameters(pipeline, request.parameters)
+        return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), self.store_for(path)
+
+    def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
+        from jupyter_kf_converter.ir import Pipeline
+
+        from .executor.parameters import resolve_parameters
+
+        store = self._locate(request.retry_of)  # type: ignore[arg-type]
+        old = store.get_run(request.retry_of)  # type: ignore[arg-type]
+        pipeline = Pipeline.from_json((store.run_path(old.id) / "pipeline.json").read_text())
+        params = {**old.parameters, **resolve_parameters(pipeline, request.parameters)}
+        path = self.resolve(old.notebook) if not Path(old.notebook).is_absolute() else Path(old.notebook)
+        if request.notebook and Path(request.notebook).name != path.name:
+            raise ValueError(f"run {old.id} is a run of {old.notebook}, not of {request.notebook}")
+        return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), store
+
     def submit(self, request: RunRequest, on_update: OnUpdate | None = None) -> Run:
-        """Start a run in the background and return its record at once (status queued/running)."""
-        raise NotImplementedError
+        """Start a run in the background and return its record at once (status queued).
+
+        Raises before anything runs if the notebook, the pipeline or a parameter is invalid.
+        """
+        from .backends import get_backend
+        from .store import utcnow
+
+        pipeline, request, store = self.prepare(request)
+        run_id = store.new_run_id()
+        run = Run(
+            id=run_id,
+            pipeline=pipeline.name,
+            notebook=self._display(Path(request.notebook)),
+            backend=request.backend,
+            created_at=utcnow(),
+            parameters=request.parameters,
+            cache=request.cache,
+            snapshot=request.snapshot,
+            retry_of=request.retry_of,
+            steps=[StepRun(name=s.name) for s in pipeline.steps],
+        )
+        run = store.create_run(run, pipeline, capture_env=False)  # the backend writes env.json
+        handle = get_backend(request.backend, store).start(pipeline, run, request, on_update)
+        with self._lock:
+            self._handles[run_id] = handle
+        return run
+
+    def handle(self, run_id: str) -> RunHandle | None:
+        """The in-process handle of a run started by this service (None otherwise)."""
+        with self._lock:
+            return self._handles.get(run_id)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> Run:
+        h = self.handle(run_id)
+        return h.wait(timeout) if h else self.get_run(run_id)
 
     def run(self, request: RunRequest, on_update: OnUpdate | None = None) -> Run:
         """Run to the end and return the finished run (blocks the calling thread)."""
-        raise NotImplementedError
+        run = self.submit(request, on_update)
+        return self.wait(run.id)
 
     def get_run(self, run_id: str) -> Run:
-        raise NotImplementedError
+        return self._locate(run_id).get_run(run_id)
 
     def list_runs(self, notebook: str | Path | None = None, limit: int = 50) -> list[Run]:
-        raise NotImplementedError
+        """Runs of one notebook, or of every known store under the root, newest first."""
+        from .store import known_stores
+
+        if notebook is not None:
+            nb = self.resolve(notebook)
+            return self.store_for(nb).list_runs(self._display(nb), limit=limit)
+        paths = {self.settings.store_path(self.root).resolve()}
+        paths |= {p.resolve() for p in known_stores(self.settings) if p.resolve().is_relative_to(self.root)}
+        runs: list[Run] = []
+        for p in paths:
+            if (p / "runs.sqlite").is_file():
+                runs += self._store(p).list_runs(limit=limit)
+        runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return runs[:limit]
 
     def cancel(self, run_id: str) -> Run:
-        """Ask a run to stop (works from any process); returns the run record."""
-        raise NotImplementedError
+        """Ask a run to stop (works from any process: the runner polls the store's flag)."""
+        store = self._locate(run_id)
+        run = store.request_cancel(run_id)
+        h = self.handle(run_id)
+        if h is not None:
+            h.cancel()
+        return run
 
-    def retry(self, run_id: str, **overrides: Any) -> Run:
-        """Submit a new run that reruns only the failed, cancelled and downstream steps."""
-        raise NotImplementedError
+    def retry(self, run_id: str, on_update: OnUpdate | None = None, **overrides: Any) -> Run:
+        """Submit a new run that reruns only the failed, cancelled and downstream steps of ``run_id``
+        (same snapshot and parameters; ``overrides`` are RunRequest fields, e.g. ``max_parallel``)."""
+        old = self.get_run(run_id)
+        fields = {"notebook": old.notebook, "backend": old.backend, "cache": old.cache, **overrides, "retry_of": run_id}
+        return self.submit(RunRequest(**fields), on_update)
 
     def step_log(self, run_id: str, step: str) -> str:
-        raise NotImplementedError
+        store = self._locate(run_id)
+        store.get_step(run_id, step)  # UnknownStep names the known steps
+        path = store.step_log_path(run_id, step)
+        return path.read_text(errors="replace") if path.is_file() else ""
 
     def step_notebook(self, run_id: str, step: str) -> Path:
-        raise NotImplementedError
+        store = self._locate(run_id)
+        store.get_step(run_id, step)
+        return store.step_notebook_path(run_id, step)
 
     # -- snapshots and backends ---------------------------------------------------------------
     def create_snapshot(self, notebook: str | Path) -> Snapshot:
-        raise NotImplementedError
+        nb = self.resolve(notebook)
+        return self.store_for(nb).snapshots.create(nb.parent, notebook=nb.name)
 
     def list_snapshots(self, notebook: str | Path) -> list[Snapshot]:
-        raise NotImplementedError
+        nb = self.resolve(notebook)
+        return self.store_for(nb).snapshots.list(nb.parent)
 
     def backends(self) -> list[BackendInfo]:
-        raise NotImplementedError
+        from .backends import backend_infos
+
+        return backend_infos(self._store(self.settings.store_path(self.root)))
+
+    def close(self) -> None:
+        """Cancel runs this service started that are still active, then close the stores."""
+        with self._lock:
+            handles = list(self._handles.values())
+        for h in handles:
+            if not getattr(h, "done", True):
+                h.cancel()
+                h.wait(30)
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
+            self._stores.clear()

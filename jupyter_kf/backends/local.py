@@ -1,0 +1,207 @@
+"""The local backend: snapshot the notebook's folder, materialize it as the run's working
+folder, emit one notebook per step and run them with the local DAG executor (one fresh kernel
+per step, from a fork server and a pre-started pool).
+
+Layout of a run (see ``jupyter_kf.store``): ``<store>/<run>/work/`` (the steps' shared cwd, with
+``kf-values/``), ``inputs/<step>.ipynb`` (emitted notebooks), ``steps/<step>.ipynb|.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..models import BackendInfo, Run, RunRequest, RunStatus, StepStatus
+from .base import Backend, OnUpdate
+
+if TYPE_CHECKING:
+    from jupyter_kf_converter.ir import Pipeline
+
+    from ..executor.runner import LocalExecutor, Reuse
+    from ..kernels.pool import KernelPool
+
+log = logging.getLogger("jupyter_kf.backends.local")
+
+
+class LocalRun:
+    """Handle of a local run executing in a background thread."""
+
+    def __init__(self, backend: LocalBackend, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None):
+        self.backend = backend
+        self.store = backend.store
+        self.run_id = run.id
+        self.pipeline, self.run, self.request, self.on_update = pipeline, run, request, on_update
+        self.executor: LocalExecutor | None = None
+        self._cancelled = threading.Event()
+        self._done = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name=f"kf-run-{run.id}", daemon=True)
+
+    def start(self) -> LocalRun:
+        self.thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> Run:
+        self._done.wait(timeout)
+        return self.store.get_run(self.run_id)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        ex = self.executor
+        if ex is not None:
+            ex.cancel()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    # -- background ---------------------------------------------------------------------------
+    def _main(self) -> None:
+        pool = None
+        try:
+            pool = self._make_pool()
+            plan = self._prepare(pool)
+            if self._cancelled.is_set():
+                self._finish_cancelled()
+                return
+            from ..executor.runner import LocalExecutor
+
+            self.executor = LocalExecutor(self.store, plan, pool, self.on_update)
+            pool = None  # the executor closes it
+            if self._cancelled.is_set():
+                self.executor.cancel()
+            self.executor.execute()
+        except BaseException as exc:  # record why; a run never stays "running" for a dead thread
+            self.error = exc
+            log.exception("run %s failed before or outside its steps", self.run_id)
+            self._fail(f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+        finally:
+            if pool is not None:
+                pool.close()
+            self._done.set()
+
+    def _make_pool(self) -> KernelPool:
+        from ..kernels.pool import KernelPool
+
+        work = self.store.work_dir(self.run_id)
+        work.mkdir(parents=True, exist_ok=True)
+        env = {"JUPYTER_KF_RUN_ID": self.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        pool = KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request))
+        if self.backend.speculate(self.pipeline, self.run, self.request):
+            roots = [s for s in self.pipeline.steps if not s.depends_on]
+            pool.want(len(roots))  # first run of this notebook: its root steps will surely run
+        return pool
+
+    def _prepare(self, pool: KernelPool) -> Any:
+        from jupyter_kf_converter.emit import emit_steps
+
+        from ..cache import snapshot_key
+        from ..envinfo import write_env
+        from ..executor.parameters import resolve_parameters
+        from ..executor.runner import ExecutionPlan
+
+        store, run, req = self.store, self.run, self.request
+        env_thread = threading.Thread(target=write_env, args=(store.run_path(run.id), self.pipeline.kernel.name), daemon=True)
+        env_thread.start()  # ~0.15 s scan of installed packages, off the critical path
+        work = store.work_dir(run.id)
+        reuse: dict[str, Reuse] = {}
+        notebook = Path(req.notebook)  # the service passes it absolute
+        if req.retry_of:
+            snap, reuse = self._prepare_retry(req.retry_of, work)
+        else:
+            snap = req.snapshot or store.snapshots.create(notebook.parent, notebook=notebook.name).id
+            store.snapshots.materialize(snap, work)
+        store.update_run(run.id, snapshot=snap)
+        inputs = emit_steps(self.pipeline, store.run_path(run.id) / "inputs")
+        (work / "kf-values").mkdir(exist_ok=True)
+        env_thread.join()
+        return ExecutionPlan(
+            pipeline=self.pipeline,
+            run_id=run.id,
+            work_dir=work,
+            inputs=inputs,
+            parameters=resolve_parameters(self.pipeline, req.parameters),
+            max_parallel=self.backend.max_parallel(req),
+            timeout=req.timeout or store.settings.timeout,
+            cache=req.cache,
+            snapshot_key=snapshot_key(store.path, snap, notebook.name) if snap else None,
+            reuse=reuse,
+        )
+
+    def _prepare_retry(self, old_id: str, work: Path) -> tuple[str | None, dict[str, Reuse]]:
+        """The earlier run's working folder (files its steps wrote included) and its finished steps."""
+        from ..executor.runner import Reuse
+
+        old = self.store.get_run(old_id)
+        old_work = self.store.work_dir(old_id)
+        if old_work.is_dir():
+            shutil.copytree(old_work, work, dirs_exist_ok=True, ignore=lambda d, names: ["kf-values"] if Path(d) == old_work else [])
+        reuse: dict[str, Reuse] = {}
+        for s in old.steps:
+            if s.status not in (StepStatus.succeeded, StepStatus.cached):
+                continue
+            origin = s.cached_from if s.status == StepStatus.cached and s.cached_from else old_id
+            nb = self.store.step_notebook_path(origin, s.name)
+            if nb.is_file():
+                logf = self.store.step_log_path(origin, s.name)
+                reuse[s.name] = Reuse(origin, nb, self.store.values_dir(origin, s.name), logf, s.cache_key, s.duration)
+        return old.snapshot, reuse
+
+    def _fail(self, reason: str) -> None:
+        try:
+            run = self.store.get_run(self.run_id)
+            if run.status.finished:
+                return
+            for s in run.steps:
+                if s.status in (StepStatus.pending, StepStatus.running):
+                    self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error=reason)
+            self.store.update_run(self.run_id, status=RunStatus.failed, error=reason)
+            if self.on_update:
+                self.on_update(self.store.get_run(self.run_id))
+        except Exception:
+            log.exception("could not record the failure of run %s", self.run_id)
+
+    def _finish_cancelled(self) -> None:
+        for s in self.store.get_run(self.run_id).steps:
+            self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error="the run was cancelled before this step started")
+        self.store.update_run(self.run_id, status=RunStatus.cancelled, error="cancelled")
+        if self.on_update:
+            self.on_update(self.store.get_run(self.run_id))
+
+
+class LocalBackend(Backend):
+    """Runs pipelines on this machine (always available)."""
+
+    name = "local"
+
+    def info(self) -> BackendInfo:
+        return BackendInfo(
+            name=self.name,
+            available=True,
+            configured=True,
+            description="Runs each step with papermill in a fresh local kernel; independent steps in parallel.",
+        )
+
+    def start(self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None) -> LocalRun:
+        return LocalRun(self, pipeline, run, request, on_update).start()
+
+    # -- policy -------------------------------------------------------------------------------
+    def max_parallel(self, request: RunRequest) -> int:
+        from ..executor.runner import default_max_parallel
+
+        if request.max_parallel:
+            return request.max_parallel
+        settings = self.store.settings
+        return settings.max_parallel if "max_parallel" in settings.model_fields_set else default_max_parallel()
+
+    def speculate(self, pipeline: Pipeline, run: Run, request: RunRequest) -> bool:
+        """Start root steps' kernels before their cache keys are known? Only when they will
+        certainly run: caching off, or no earlier run of this notebook in the store."""
+        if request.retry_of:
+            return False
+        if not request.cache:
+            return True
+        return not any(r.id != run.id for r in self.store.list_runs(run.notebook, limit=2))

@@ -1,0 +1,131 @@
+"""`jupyter kf run NOTEBOOK`: run a notebook as a pipeline and show live per-step progress.
+
+Exit codes: 0 succeeded, 1 failed (or invalid pipeline), 2 usage error (bad option or
+parameter), 130 cancelled by Ctrl-C / SIGTERM (every kernel is shut down first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "jupyter kf run"
+
+# Optional imports that jsonschema (via nbformat) and papermill try at import time and that this
+# command never uses: rfc3987_syntax builds a grammar on import (~1.5 s here), pyarrow.fs ~0.3 s.
+# Both are imported inside try/except ImportError by their users, so marking them absent is safe.
+_UNUSED_OPTIONAL = ("rfc3987_syntax", "pyarrow.fs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Run a tagged notebook as a pipeline (locally by default).")
+    p.add_argument("notebook", metavar="NOTEBOOK", nargs="?", help="the notebook (optional with --retry)")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a pipeline parameter (typed like its default); repeatable")
+    p.add_argument("--max-parallel", type=int, metavar="N", help="steps running at once (default: max(8, 2 x CPUs))")
+    p.add_argument("--no-cache", action="store_true", help="run every step, even if a cached result exists")
+    p.add_argument("--retry", metavar="RUN_ID", help="rerun only the failed, cancelled and downstream steps of RUN_ID")
+    p.add_argument("--timeout", type=float, metavar="S", help="default per-step timeout in seconds")
+    p.add_argument("-b", "--backend", default="local", help="local (default), kfp or argo")
+    p.add_argument("--store", metavar="DIR", help="run store folder (default: <notebook folder>/kf-runs)")
+    p.add_argument("--json", action="store_true", help="print the finished run as JSON on stdout")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    for name in _UNUSED_OPTIONAL:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    from ..kernels import close_fork_servers, warm_up
+
+    warm_up()  # the fork server imports ipykernel while we compile and snapshot
+    try:
+        return _main(argv)
+    finally:
+        close_fork_servers()
+
+
+def _main(argv: Sequence[str]) -> int:
+    from . import _format as fmt
+
+    args = fmt.parse(build_parser(), argv)
+    if isinstance(args, int):
+        return args
+    if not args.notebook and not args.retry:
+        return fmt.error(PROG, "give a NOTEBOOK (or --retry RUN_ID)", 2)
+    if args.max_parallel is not None and args.max_parallel < 1:
+        return fmt.error(PROG, "--max-parallel must be at least 1", 2)
+    if args.timeout is not None and args.timeout <= 0:
+        return fmt.error(PROG, "--timeout must be positive", 2)
+
+    from jupyter_kf_converter.errors import ConverterError
+
+    from ..backends import UnknownBackend
+    from ..config import Settings
+    from ..executor.parameters import ParameterError, split_assignments
+    from ..models import RunRequest, RunStatus
+    from ..service import InvalidPipeline, PipelineService
+    from ..store import StoreError
+    from .progress import Progress, summary
+
+    try:
+        settings = Settings.from_env(store=str(Path(args.store).resolve()) if args.store else None)
+        params = split_assignments(args.parameter)
+        request = RunRequest(
+            notebook=args.notebook or "",
+            backend=args.backend,
+            parameters=params,
+            cache=not args.no_cache,
+            max_parallel=args.max_parallel,
+            timeout=args.timeout,
+            retry_of=args.retry,
+        )
+    except (ValueError, ParameterError) as exc:
+        return fmt.error(PROG, exc, 2)
+
+    service = PipelineService(Path.cwd(), settings)
+    progress = Progress(sys.stderr)
+    try:
+        run = service.submit(request, on_update=None if args.json else progress.update)
+    except InvalidPipeline as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except ParameterError as exc:
+        return fmt.error(PROG, f"{exc}; nothing ran", 2)
+    except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
+        return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)
+
+    interrupted: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not interrupted and not args.json:
+            print(f"\n{PROG}: {signal.Signals(signum).name}: cancelling run {run.id} ...", file=sys.stderr)
+        interrupted.append(signum)
+        handle = service.handle(run.id)
+        if handle is not None:
+            handle.cancel()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        handle = service.handle(run.id)
+        assert handle is not None
+        while not handle.wait(0.25).status.finished or not getattr(handle, "done", True):
+            if not args.json:
+                progress.tick()
+        final = handle.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    store = service.store_of(final.id)
+    if args.json:
+        print(final.model_dump_json(indent=2))
+    else:
+        if progress.tty:
+            progress.update(final)
+        print(summary(final, store, color=progress.color), file=sys.stderr)
+    service.close()
+    if interrupted:
+        return 130
+    return 0 if final.status == RunStatus.succeeded else 1

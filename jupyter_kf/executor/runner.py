@@ -1,0 +1,341 @@
+"""The local DAG executor: steps start as soon as their dependencies finish, up to N at once.
+
+Each step runs its emitted notebook with papermill in a fresh kernel from a :class:`KernelPool`.
+Before a step runs, its cache key is computed (its inputs are ready by then); a hit (or, for a
+retry, the earlier run's result) reuses the recorded outputs and executed notebook. Every state
+change is written to the run store first, then reported through ``on_update(run)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..models import Run, RunStatus, StepRun, StepStatus
+from .step import StepAttempt, StepOutcome
+
+if TYPE_CHECKING:
+    from jupyter_kf_converter.ir import Pipeline
+
+    from ..kernels.pool import KernelPool
+    from ..store import RunStore
+
+log = logging.getLogger("jupyter_kf.executor")
+OnUpdate = Callable[[Run], None]
+CANCEL_POLL = 0.25  # s between checks of the store's cancel flag (cancel from another process)
+
+
+def default_max_parallel() -> int:
+    """Steps mostly wait (on kernels, I/O, sleeps), so run more of them than there are cores."""
+    return max(8, 2 * (os.cpu_count() or 1))
+
+
+@dataclass
+class Reuse:
+    """A finished step whose outputs a new run takes over instead of running it."""
+
+    origin_run: str
+    notebook: Path
+    values_dir: Path
+    log: Path | None
+    cache_key: str | None
+    duration: float | None = None
+
+
+@dataclass
+class ExecutionPlan:
+    """Everything the executor needs besides the store: prepared by the local backend."""
+
+    pipeline: Pipeline
+    run_id: str
+    work_dir: Path
+    inputs: dict[str, Path]  # step -> emitted (input) notebook
+    parameters: dict[str, Any]  # typed overrides
+    max_parallel: int
+    timeout: float | None = None  # default per-step timeout
+    cache: bool = True
+    snapshot_key: str | None = None  # the snapshot component of cache keys
+    reuse: dict[str, Reuse] = field(default_factory=dict)  # retry: steps taken over from the earlier run
+
+
+class LocalExecutor:
+    def __init__(
+        self,
+        store: RunStore,
+        plan: ExecutionPlan,
+        pool: KernelPool | None,
+        on_update: OnUpdate | None = None,
+        make_pool: Callable[[], KernelPool] | None = None,
+    ) -> None:
+        self.store = store
+        self.plan = plan
+        self.p = plan.pipeline
+        self._pool = pool
+        self._make_pool = make_pool
+        self.on_update = on_update
+        self.status: dict[str, StepStatus] = {s.name: StepStatus.pending for s in self.p.steps}
+        self.errors: dict[str, str] = {}
+        self._attempts: dict[str, StepAttempt] = {}
+        self._done: queue.Queue[tuple[str, StepOutcome]] = queue.Queue()
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self.kernels_started = 0
+
+    # -- control ------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the run: running steps' kernels are killed, pending steps are skipped."""
+        self._cancel.set()
+        with self._lock:
+            attempts = list(self._attempts.values())
+        for a in attempts:
+            a.stop()
+
+    @property
+    def pool(self) -> KernelPool:
+        if self._pool is None:
+            assert self._make_pool is not None
+            self._pool = self._make_pool()
+        return self._pool
+
+    # -- reporting ----------------------------------------------------------------------------
+    def _notify(self) -> None:
+        if self.on_update is None:
+            return
+        try:
+            self.on_update(self.store.get_run(self.plan.run_id))
+        except Exception:  # a broken observer must not break the run
+            log.exception("on_update callback failed")
+
+    def _set(self, step: str, status: StepStatus, **fields: Any) -> None:
+        self.status[step] = status
+        self.store.update_step(self.plan.run_id, step, status=status, **fields)
+        self._notify()
+
+    # -- the loop -----------------------------------------------------------------------------
+    def execute(self) -> Run:
+        run_id = self.plan.run_id
+        self.store.update_run(run_id, status=RunStatus.running)
+        self._notify()
+        workers = ThreadPoolExecutor(max_workers=self.plan.max_parallel, thread_name_prefix="kf-step")
+        running: set[str] = set()
+        next_poll = 0.0
+        try:
+            while True:
+                if not self._cancel.is_set() and time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + CANCEL_POLL
+                    if self.store.cancel_requested(run_id):
+                        self.cancel()
+                if self._cancel.is_set():
+                    for name, st in self.status.items():
+                        if st == StepStatus.pending:
+                            self._set(name, StepStatus.skipped, error="the run was cancelled before this step started")
+                else:
+                    self._skip_blocked()
+                    for step in self._ready():
+                        if len(running) >= self.plan.max_parallel:
+                            break
+                        if self._take_over(step):
+                            continue
+                        running.add(step)
+                        self._set(step, StepStatus.running, attempt=1)
+                        workers.submit(self._run_step, step)
+                    self._prestart(running)
+                if not running and not self._ready_or_blocked():
+                    break
+                try:
+                    name, outcome = self._done.get(timeout=CANCEL_POLL)
+                except queue.Empty:
+                    continue
+                running.discard(name)
+                self._finish(name, outcome)
+        finally:
+            if running:  # leaving early (an error in this loop): stop what still runs
+                self.cancel()
+            workers.shutdown(wait=True)
+            if self._pool is not None:
+                self._pool.close()
+        return self._finish_run()
+
+    def _ready(self) -> list[str]:
+        ok = (StepStatus.succeeded, StepStatus.cached)
+        return [
+            s.name
+            for s in self.p.steps
+            if self.status[s.name] == StepStatus.pending and all(self.status[d] in ok for d in s.depends_on)
+        ]
+
+    def _ready_or_blocked(self) -> bool:
+        return any(st == StepStatus.pending for st in self.status.values())
+
+    def _skip_blocked(self) -> None:
+        bad = (StepStatus.failed, StepStatus.skipped, StepStatus.cancelled)
+        changed = True
+        while changed:
+            changed = False
+            for s in self.p.steps:
+                if self.status[s.name] != StepStatus.pending:
+                    continue
+                blockers = [d for d in s.depends_on if self.status[d] in bad]
+                if blockers:
+                    d = blockers[0]
+                    why = "failed" if self.status[d] == StepStatus.failed else f"was {self.status[d].value}"
+                    self._set(s.name, StepStatus.skipped, error=f"upstream step {d!r} {why}")
+                    changed = True
+
+    def _prestart(self, running: set[str]) -> None:
+        """Ask the pool for a kernel per step likely to run soon: pending steps waiting on a
+        running step (a step whose inputs are all reused or cached may well be a cache hit, so
+        it gets no speculative kernel; it starts one when it really runs)."""
+        soon = sum(
+            1
+            for s in self.p.steps
+            if self.status[s.name] == StepStatus.pending
+            and s.name not in self.plan.reuse
+            and any(d in running for d in s.depends_on)
+            and all(self.status[d] in (StepStatus.running, StepStatus.succeeded, StepStatus.cached) for d in s.depends_on)
+        )
+        if soon or self._pool is not None:
+            self.pool.want(soon)
+
+    # -- cache and retry ----------------------------------------------------------------------
+    def _take_over(self, name: str) -> bool:
+        """Reuse a retried run's result or a cache hit for ``name``; True when the step is done."""
+        step = self.p.step(name)
+        reuse = self.plan.reuse.get(name)
+        key = None
+        if reuse is None and self._cacheable(step):
+            from ..cache import CacheKeyError, step_cache_key
+
+            try:
+                key = step_cache_key(
+                    self.p,
+                    name,
+                    values_dir=self.store.values_dir(self.plan.run_id),
+                    parameters=self.plan.parameters,
+                    snapshot=self.plan.snapshot_key,
+                )
+            except CacheKeyError as exc:
+                log.warning("no cache key for step %s: %s", name, exc)
+                key = None
+            if key is not None:
+                self.store.update_step(self.plan.run_id, name, cache_key=key)
+                hit = self.store.find_cached(key, exclude_run=self.plan.run_id)
+                if hit is not None:
+                    reuse = Reuse(hit.run_id, hit.notebook, hit.values_dir, hit.log, key, hit.duration)
+        if reuse is None:
+            return False
+        try:
+            self._copy_outputs(name, reuse)
+        except OSError as exc:  # outputs vanished since they were recorded: run the step instead
+            log.warning("cannot reuse step %s from run %s: %s", name, reuse.origin_run, exc)
+            return False
+        fields: dict[str, Any] = {"cached_from": reuse.origin_run, "duration": 0.0}
+        if reuse.cache_key:
+            fields["cache_key"] = reuse.cache_key
+        self._set(name, StepStatus.cached, **fields)
+        return True
+
+    def _cacheable(self, step: Any) -> bool:
+        if not self.plan.cache:
+            return False
+        return step.cache if step.cache is not None else self.p.cache
+
+    def _copy_outputs(self, name: str, reuse: Reuse) -> None:
+        from .._fsutil import copy_file
+
+        target = self.store.values_dir(self.plan.run_id, name)
+        if target.exists():
+            shutil.rmtree(target)
+        if reuse.values_dir.is_dir():
+            shutil.copytree(reuse.values_dir, target, copy_function=lambda s, d: copy_file(Path(s), Path(d)))
+        copy_file(reuse.notebook, self.store.step_notebook_path(self.plan.run_id, name))
+        if reuse.log and reuse.log.is_file():
+            copy_file(reuse.log, self.store.step_log_path(self.plan.run_id, name))
+
+    # -- one step (worker thread) -------------------------------------------------------------
+    def _run_step(self, name: str) -> None:
+        try:
+            outcome = self._attempt_all(name)
+        except BaseException as exc:  # never lose a completion: the loop waits for it
+            outcome = StepOutcome(ok=False, error=f"step {name!r}: runner error: {type(exc).__name__}: {exc}")
+        self._done.put((name, outcome))
+
+    def _attempt_all(self, name: str) -> StepOutcome:
+        step = self.p.step(name)
+        tries = 1 + max(0, step.retries)
+        timeout = step.timeout or self.plan.timeout
+        params = {k: v for k, v in self.plan.parameters.items() if k in step.parameters}
+        params["_kf_values_dir"] = str(self.store.values_dir(self.plan.run_id))
+        out_nb = self.store.step_notebook_path(self.plan.run_id, name)
+        log_path = self.store.step_log_path(self.plan.run_id, name)
+        outcome = StepOutcome(ok=False, error="not run")
+        for attempt in range(1, tries + 1):
+            if self._cancel.is_set():
+                return StepOutcome(ok=False, error=f"step {name!r} was cancelled", killed=True)
+            values = self.store.values_dir(self.plan.run_id, name)
+            if values.exists():  # a failed attempt must leave no stale manifest
+                shutil.rmtree(values, ignore_errors=True)
+            if attempt > 1:
+                self.store.update_step(self.plan.run_id, name, attempt=attempt, error=None)
+                self._notify()
+                with open(log_path, "a") as f:
+                    f.write(f"\n--- jupyter-kf: attempt {attempt} of {tries} ---\n")
+            km = self.pool.take()
+            self.kernels_started += 1
+            a = StepAttempt(name, self.plan.inputs[name], out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill)
+            with self._lock:
+                self._attempts[name] = a
+            if self._cancel.is_set():
+                a.stop()
+            try:
+                outcome = a.run()
+            finally:
+                with self._lock:
+                    self._attempts.pop(name, None)
+                self.pool.discard(km)
+            if outcome.ok or self._cancel.is_set():
+                return outcome
+        return outcome
+
+    def _finish(self, name: str, outcome: StepOutcome) -> None:
+        if outcome.ok:
+            self._set(name, StepStatus.succeeded, error=None)
+        elif self._cancel.is_set() and outcome.killed and not outcome.timed_out:
+            self._set(name, StepStatus.cancelled, error=outcome.error)
+        else:
+            self.errors[name] = outcome.error or f"step {name!r} failed"
+            self._set(name, StepStatus.failed, error=self.errors[name], failed_cell=outcome.failed_cell)
+
+    def _finish_run(self) -> Run:
+        run_id = self.plan.run_id
+        statuses = self.status.values()
+        if self._cancel.is_set() and any(s in (StepStatus.cancelled, StepStatus.skipped) for s in statuses):
+            status, error = RunStatus.cancelled, "cancelled"
+        elif self.errors:
+            first = next(s.name for s in self.p.steps if s.name in self.errors)
+            status, error = RunStatus.failed, self.errors[first]
+            if len(self.errors) > 1:
+                error += f" (and {len(self.errors) - 1} more failed step(s))"
+        else:
+            status, error = RunStatus.succeeded, None
+        self.store.update_run(run_id, status=status, error=error)
+        run = self.store.get_run(run_id)
+        if self.on_update:
+            try:
+                self.on_update(run)
+            except Exception:
+                log.exception("on_update callback failed")
+        return run
+
+
+def step_runs(pipeline: Pipeline) -> list[StepRun]:
+    return [StepRun(name=s.name) for s in pipeline.steps]

@@ -1,0 +1,164 @@
+"""Execute one step notebook with papermill in a fresh kernel, and explain a failure.
+
+The executed notebook is always written (papermill writes it also when a cell fails); its
+stream output goes to the step's log as it is produced.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from ..kernels.manager import StepKernelManager
+
+
+@dataclass
+class StepOutcome:
+    ok: bool
+    error: str | None = None  # one line
+    failed_cell: int | None = None  # index in the source notebook
+    timed_out: bool = False
+    killed: bool = False  # the kernel was killed on purpose (timeout, cancel)
+
+
+class StepAttempt:
+    """One attempt of one step: papermill with a pre-started kernel manager."""
+
+    def __init__(
+        self,
+        step: str,
+        input_nb: Path,
+        output_nb: Path,
+        log: Path,
+        parameters: dict[str, Any],
+        km: StepKernelManager,
+        kernel_name: str,
+        timeout: float | None,
+        kill: Any,
+    ) -> None:
+        self.step = step
+        self.input_nb, self.output_nb, self.log = input_nb, output_nb, log
+        self.parameters = parameters
+        self.km = km
+        self.kernel_name = kernel_name
+        self.timeout = timeout
+        self._kill = kill
+        self.timed_out = False
+        self.killed = False
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Kill this attempt's kernel (cancel): papermill then fails with a dead kernel."""
+        with self._lock:
+            self.killed = True
+        self._kill(self.km)
+
+    def _on_timeout(self) -> None:
+        with self._lock:
+            self.timed_out = self.killed = True
+        self._kill(self.km)
+
+    def run(self) -> StepOutcome:
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        timer = threading.Timer(self.timeout, self._on_timeout) if self.timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        try:
+            with open(self.log, "a", encoding="utf-8", errors="replace") as log:
+                try:
+                    papermill.execute_notebook(
+                        str(self.input_nb),
+                        str(self.output_nb),
+                        parameters=self.parameters,
+                        kernel_name=self.kernel_name,
+                        km=self.km,
+                        progress_bar=False,
+                        log_output=False,
+                        stdout_file=log,
+                        stderr_file=log,
+                        start_timeout=60,
+                    )
+                    return StepOutcome(ok=True)
+                except PapermillExecutionError as exc:
+                    if self.killed:
+                        return self._killed_outcome()
+                    cell = failed_source_cell(self.output_nb)
+                    return StepOutcome(ok=False, error=self._describe(exc.ename, exc.evalue, cell), failed_cell=cell[0])
+                except Exception as exc:  # dead kernel, start failure, unreadable notebook
+                    if self.killed:
+                        return self._killed_outcome()
+                    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    return StepOutcome(ok=False, error=f"step {self.step!r}: {type(exc).__name__}: {msg}"[:500])
+        finally:
+            if timer:
+                timer.cancel()
+
+    def _killed_outcome(self) -> StepOutcome:
+        if self.timed_out:
+            cell = running_source_cell(self.output_nb)
+            where = f" in cell {cell}" if cell is not None else ""
+            return StepOutcome(
+                ok=False,
+                error=f"step {self.step!r} timed out after {self.timeout:g} s{where}; its kernel was killed",
+                failed_cell=cell,
+                timed_out=True,
+                killed=True,
+            )
+        return StepOutcome(ok=False, error=f"step {self.step!r} was cancelled", killed=True)
+
+    def _describe(self, ename: str, evalue: str, cell: tuple[int | None, str | None]) -> str:
+        index, role = cell
+        evalue = (evalue or "").strip().splitlines()[0] if evalue else ""
+        if role == "load":
+            where = "while loading its inputs"
+        elif role == "save":
+            where = "while saving its outputs"
+        elif role in ("imports", "functions") and index is not None:
+            where = f"in the {role} cell {index}"
+        elif index is not None:
+            where = f"at cell {index}"
+        else:
+            where = "in a generated cell"
+        return f"step {self.step!r} failed {where}: {ename}: {evalue}"[:500]
+
+
+def _read(path: Path) -> Any | None:
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:
+        return None
+
+
+def failed_source_cell(executed: Path) -> tuple[int | None, str | None]:
+    """(source-notebook cell index, role) of the cell that raised, from the executed notebook."""
+    nb = _read(executed)
+    if nb is None:
+        return None, None
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        failed = cell.metadata.get("papermill", {}).get("exception") or any(
+            o.get("output_type") == "error" for o in cell.get("outputs", [])
+        )
+        if failed:
+            meta = cell.metadata.get("jupyter_kf", {})
+            return meta.get("source_cell"), meta.get("role")
+    return None, None
+
+
+def running_source_cell(executed: Path) -> int | None:
+    """The source index of the cell that was running when the kernel was killed (if recorded)."""
+    nb = _read(executed)
+    if nb is None:
+        return None
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("status") == "running":
+            return cell.metadata.get("jupyter_kf", {}).get("source_cell")
+    return None

@@ -1,0 +1,118 @@
+"""Client side of the kernel fork server (see ``zygote.py``): start it, ask it for kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+_ZYGOTE = Path(__file__).with_name("zygote.py")
+
+
+class ForkServerError(RuntimeError):
+    pass
+
+
+class ForkServer:
+    """One zygote process for one Python interpreter. Thread-safe; start-up runs in the background.
+
+    ``fork(argv, cwd, env)`` returns the pid of a new kernel process (a child of the zygote).
+    ``close()`` (or the death of this process) makes the zygote kill its kernels and exit.
+    """
+
+    def __init__(self, python: str | None = None, preload: list[str] | None = None) -> None:
+        self.python = python or sys.executable
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.pid: int | None = None
+        self._proc = subprocess.Popen(
+            [self.python, str(_ZYGOTE), *(preload or [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+            bufsize=1,
+            close_fds=True,
+        )
+        self._ready = threading.Event()
+        self._error: str | None = None
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        if self._ready.is_set():
+            return
+        with self._lock:
+            if self._ready.is_set():
+                return
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline()  # the zygote's first line: its imports are done
+            if not line:
+                self._error = f"kernel fork server exited (code {self._proc.wait()})"
+                raise ForkServerError(self._error)
+            self.pid = json.loads(line)["pid"]
+            self._ready.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None and self._error is None
+
+    def fork(self, argv: list[str], cwd: str | os.PathLike | None, env: dict[str, str], stdio: str | None = None) -> int:
+        """Fork a kernel running ``ipykernel`` with ``argv`` (e.g. ``["-f", conn_file, ...]``)."""
+        self._wait_ready()
+        with self._lock:
+            if self._proc.poll() is not None:
+                raise ForkServerError(f"kernel fork server exited (code {self._proc.returncode})")
+            self._seq += 1
+            request = {"id": self._seq, "argv": argv, "cwd": str(cwd) if cwd else None, "env": env, "stdio": stdio}
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            try:
+                self._proc.stdin.write(json.dumps(request) + "\n")
+                self._proc.stdin.flush()
+                line = self._proc.stdout.readline()
+            except (BrokenPipeError, OSError) as exc:
+                raise ForkServerError(f"kernel fork server is gone: {exc}") from exc
+            if not line:
+                raise ForkServerError("kernel fork server closed its output")
+            answer = json.loads(line)
+            if "pid" not in answer:
+                raise ForkServerError(f"kernel fork failed: {answer.get('error')}")
+            return int(answer["pid"])
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the zygote; it kills every kernel it forked that is still running."""
+        if self._proc.stdin and not self._proc.stdin.closed:
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+
+_servers: dict[str, ForkServer] = {}
+_servers_lock = threading.Lock()
+
+
+def get_fork_server(python: str | None = None) -> ForkServer:
+    """The process-wide fork server for ``python`` (started on first use, restarted if it died)."""
+    key = python or sys.executable
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None or not server.alive:
+            server = _servers[key] = ForkServer(key)
+        return server
+
+
+def close_fork_servers() -> None:
+    with _servers_lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        server.close()

@@ -1,0 +1,149 @@
+"""Kernel fork server ("zygote"): import ipykernel once, fork a fresh kernel process per request.
+
+Run as a script (``python zygote.py``) by the interpreter of the kernelspec; it needs only the
+standard library and ipykernel, not jupyter_kf. Protocol: JSON lines. The zygote writes
+``{"ready": true, "pid": N}`` once its imports are done, then for each request line
+``{"id", "argv", "cwd", "env", "stdio"}`` it forks a child that becomes
+``IPKernelApp.launch_instance(argv)`` and answers ``{"id", "pid"}`` (or ``{"id", "error"}``).
+
+Why forking is safe here: the zygote is single-threaded and has created no zmq context, event
+loop or thread before it forks (it only imported modules), so each child starts like a new
+process would, without paying the ~0.3 s of imports. Each child reads its own connection file.
+
+Lifetime: the zygote runs in its own session (Ctrl-C in the terminal reaches only the runner,
+which shuts kernels down itself). When its stdin closes (the runner exited, even by SIGKILL)
+it kills every kernel it forked and exits; kernels also die with the zygote (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+# What a kernel imports while it initializes (measured: debugpy alone is ~0.12 s). Importing them
+# starts no thread and creates no zmq context.
+PRELOAD = [
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.completer",
+    "IPython.extensions",
+    "jupyter_client.session",
+    "sqlite3",
+    "pdb",
+    "pydoc",
+    "gzip",
+    "mimetypes",
+    "unicodedata",
+    "http.server",
+]
+_children: set[int] = set()
+
+
+def _reap(*_: object) -> None:
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _children.discard(pid)
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:  # not Linux: the kernel's own parent poller (JPY_PARENT_PID) still applies
+        pass
+    if os.getppid() != parent:  # the parent died between fork and prctl
+        os._exit(1)
+
+
+def _child(request: dict, zygote_pid: int) -> None:
+    """Runs in the forked child: become a kernel; never returns."""
+    code = 1
+    try:
+        _die_with_parent(zygote_pid)
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        os.setpgid(0, 0)  # its own group: killing a kernel also kills what it spawned
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        out = os.open(request["stdio"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if request.get(
+            "stdio"
+        ) else devnull
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.environ.clear()
+        os.environ.update(request.get("env") or {})
+        os.environ["JPY_PARENT_PID"] = str(zygote_pid)
+        if request.get("cwd"):
+            os.chdir(request["cwd"])
+        sys.argv = [sys.executable, *request["argv"]]
+        sys.path[0] = ""  # like `python -m ipykernel_launcher`: the cwd comes first
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=request["argv"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def main() -> None:
+    os.setsid()
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's frozen-modules warning
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proto_out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints must never corrupt the protocol stream
+    # The expensive part, done once. None of these start threads or create a zmq context.
+    for name in [*PRELOAD, *sys.argv[1:]]:  # extra modules may be named on the command line
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    if len(os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else [0]) != 1:
+        raise RuntimeError("the kernel fork server must be single-threaded before it forks")
+    signal.signal(signal.SIGCHLD, _reap)
+    me = os.getpid()
+    proto_out.write(json.dumps({"ready": True, "pid": me}) + "\n")
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            proto_out.write(json.dumps({"id": request.get("id"), "error": str(exc)}) + "\n")
+            continue
+        if pid == 0:
+            proto_out.close()
+            _child(request, me)
+        _children.add(pid)
+        proto_out.write(json.dumps({"id": request.get("id"), "pid": pid}) + "\n")
+    for pid in list(_children):  # the runner is gone: leave nothing behind
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
