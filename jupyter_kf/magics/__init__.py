@@ -1,0 +1,19 @@
+"""IPython magics: `%load_ext jupyter_kf` registers `%kf_run`, `%kf_compile`, `%kf_runs`,
+`%kf_status` and `%kf_snapshot`.
+
+They act on the SAVED file of the notebook the kernel runs (found from the kernel's session; or
+`--notebook PATH`). `%kf_run` runs it as a pipeline in separate kernels, never in the calling one,
+and shows live per-step progress in the cell output. All of them call
+:class:`jupyter_kf.service.PipelineService`, the same code the REST API and the CLI call.
+"""
+
+from __future__ import annotations
+
+from .core import KfMagics
+
+
+def load_ipython_extension(ipython) -> None:
+    ipython.register_magics(KfMagics)
+
+
+__all__ = ["KfMagics", "load_ipython_extension"]
