@@ -17,9 +17,8 @@ import pandas as pd
 import papermill
 import pytest
 
-from jupyter_kf_converter import runtime
+from jupyter_kf_converter import compile_notebook, runtime
 from jupyter_kf_converter.emit import emit_steps
-from jupyter_kf_converter.ir import Cell, Input, Metric, Parameter, Pipeline, Step
 
 from conftest import build_notebook
 
@@ -60,59 +59,6 @@ CELLS = [
 ]
 
 
-def pipeline_by_hand(nb: nbformat.NotebookNode) -> Pipeline:
-    """The IR the planner should produce for CELLS (until compile_notebook lands)."""
-
-    def cell(i: int) -> Cell:
-        c = nb.cells[i]
-        return Cell(index=i, cell_type=c.cell_type, source=c.source, tags=c.metadata.get("tags", []))
-
-    prepare = Step(
-        name="prepare",
-        cells=[cell(3)],
-        defines=["count", "arr", "frame", "config", "shift"],
-        uses=["n", "np", "scale", "pd", "range"],
-        outputs=["count", "arr", "frame", "config", "shift"],
-        parameters=["n", "scale"],
-    )
-    train = Step(
-        name="train",
-        cells=[cell(4), cell(5), cell(6)],
-        defines=["math", "frame", "total", "shifted", "arr"],
-        uses=["frame", "double", "count", "shift", "arr", "float"],
-        inputs=[Input(name=n, producer="prepare") for n in ["frame", "count", "shift", "arr"]],
-        outputs=["math", "frame", "total", "shifted", "arr"],
-        depends_on=["prepare"],
-    )
-    evaluate = Step(
-        name="evaluate",
-        cells=[cell(7)],
-        defines=["result", "accuracy"],
-        uses=["total", "shifted", "config", "math", "arr", "frame", "count", "len", "float"],
-        inputs=[
-            *[Input(name=n, producer="train") for n in ["total", "shifted", "arr", "frame"]],
-            Input(name="math", producer="train", kind="import", statement="import math"),
-            Input(name="config", producer="prepare"),
-            Input(name="count", producer="prepare"),
-        ],
-        metrics=["accuracy"],
-        depends_on=["prepare", "train"],
-    )
-    train.outputs = ["frame", "total", "shifted", "arr"]  # 'math' travels as an import
-    return Pipeline(
-        name="demo",
-        notebook="demo.ipynb",
-        imports=[cell(0)],
-        functions=[cell(2)],
-        parameters=[
-            Parameter(name="n", type="int", default=5, cell=1),
-            Parameter(name="scale", type="float", default=2.0, cell=1),
-        ],
-        metrics=[Metric(name="accuracy", step="evaluate", cell=8)],
-        steps=[prepare, train, evaluate],
-    )
-
-
 def dump_cell(path: Path) -> nbformat.NotebookNode:
     """A cell that pickles the compared names this kernel holds (arrays as plain arrays)."""
     return nbformat.v4.new_code_cell(
@@ -149,7 +95,8 @@ def assert_same(name: str, got: object, want: object) -> None:
 
 def test_steps_in_sequence_end_with_the_values_of_the_original(tmp_path: Path) -> None:
     nb = build_notebook(CELLS)
-    pipeline = pipeline_by_hand(nb)
+    pipeline = compile_notebook(nb, notebook_path=str(tmp_path / "demo.ipynb"))
+    assert pipeline.valid, pipeline.problems
     paths = emit_steps(pipeline, tmp_path / "steps")
     assert list(paths) == ["prepare", "train", "evaluate"]
 
@@ -201,13 +148,7 @@ def test_failing_step_keeps_executed_notebook_with_traceback_and_source_cell(tmp
             "never = True",
         ]
     )
-    cells = [Cell(index=i, cell_type=c.cell_type, source=c.source) for i, c in enumerate(nb.cells)]
-    pipeline = Pipeline(
-        name="fails",
-        notebook="fails.ipynb",
-        steps=[Step(name="first", cells=cells, defines=["x", "y", "z", "never"], outputs=["never"])],
-    )
-    path = emit_steps(pipeline, tmp_path / "steps")["first"]
+    path = emit_steps(compile_notebook(nb), tmp_path / "steps")["first"]
     out = tmp_path / "first.out.ipynb"
     with pytest.raises(papermill.PapermillExecutionError) as err:
         run(path, out, tmp_path, _kf_values_dir="kf-values")
@@ -222,18 +163,13 @@ def test_failing_step_keeps_executed_notebook_with_traceback_and_source_cell(tmp
 
 
 def test_unpicklable_output_fails_the_producing_step(tmp_path: Path) -> None:
-    nb = build_notebook([("import sqlite3\nconn = sqlite3.connect(':memory:')", ["step:load"])])
-    pipeline = Pipeline(
-        name="conn",
-        notebook="conn.ipynb",
-        steps=[
-            Step(name="load", cells=[Cell(index=0, source=nb.cells[0].source)], defines=["sqlite3", "conn"],
-                 outputs=["conn"]),
-            Step(name="train", cells=[Cell(index=1, source="conn.execute('select 1')")], uses=["conn"],
-                 inputs=[Input(name="conn", producer="load")], depends_on=["load"]),
-        ],
+    nb = build_notebook(
+        [
+            ("import sqlite3\nconn = sqlite3.connect(':memory:')", ["step:load"]),
+            ("rows = conn.execute('select 1').fetchall()", ["step:train"]),
+        ]
     )
-    path = emit_steps(pipeline, tmp_path / "steps")["load"]
+    path = emit_steps(compile_notebook(nb), tmp_path / "steps")["load"]
     with pytest.raises(papermill.PapermillExecutionError) as err:
         run(path, tmp_path / "load.out.ipynb", tmp_path, _kf_values_dir="kf-values")
     assert err.value.ename == "UnpicklableValueError"
