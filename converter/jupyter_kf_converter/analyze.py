@@ -216,6 +216,8 @@ def free_names(nodes: list[ast.AST], local: set[str]) -> list[tuple[str, int]]:
         elif isinstance(node, _COMPS):
             out += _comprehension_free(node, local)
         else:
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id not in local:
+                out.append((node.target.id, node.lineno))  # `x += 1` reads x
             stack.extend(reversed(list(ast.iter_child_nodes(node))))
     return out
 

@@ -1,0 +1,194 @@
+"""Tags and blocks: Kale's vocabulary, our extensions, untagged and documentation cells."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jupyter_kf_converter import ConverterError, compile_notebook
+from jupyter_kf_converter.tags import parse_tags
+
+from conftest import build_notebook
+from core_helpers import compile_cells, inputs, problems  # noqa: F401 (fixture)
+
+
+def test_kale_vocabulary_and_extensions(compile_cells):
+    p = compile_cells([
+        ("import os", ["imports"]),
+        ("def f():\n    return 1", ["functions"]),
+        ("n = 3", ["pipeline-parameters"]),
+        ("a = f() + n", ["block:first", "limit:memory:2Gi", "limit:nvidia.com/gpu:1", "image:repo/img:1.0",
+                          "cache:disabled", "timeout:90", "retries:2"]),
+        ("print('ignored')", ["skip"]),
+        ("b = a * 2", ["step:second", "prev:first", "timeout:2m", "cache:enabled"]),
+        ("print(b)", ["pipeline-metrics"]),
+    ])
+    assert p.valid, p.problems
+    assert [s.name for s in p.steps] == ["first", "second"]
+    first, second = p.steps
+    assert first.resources.limits == {"memory": "2Gi", "nvidia.com/gpu": "1"}
+    assert (first.image, first.cache, first.timeout, first.retries) == ("repo/img:1.0", False, 90.0, 2)
+    assert (second.image, second.cache, second.timeout, second.retries) == (None, True, 120.0, 0)
+    assert [c.index for c in p.imports] == [0] and [c.index for c in p.functions] == [1]
+    assert [(q.name, q.type, q.default) for q in p.parameters] == [("n", "int", 3)]
+    assert [(m.name, m.step) for m in p.metrics] == [("b", "second")] and second.metrics == ["b"]
+    # the skipped cell is in no step
+    assert all(c.index != 4 for s in p.steps for c in s.cells)
+    [edge] = p.edges
+    assert (edge.source, edge.target, edge.kind, edge.names) == ("first", "second", "explicit", ["a"])
+
+
+def test_untagged_cells_continue_the_block_above(compile_cells):
+    p = compile_cells([
+        ("import os", ["imports"]),
+        "import sys",
+        ("x = 1", ["step:a"]),
+        "y = x + 1",
+        ("print('skipped')", ["skip"]),
+        "z = 'also skipped'",
+        ("print(y)", ["step:b"]),
+    ])
+    assert [c.index for c in p.imports] == [0, 1]
+    assert [c.index for c in p.step("a").cells] == [2, 3]
+    assert [c.index for c in p.step("b").cells] == [6]
+    assert inputs(p, "b") == {"y": ("a", "value")}
+
+
+def test_contiguous_cells_with_the_same_step_tag_form_one_step(compile_cells):
+    p = compile_cells([
+        ("x = 1", ["step:a"]),
+        ("x += 1", ["step:a"]),
+        ("print('debug')", ["skip"]),
+        ("y = x", ["step:a"]),
+        ("print(y)", ["step:b"]),
+    ])
+    assert p.valid, p.problems
+    assert [s.name for s in p.steps] == ["a", "b"]
+    assert [c.index for c in p.step("a").cells] == [0, 1, 3]
+
+
+def test_no_tags_is_one_step_named_after_the_notebook(compile_cells):
+    p = compile_cells(["md:# Title", "import math", "x = math.pi", "print(x)"], name="My Analysis_v2.ipynb")
+    assert p.valid, p.problems
+    assert p.name == "my-analysis-v2"
+    [step] = p.steps
+    assert step.name == "my-analysis-v2"
+    assert [c.index for c in step.cells] == [0, 1, 2, 3]
+    assert step.cells[0].cell_type == "markdown"
+    assert p.imports == [] and p.edges == []
+    assert p.description == "Title"
+
+
+def test_untagged_cells_before_the_first_tag(compile_cells):
+    p = compile_cells([
+        "import json\n%matplotlib inline",
+        "def helper():\n    return 1",
+        ("import os", ["imports"]),
+        ("a = helper()", ["step:a"]),
+    ])
+    assert p.valid, p.problems
+    assert [c.index for c in p.imports] == [0, 2]
+    assert [c.index for c in p.functions] == [1]
+    assert [s.name for s in p.steps] == ["a"]
+
+    p = compile_cells([
+        "import json",
+        "raw = json.loads('[1, 2]')",
+        "more = raw + [3]",
+        ("total = sum(more)", ["step:sum"]),
+    ])
+    assert [s.name for s in p.steps] == ["setup", "sum"]
+    assert [c.index for c in p.step("setup").cells] == [1, 2]
+    assert inputs(p, "sum") == {"more": ("setup", "value")}
+
+
+def test_markdown_is_carried_as_documentation_in_the_step_it_sits_in(compile_cells):
+    p = compile_cells([
+        "md:# Pipeline",
+        ("import os", ["imports"]),
+        "md:## Load",
+        ("x = 1", ["step:load"]),
+        "md:Notes about load",
+        ("y = x", ["step:use"]),
+        "md:The end",
+    ])
+    load, use = p.steps
+    assert [(c.index, c.cell_type) for c in load.cells] == [(0, "markdown"), (2, "markdown"), (3, "code"),
+                                                            (4, "markdown")]
+    assert [(c.index, c.cell_type) for c in use.cells] == [(5, "code"), (6, "markdown")]
+    assert [c.index for c in use.code_cells] == [5]
+
+
+def test_unknown_and_malformed_tags_are_located_problems(compile_cells):
+    p = compile_cells([
+        ("x = 1", ["step:a", "limit:memory", "cache:maybe", "hide-input"]),
+        ("y = 2", ["step:", "retries:-1", "timeout:soon", "image:"]),
+    ])
+    found = {(q.cell, q.name, q.severity) for q in p.problems if q.code in ("invalid-tag", "unknown-tag")}
+    assert found == {
+        (0, "limit:memory", "error"), (0, "cache:maybe", "error"), (0, "hide-input", "warning"),
+        (1, "step:", "error"), (1, "retries:-1", "error"), (1, "timeout:soon", "error"), (1, "image:", "error"),
+    }
+    limit = next(q for q in p.problems if q.name == "limit:memory")
+    assert limit.step == "a" and "limit:<resource>:<value>" in limit.message
+    assert not p.valid
+
+
+def test_two_role_tags_on_one_cell(compile_cells):
+    p = compile_cells([("import os", ["imports", "step:a"])])
+    [err] = problems(p, "conflicting-tags")
+    assert err.cell == 0 and "imports, step:a" in err.message
+
+
+def test_step_options_on_a_non_step_cell_are_warned(compile_cells):
+    p = compile_cells([("import os", ["imports", "limit:cpu:1"]), ("x = 1", ["step:a"])])
+    [warn] = problems(p, "misplaced-tag")
+    assert warn.severity == "warning" and warn.cell == 0 and warn.name == "limit:cpu:1"
+    assert p.valid
+
+
+def test_parse_tags_units():
+    t = parse_tags(["step:train", "prev:load", "prev:clean", "limit:cpu:500m", "timeout:1.5h", "retries:0"])
+    assert (t.role, t.step, t.prev, t.limits, t.timeout, t.retries) == (
+        "step", "train", ["load", "clean"], {"cpu": "500m"}, 5400.0, 0)
+    assert parse_tags(["limit:memory:lots"]).problems[0].code == "invalid-tag"
+    assert parse_tags(["pipeline-metrics"]).role == "metrics"
+    assert parse_tags([]).role is None
+
+
+def test_notebook_metadata_name_and_image():
+    nb = build_notebook([("x = 1", ["step:a"])])
+    nb.metadata["jupyter_kf"] = {"name": "custom-name", "image": "reg/img:2"}
+    p = compile_notebook(nb, notebook_path="whatever.ipynb")
+    assert (p.name, p.image, p.notebook) == ("custom-name", "reg/img:2", "whatever.ipynb")
+
+    nb.metadata["jupyter_kf"] = {"name": "Bad Name!"}
+    p = compile_notebook(nb, notebook_path="whatever.ipynb")
+    assert p.name == "whatever"
+    [err] = problems(p, "invalid-pipeline-name")
+    assert "Bad Name!" in err.message
+
+
+def test_dict_and_notebooknode_sources_give_the_same_pipeline(make_notebook):
+    path = make_notebook([("x = 1", ["step:a"]), ("print(x)", ["step:b"])])
+    from_path = compile_notebook(path)
+    as_dict = json.loads(path.read_text())
+    assert compile_notebook(as_dict, notebook_path=path) == from_path
+    import nbformat
+
+    assert compile_notebook(nbformat.read(path, as_version=4), notebook_path=path) == from_path
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(None, "no such file"), ("{not json", "not valid JSON"), ('{"cells": 3}', "no 'cells' list"),
+     ("[1, 2]", "not an object")],
+)
+def test_unreadable_notebooks_raise_converter_error_naming_the_file(tmp_path, content, reason):
+    path = tmp_path / "broken.ipynb"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConverterError) as info:
+        compile_notebook(path)
+    assert str(path) in str(info.value) and reason in str(info.value)
