@@ -133,4 +133,8 @@ def emitted_notebook_json(pipeline: Pipeline, step: Step) -> str:
 
     from ..emit import emit_step
 
-    return nbformat.writes(emit_step(pipeline, step.name), indent=None, separators=(",", ":"))
+    nb = emit_step(pipeline, step.name)
+    for i, cell in enumerate(nb.cells):
+        # Stable ids: the same pipeline compiles to the same spec (and KFP's cache key holds).
+        cell["id"] = f"{step.name[:40]}-{i}"
+    return nbformat.writes(nb, indent=None, separators=(",", ":"))
