@@ -133,6 +133,11 @@ def test_steps_in_sequence_end_with_the_values_of_the_original(tmp_path: Path) -
     assert runtime.read_manifest(values_dir, "evaluate") == {}
     assert runtime.read_metrics(values_dir, "evaluate") == {"accuracy": want["accuracy"]}
 
+    # Run again, the same values hash the same (cache keys of consumers stay valid), the function
+    # `shift` defined in a kernel cell included.
+    run(paths["prepare"], tmp_path / "again.out.ipynb", work, n=4, _kf_values_dir="kf-values-again")
+    assert runtime.read_manifest(work / "kf-values-again", "prepare") == runtime.read_manifest(values_dir, "prepare")
+
     executed = nbformat.read(tmp_path / "evaluate.out.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert f"metric accuracy = {want['accuracy']}" in printed

@@ -212,3 +212,18 @@ def test_metrics_keep_numbers_and_print(tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "metric acc = 0.75" in out and "metric n = 3" in out
     assert runtime.read_metrics(tmp_path, "none") == {}
+
+
+def test_function_from_a_kernel_cell_hashes_the_same_in_every_kernel(tmp_path: Path) -> None:
+    source = "def outer(v):\n    def inner(w):\n        return w * 3\n    return inner(v) + 1\n"
+    hashes = []
+    for pid in (1111, 2222):  # ipykernel names each cell's code after its process id
+        namespace: dict = {"__name__": "__main__"}
+        exec(compile(source, f"/tmp/ipykernel_{pid}/3301234.py", "exec"), namespace)
+        values = StepValues(tmp_path / str(pid), "s")
+        values.save("outer", namespace["outer"])
+        hashes.append(values.saved["outer"]["sha256"])
+    assert hashes[0] == hashes[1]
+    values.finish()
+    outer = runtime.load_value(tmp_path / "2222", "s", "outer")
+    assert outer(2) == 7 and outer.__code__.co_filename == "<kernel cell 3301234.py>"

@@ -13,11 +13,15 @@ be an array if numpy is already in ``sys.modules``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import pickle
+import re
 import sys
+import types
 import warnings
+from collections import ChainMap
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -67,13 +71,40 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def pickler() -> Any:
-    """cloudpickle when installed, else pickle (both expose ``dump``)."""
+# ipykernel compiles each cell under a per-process file name, /tmp/ipykernel_<pid>/<cell hash>.py.
+_KERNEL_CELL_FILE = re.compile(r"ipykernel_\d+[\\/](?P<cell>[^\\/]+)$")
+
+
+def _pickle_to(out: Any, value: Any) -> None:
+    """Pickle with cloudpickle when installed (by value for notebook functions), else pickle."""
     try:
         import cloudpickle
     except ImportError:
-        return pickle
-    return cloudpickle
+        pickle.dump(value, out, protocol=PICKLE_PROTOCOL)
+        return
+    _stable_pickler(cloudpickle)(out, protocol=PICKLE_PROTOCOL).dump(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _stable_pickler(cloudpickle: Any) -> Any:
+    """cloudpickle's Pickler, but code compiled in a kernel cell is named by its cell, not by the
+    kernel's process id, so a function defined in a step pickles to the same bytes on every run
+    (its hash, and so its consumers' cache keys, stay stable)."""
+    base = cloudpickle.Pickler
+    reduce_code = base.dispatch_table.get(types.CodeType)
+    if reduce_code is None:  # cloudpickle internals changed: keep its behaviour
+        return base
+
+    def reduce_stable(code: types.CodeType) -> Any:
+        match = _KERNEL_CELL_FILE.search(code.co_filename)
+        if match:
+            code = code.replace(co_filename=f"<kernel cell {match['cell']}>")
+        return reduce_code(code)
+
+    class StablePickler(base):  # type: ignore[misc,valid-type]
+        dispatch_table = ChainMap({types.CodeType: reduce_stable}, base.dispatch_table)
+
+    return StablePickler
 
 
 def _is_plain_array(value: Any) -> bool:
@@ -114,7 +145,7 @@ def write(fmt: str, value: Any, tmp: Path) -> tuple[str, int]:
 
             np.save(out, value, allow_pickle=False)  # type: ignore[arg-type]
         else:
-            pickler().dump(value, out, protocol=PICKLE_PROTOCOL)
+            _pickle_to(out, value)
         return out.hexdigest(), out.bytes
 
 
