@@ -5,11 +5,10 @@ Importing the package is cheap; ``compile_notebook`` and friends are imported on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 __all__ = ["compile_notebook", "ConverterError", "Pipeline", "__version__"]
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (step kernels import this package)
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import ConverterError
     from .ir import Pipeline
@@ -22,7 +21,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 

@@ -100,16 +100,24 @@ def transform_ipython(source: str) -> str:
 
 
 def parse_source(source: str) -> ast.Module:
-    """Parse cell source; IPython's transformer is used only when plain Python fails to parse."""
+    """Parse cell source; IPython's transformer is used only when plain Python fails to parse.
+
+    Every failure is a ``SyntaxError`` (null bytes and absurd nesting included).
+    """
     try:
         return ast.parse(source)
     except SyntaxError:
         pass
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SyntaxError(f"{type(exc).__name__}: {exc}") from None
     try:
         transformed = transform_ipython(source)
     except Exception as exc:  # IPython raises its own errors on broken magic syntax
         raise SyntaxError(str(exc)) from exc
-    return ast.parse(transformed)
+    try:
+        return ast.parse(transformed)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SyntaxError(f"{type(exc).__name__}: {exc}") from None
 
 
 # -- scopes -------------------------------------------------------------------------------------

@@ -115,7 +115,9 @@ def _upgrade(nb: Any, shown: str) -> dict:
 
 
 def _text(value: Any) -> str:
-    return "".join(value) if isinstance(value, list) else (value or "")
+    if isinstance(value, list):
+        return "".join(v if isinstance(v, str) else str(v) for v in value)
+    return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
 def _cells(nb: dict, shown: str) -> list[NbCell]:
@@ -126,7 +128,8 @@ def _cells(nb: dict, shown: str) -> list[NbCell]:
         cell_type = cell.get("cell_type", "code")
         if cell_type not in ("code", "markdown", "raw"):
             raise ConverterError(f"cannot read notebook {shown}: cell {i} has unknown type {cell_type!r}", path=shown)
-        tags = (cell.get("metadata") or {}).get("tags") or []
+        meta = cell.get("metadata")
+        tags = (meta if isinstance(meta, dict) else {}).get("tags") or []
         if not isinstance(tags, list):
             tags = [tags]
         out.append(NbCell(i, cell_type, _text(cell.get("source")), list(tags)))

@@ -86,8 +86,11 @@ def parse_tags(tags: list[str]) -> CellTags:
         if prefix_c in OPTION_PREFIXES:
             _parse_option(out, tag, prefix, value)
             continue
+        hint = {"parameters": " (papermill's tag; a pipeline's parameters cell is tagged pipeline-parameters)",
+                "metrics": " (did you mean pipeline-metrics?)", "import": " (did you mean imports?)",
+                "function": " (did you mean functions?)"}.get(tag, "")
         out.problems.append(
-            TagProblem("unknown-tag", f"unknown tag {tag!r} is ignored", tag, severity="warning")
+            TagProblem("unknown-tag", f"unknown tag {tag!r} is ignored{hint}", tag, severity="warning")
         )
     if len(roles) > 1:
         out.problems.append(

@@ -192,3 +192,29 @@ def test_unreadable_notebooks_raise_converter_error_naming_the_file(tmp_path, co
     with pytest.raises(ConverterError) as info:
         compile_notebook(path)
     assert str(path) in str(info.value) and reason in str(info.value)
+
+
+def test_odd_notebook_json_never_raises(tmp_path):
+    nb = {
+        "nbformat": 4, "nbformat_minor": 5, "metadata": [],
+        "cells": [
+            {"cell_type": "code", "source": None, "metadata": "not a dict"},
+            {"cell_type": "code", "source": ["x = 1\n", "y = 2"], "metadata": {"tags": "step:a"}},
+            {"cell_type": "code", "source": "z = \x00", "metadata": {"tags": ["step:b", 5]}},
+            {"cell_type": "code", "source": "(" * 500 + ")" * 500, "metadata": {}},
+            {"cell_type": "markdown", "source": 42, "metadata": {}},
+        ],
+    }
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(nb))
+    p = compile_notebook(path)
+    assert [s.name for s in p.steps] == ["a", "b"]
+    assert p.step("a").defines == ["x", "y"]
+    assert {q.code for q in p.problems} == {"syntax-error", "invalid-tag"}
+    assert {q.cell for q in p.problems if q.code == "syntax-error"} == {2, 3}
+
+
+def test_papermill_parameters_tag_gets_a_hint(compile_cells):
+    p = compile_cells([("n = 1", ["parameters"]), ("x = n", ["step:a"])])
+    warn = problems(p, "unknown-tag")[0]
+    assert "pipeline-parameters" in warn.message and warn.severity == "warning"
