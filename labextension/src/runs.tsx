@@ -1,0 +1,179 @@
+/**
+ * The notebook's runs: status, duration, metrics, backend; the selected run's steps with their
+ * status, log and executed notebook (one click), cancel and retry.
+ */
+import * as React from 'react';
+
+import { formatValue, StatusBadge } from './components';
+import { formatDuration, isFinished, Run, runDuration, StepLog } from './types';
+
+export interface RunsProps {
+  runs: Run[];
+  selected: Run | null;
+  error: string | null;
+  log: StepLog | null;
+  logError: string | null;
+  onSelect: (id: string) => void;
+  onCancel: (id: string) => void;
+  onRetry: (id: string) => void;
+  onLog: (id: string, step: string) => void;
+  onCloseLog: () => void;
+  onOpenNotebook: (id: string, step: string) => void;
+  onSelectCell: (index: number) => void;
+  onRefresh: () => void;
+}
+
+function metricsText(metrics: Record<string, unknown>): string {
+  return Object.entries(metrics)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join(', ');
+}
+
+export function RunsList(props: RunsProps): JSX.Element {
+  const { runs, selected } = props;
+  return (
+    <div className="jp-kf-runs" data-testid="kf-runs">
+      {props.error && <div className="jp-kf-error-text">Runs: {props.error}</div>}
+      {runs.length === 0 && !props.error && <div className="jp-kf-empty">No runs of this notebook yet.</div>}
+      <ul className="jp-kf-run-list" aria-label="Runs">
+        {runs.map(run => {
+          const isSelected = selected?.id === run.id;
+          const metrics = metricsText(run.metrics ?? {});
+          return (
+            <li
+              key={run.id}
+              className={`jp-kf-run${isSelected ? ' jp-kf-selected' : ''}`}
+              data-testid="kf-run"
+              data-run-id={run.id}
+              data-status={run.status}
+            >
+              <button
+                className="jp-kf-run-summary"
+                aria-expanded={isSelected}
+                aria-label={`Run ${run.id}, ${run.status}`}
+                onClick={() => props.onSelect(run.id)}
+              >
+                <StatusBadge status={run.status} testid="kf-run-status" />
+                <span className="jp-kf-run-id">{run.id}</span>
+                <span className="jp-kf-run-meta" data-testid="kf-run-duration">
+                  {formatDuration(runDuration(run))}
+                </span>
+                <span className="jp-kf-run-meta" data-testid="kf-run-backend">
+                  {run.backend}
+                </span>
+              </button>
+              {metrics && (
+                <div className="jp-kf-run-metrics" data-testid="kf-run-metrics">
+                  {metrics}
+                </div>
+              )}
+              {isSelected && <RunDetail run={run} {...props} />}
+            </li>
+          );
+        })}
+      </ul>
+      {(props.log || props.logError) && (
+        <div className="jp-kf-log" data-testid="kf-step-log">
+          <div className="jp-kf-log-header">
+            <span>{props.log ? `Log of ${props.log.step} (${props.log.run})` : 'Log'}</span>
+            <button className="jp-kf-link" aria-label="Close log" data-testid="kf-log-close" onClick={props.onCloseLog}>
+              close
+            </button>
+          </div>
+          {props.logError ? (
+            <div className="jp-kf-error-text">{props.logError}</div>
+          ) : (
+            <pre data-testid="kf-step-log-text">{props.log?.text || '(empty log)'}</pre>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
+  const { run } = props;
+  const finished = isFinished(run);
+  return (
+    <div className="jp-kf-run-detail" data-testid="kf-run-detail">
+      <div className="jp-kf-run-actions">
+        {!finished && (
+          <button className="jp-mod-styled jp-mod-warn" data-testid="kf-run-cancel" onClick={() => props.onCancel(run.id)}>
+            Cancel
+          </button>
+        )}
+        {finished && run.status !== 'succeeded' && (
+          <button className="jp-mod-styled" data-testid="kf-run-retry" onClick={() => props.onRetry(run.id)}>
+            Retry failed steps
+          </button>
+        )}
+        {run.external_url && (
+          <a href={run.external_url} target="_blank" rel="noreferrer">
+            open on cluster
+          </a>
+        )}
+      </div>
+      {run.error && (
+        <div className="jp-kf-error-text" data-testid="kf-run-error">
+          {run.error}
+        </div>
+      )}
+      {run.retry_of && <div className="jp-kf-hint">retry of {run.retry_of}</div>}
+      {Object.keys(run.parameters ?? {}).length > 0 && (
+        <div className="jp-kf-hint">parameters: {metricsText(run.parameters)}</div>
+      )}
+      <table className="jp-kf-steps-table" aria-label={`Steps of run ${run.id}`}>
+        <tbody>
+          {run.steps.map(step => (
+            <tr key={step.name} data-testid="kf-run-step" data-step={step.name} data-status={step.status}>
+              <td>
+                <StatusBadge status={step.status} testid="kf-run-step-status" />
+              </td>
+              <td className="jp-kf-step-name">
+                {step.name}
+                {step.cached_from && <span className="jp-kf-hint"> (cached from {step.cached_from})</span>}
+                {step.error && (
+                  <div className="jp-kf-error-text">
+                    {step.error}
+                    {step.failed_cell !== null && step.failed_cell !== undefined && (
+                      <>
+                        {' '}
+                        <button className="jp-kf-link" onClick={() => props.onSelectCell(step.failed_cell!)}>
+                          cell {step.failed_cell + 1}
+                        </button>
+                      </>
+                    )}
+                  </div>
+                )}
+                {Object.keys(step.metrics ?? {}).length > 0 && (
+                  <div className="jp-kf-hint">{metricsText(step.metrics)}</div>
+                )}
+              </td>
+              <td className="jp-kf-run-meta">{formatDuration(step.duration)}</td>
+              <td className="jp-kf-step-actions">
+                <button
+                  className="jp-kf-link"
+                  data-testid="kf-step-log-button"
+                  aria-label={`Log of step ${step.name}`}
+                  onClick={() => props.onLog(run.id, step.name)}
+                >
+                  log
+                </button>
+                {(step.notebook || ['succeeded', 'failed', 'cached', 'cancelled'].includes(step.status)) && (
+                  <button
+                    className="jp-kf-link"
+                    data-testid="kf-step-open-notebook"
+                    aria-label={`Open the executed notebook of step ${step.name}`}
+                    onClick={() => props.onOpenNotebook(run.id, step.name)}
+                  >
+                    notebook
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
