@@ -62,14 +62,19 @@ class LocalRun:
     def _main(self) -> None:
         pool = None
         try:
-            pool = self._make_pool()
-            plan = self._prepare(pool)
+            self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
+            if self.backend.speculate(self.pipeline, self.run, self.request):
+                pool = self._make_pool()
+                roots = [s for s in self.pipeline.steps if not s.depends_on]
+                pool.want(len(roots))  # first run of this notebook: its root steps will surely run
+            plan = self._prepare()
             if self._cancelled.is_set():
                 self._finish_cancelled()
                 return
             from ..executor.runner import LocalExecutor
 
-            self.executor = LocalExecutor(self.store, plan, pool, self.on_update)
+            # Without speculation the pool (and jupyter_client) is only created if a step runs.
+            self.executor = LocalExecutor(self.store, plan, pool, self.on_update, make_pool=self._make_pool)
             pool = None  # the executor closes it
             if self._cancelled.is_set():
                 self.executor.cancel()
@@ -87,17 +92,10 @@ class LocalRun:
         from ..kernels.pool import KernelPool
 
         work = self.store.work_dir(self.run_id)
-        work.mkdir(parents=True, exist_ok=True)
         env = {"JUPYTER_KF_RUN_ID": self.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        pool = KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request))
-        if self.backend.speculate(self.pipeline, self.run, self.request):
-            roots = [s for s in self.pipeline.steps if not s.depends_on]
-            pool.want(len(roots))  # first run of this notebook: its root steps will surely run
-        return pool
+        return KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request) + 2)
 
-    def _prepare(self, pool: KernelPool) -> Any:
-        from jupyter_kf_converter.emit import emit_steps
-
+    def _prepare(self) -> Any:
         from ..cache import snapshot_key
         from ..envinfo import write_env
         from ..executor.parameters import resolve_parameters
@@ -115,14 +113,13 @@ class LocalRun:
             snap = req.snapshot or store.snapshots.create(notebook.parent, notebook=notebook.name).id
             store.snapshots.materialize(snap, work)
         store.update_run(run.id, snapshot=snap)
-        inputs = emit_steps(self.pipeline, store.run_path(run.id) / "inputs")
         (work / "kf-values").mkdir(exist_ok=True)
         env_thread.join()
         return ExecutionPlan(
             pipeline=self.pipeline,
             run_id=run.id,
             work_dir=work,
-            inputs=inputs,
+            inputs_dir=store.run_path(run.id) / "inputs",
             parameters=resolve_parameters(self.pipeline, req.parameters),
             max_parallel=self.backend.max_parallel(req),
             timeout=req.timeout or store.settings.timeout,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..models import Run, RunStatus, StepRun, StepStatus
-from .step import StepAttempt, StepOutcome
+from .step import StepAttempt, StepOutcome, write_input_notebook
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jupyter_kf.executor")
 OnUpdate = Callable[[Run], None]
+LOOKAHEAD = 3  # levels of the DAG behind running steps whose kernels are started in advance
 CANCEL_POLL = 0.25  # s between checks of the store's cancel flag (cancel from another process)
 
 
@@ -58,7 +59,7 @@ class ExecutionPlan:
     pipeline: Pipeline
     run_id: str
     work_dir: Path
-    inputs: dict[str, Path]  # step -> emitted (input) notebook
+    inputs_dir: Path  # emitted (input) step notebooks, <inputs_dir>/<step>.ipynb, written when a step runs
     parameters: dict[str, Any]  # typed overrides
     max_parallel: int
     timeout: float | None = None  # default per-step timeout
@@ -101,10 +102,11 @@ class LocalExecutor:
 
     @property
     def pool(self) -> KernelPool:
-        if self._pool is None:
-            assert self._make_pool is not None
-            self._pool = self._make_pool()
-        return self._pool
+        with self._lock:
+            if self._pool is None:
+                assert self._make_pool is not None
+                self._pool = self._make_pool()
+            return self._pool
 
     # -- reporting ----------------------------------------------------------------------------
     def _notify(self) -> None:
@@ -139,16 +141,7 @@ class LocalExecutor:
                         if st == StepStatus.pending:
                             self._set(name, StepStatus.skipped, error="the run was cancelled before this step started")
                 else:
-                    self._skip_blocked()
-                    for step in self._ready():
-                        if len(running) >= self.plan.max_parallel:
-                            break
-                        if self._take_over(step):
-                            continue
-                        running.add(step)
-                        self._set(step, StepStatus.running, attempt=1)
-                        workers.submit(self._run_step, step)
-                    self._prestart(running)
+                    self._schedule(running, workers)
                 if not running and not self._ready_or_blocked():
                     break
                 try:
@@ -164,6 +157,23 @@ class LocalExecutor:
             if self._pool is not None:
                 self._pool.close()
         return self._finish_run()
+
+    def _schedule(self, running: set[str], workers: ThreadPoolExecutor) -> None:
+        """Start every ready step (up to the limit); cached steps make their dependents ready at once."""
+        progressed = True
+        while progressed:
+            progressed = False
+            self._skip_blocked()
+            for step in self._ready():
+                if len(running) >= self.plan.max_parallel:
+                    break
+                if self._take_over(step):
+                    progressed = True
+                    continue
+                running.add(step)
+                self._set(step, StepStatus.running, attempt=1)
+                workers.submit(self._run_step, step)
+        self._prestart(running)
 
     def _ready(self) -> list[str]:
         ok = (StepStatus.succeeded, StepStatus.cached)
@@ -192,17 +202,21 @@ class LocalExecutor:
                     changed = True
 
     def _prestart(self, running: set[str]) -> None:
-        """Ask the pool for a kernel per step likely to run soon: pending steps waiting on a
-        running step (a step whose inputs are all reused or cached may well be a cache hit, so
-        it gets no speculative kernel; it starts one when it really runs)."""
-        soon = sum(
-            1
-            for s in self.p.steps
-            if self.status[s.name] == StepStatus.pending
-            and s.name not in self.plan.reuse
-            and any(d in running for d in s.depends_on)
-            and all(self.status[d] in (StepStatus.running, StepStatus.succeeded, StepStatus.cached) for d in s.depends_on)
-        )
+        """Keep a kernel started for each step likely to run soon: pending steps at most
+        ``LOOKAHEAD`` levels behind a running step. A step whose inputs all come from cached or
+        reused steps may well be a cache hit itself, so it gets no speculative kernel (it starts
+        one if it really runs); that is also why a fully cached rerun starts no kernel at all."""
+        depth: dict[str, int] = {name: 0 for name in running}
+        soon = 0
+        for s in self.p.steps:  # notebook order is a topological order
+            if self.status[s.name] != StepStatus.pending or s.name in self.plan.reuse:
+                continue
+            waits = [depth[d] for d in s.depends_on if d in depth]
+            unfinished = [d for d in s.depends_on if not self.status[d].finished]
+            if waits and len(waits) == len(unfinished):
+                depth[s.name] = 1 + max(waits)
+                if depth[s.name] <= LOOKAHEAD:
+                    soon += 1
         if soon or self._pool is not None:
             self.pool.want(soon)
 
@@ -278,6 +292,7 @@ class LocalExecutor:
         out_nb = self.store.step_notebook_path(self.plan.run_id, name)
         log_path = self.store.step_log_path(self.plan.run_id, name)
         outcome = StepOutcome(ok=False, error="not run")
+        input_nb = write_input_notebook(self.p, name, self.plan.inputs_dir / f"{name}.ipynb")
         for attempt in range(1, tries + 1):
             if self._cancel.is_set():
                 return StepOutcome(ok=False, error=f"step {name!r} was cancelled", killed=True)
@@ -291,7 +306,7 @@ class LocalExecutor:
                     f.write(f"\n--- jupyter-kf: attempt {attempt} of {tries} ---\n")
             km = self.pool.take()
             self.kernels_started += 1
-            a = StepAttempt(name, self.plan.inputs[name], out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill)
+            a = StepAttempt(name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill)
             with self._lock:
                 self._attempts[name] = a
             if self._cancel.is_set():

@@ -9,11 +9,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-
-from ..kernels.manager import StepKernelManager
+if TYPE_CHECKING:
+    from ..kernels.manager import StepKernelManager
 
 
 @dataclass
@@ -130,10 +129,24 @@ class StepAttempt:
 
 
 def _read(path: Path) -> Any | None:
+    import nbformat
+
     try:
         return nbformat.read(path, as_version=4)
     except Exception:
         return None
+
+
+def write_input_notebook(pipeline: Any, step: str, path: Path) -> Path:
+    """Emit ``step``'s notebook to ``path`` (valid by construction: written without re-validating)."""
+    from jupyter_kf_converter.emit import emit_step
+    from nbformat.v4.nbjson import writes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(writes(emit_step(pipeline, step)), encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def failed_source_cell(executed: Path) -> tuple[int | None, str | None]:

@@ -82,6 +82,8 @@ class ForkServer:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the zygote; it kills every kernel it forked that is still running."""
+        if not self._ready.is_set() and self._proc.poll() is None:
+            self._proc.kill()  # still importing, so it has forked nothing: no need to wait for it
         if self._proc.stdin and not self._proc.stdin.closed:
             try:
                 self._proc.stdin.close()
