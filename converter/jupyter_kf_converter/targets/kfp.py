@@ -25,6 +25,8 @@ from .options import (
     step_timeout,
 )
 
+PARAM_PREFIX = "param_"
+_KFP_TYPES = {"int": "Integer", "float": "Float", "str": "String", "bool": "Boolean", "list": "List", "dict": "Dict"}
 _PY_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}
 
 
@@ -47,7 +49,7 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
                 step=step.name,
                 notebook=notebooks[step.name],
                 workdir=options.workdir,
-                parameters={name: channels[name] for name in step.parameters},
+                **{PARAM_PREFIX + name: channels[name] for name in step.parameters},
                 parameter_types=parameter_types(pipeline, step),
                 cache_salt=options.snapshot or "",
             )
@@ -101,6 +103,7 @@ def _step_component(pipeline: Pipeline, step, options: TargetOptions):
     import warnings
 
     from kfp import dsl
+    from kfp.dsl import structures
     from kfp.dsl.python_component import PythonComponent
 
     from .kfp_component import jupyter_kf_step
@@ -116,6 +119,10 @@ def _step_component(pipeline: Pipeline, step, options: TargetOptions):
     spec = base.component_spec
     spec.name = step.name
     spec.description = f"Step {step.name!r} of {pipeline.notebook}"
+    # Each pipeline parameter the step uses is a typed input of its own (read by the step from
+    # its executor input): KFP resolves and types it, with no placeholder inside a struct.
+    for name in step.parameters:
+        spec.inputs[PARAM_PREFIX + name] = structures.InputSpec(type=_KFP_TYPES[pipeline.parameter(name).type])
     return PythonComponent(component_spec=spec, python_func=jupyter_kf_step)
 
 
@@ -133,7 +140,8 @@ def _create_volume(pipeline: Pipeline, options: TargetOptions):
         args["storage_class_name"] = options.storage_class  # unset: the cluster's default class
     if options.snapshot:
         args["data_source"] = snapshot_data_source(options.snapshot)
-    return kubernetes.CreatePVC(**args).set_display_name("run-volume")
+    # Never cached: a cache hit would hand out an earlier run's (deleted) claim.
+    return kubernetes.CreatePVC(**args).set_display_name("run-volume").set_caching_options(False)
 
 
 def _configure_task(task, pipeline: Pipeline, step, options: TargetOptions, work_pvc) -> None:

@@ -8,7 +8,6 @@ def jupyter_kf_step(
     step: str,
     notebook: str,
     workdir: str,
-    parameters: dict,
     parameter_types: dict,
     cache_salt: str,
     metrics: Output[Metrics],
@@ -18,12 +17,21 @@ def jupyter_kf_step(
 
     ``notebook`` is the emitted step notebook as base64 of its JSON: opaque to every templating
     pass (KFP placeholders, and kfp.local rewriting each "python3" in a task's arguments); the
-    kernel is the one named in its kernelspec. ``cache_salt`` is not used at run time: it carries the volume snapshot's name into KFP's
+    kernel is the one named in its kernelspec. Pipeline parameters arrive as extra typed inputs
+    ``param_<name>`` that the SDK does not pass as arguments; they are read from the executor
+    input on the command line (``--executor_input``), typed as KFP resolved them.
+    ``cache_salt`` is not used at run time: it carries the volume snapshot's name into KFP's
     cache key, which otherwise ignores the volume's contents.
     """
     import base64
+    import json
     import numbers
     import shutil
+    import sys
+
+    executor_input = json.loads(sys.argv[sys.argv.index("--executor_input") + 1])
+    values = executor_input.get("inputs", {}).get("parameterValues", {})
+    parameters = {k[len("param_") :]: v for k, v in values.items() if k.startswith("param_")}
 
     from jupyter_kf_converter.targets.steprun import run_step
 

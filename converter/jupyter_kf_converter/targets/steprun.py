@@ -26,6 +26,9 @@ class StepParameterError(ValueError):
 def coerce(name: str, value: Any, type_name: str) -> Any:
     """Turn a templated (usually string) parameter value back into ``type_name``."""
     if not isinstance(value, str):
+        # Protobuf carries every number as a double: 4 may come back as 4.0.
+        if type_name == "int" and isinstance(value, float) and value.is_integer():
+            return int(value)
         return value
     try:
         if type_name == "int":

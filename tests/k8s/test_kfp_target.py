@@ -1,0 +1,153 @@
+"""The KFP target: a pipeline built from kfp SDK objects, compiled by kfp's Compiler, and the
+compiled YAML executed end to end by KFP's own local runner (real papermill steps)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from jupyter_kf_converter.targets import compile_target
+from jupyter_kf_converter.targets.options import TargetOptions
+
+from .pipelines import demo_pipeline
+
+
+def docs(text: str) -> tuple[dict, dict]:
+    pipeline, *rest = [d for d in yaml.safe_load_all(text) if d]
+    return pipeline, (rest[0] if rest else {})
+
+
+def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume():
+    p = demo_pipeline()
+    spec, platform = docs(compile_target(
+        p, "kfp", image="registry.example/nb@sha256:" + "cd" * 32, snapshot="home-snap-1",
+        pvc_name="demo-run-work", mount_path="/home/jovyan", workdir="/home/jovyan/project", env={"LANG": "C.UTF-8"},
+    ))
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert {k: v["parameterType"] for k, v in params.items()} == {
+        "n": "NUMBER_INTEGER", "scale": "NUMBER_DOUBLE", "label": "STRING"
+    }
+    assert params["n"]["defaultValue"] == 3 and params["label"]["defaultValue"] == "run"
+    tasks = spec["root"]["dag"]["tasks"]
+    assert {t["taskInfo"]["name"] for t in tasks.values()} == {"run-volume", "load", "train", "report"}
+    assert set(tasks["train"]["dependentTasks"]) == {"createpvc", "load"}
+    assert set(tasks["report"]["dependentTasks"]) == {"createpvc", "load", "train"}
+    assert tasks["train"]["retryPolicy"]["maxRetryCount"] == 2
+    # the snapshot's name is an input of every step, so it is part of KFP's cache key
+    for name in ("load", "train", "report"):
+        assert tasks[name]["inputs"]["parameters"]["cache_salt"]["runtimeValue"]["constant"] == "home-snap-1"
+    # steps whose values later steps load are never cached on a fresh run volume
+    assert tasks["load"]["cachingOptions"] == {} and tasks["report"]["cachingOptions"] == {}
+    assert tasks["createpvc"]["cachingOptions"] == {}
+    executors = spec["deploymentSpec"]["executors"]
+    train = executors["exec-train"]["container"]
+    assert train["image"] == "registry.example/nb@sha256:" + "cd" * 32
+    assert train["resources"]["resourceCpuLimit"] == "500m"
+    assert train["resources"]["resourceMemoryLimit"] == "1Gi"
+    assert train["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
+    assert train["resources"]["accelerator"]["resourceCount"] == "1"
+    assert train["env"] == [{"name": "LANG", "value": "C.UTF-8"}]
+    for name in ("exec-load", "exec-train", "exec-report"):
+        command = " ".join(executors[name]["container"]["command"])
+        assert "pip install" not in command  # nothing installed at step start
+    # the volume: a PVC restored from the snapshot, mounted where the notebook pod mounts it
+    create = tasks["createpvc"]["inputs"]["parameters"]
+    assert create["data_source"]["runtimeValue"]["constant"] == {
+        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "home-snap-1"
+    }
+    assert create["pvc_name"]["runtimeValue"]["constant"] == "demo-run-work"
+    k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert k8s["exec-train"]["activeDeadlineSeconds"] == "120"
+    for name in ("exec-load", "exec-train", "exec-report"):
+        assert k8s[name]["pvcMount"][0]["mountPath"] == "/home/jovyan"
+    # the emitted notebook travels as a constant input
+    nb_b64 = tasks["train"]["inputs"]["parameters"]["notebook"]["runtimeValue"]["constant"]
+    nb = nbformat.reads(base64.b64decode(nb_b64).decode(), as_version=4)
+    assert nb.metadata["jupyter_kf"] == {"pipeline": "demo", "step": "train"}
+    assert tasks["train"]["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"] == "/home/jovyan/project"
+
+
+def test_compiling_twice_gives_the_same_spec():
+    p = demo_pipeline()
+    assert compile_target(p, "kfp", image="img:1") == compile_target(p, "kfp", image="img:1")
+
+
+def test_cache_tags_are_honoured_when_no_volume_is_shared():
+    p = demo_pipeline()
+    spec, platform = docs(compile_target(p, "kfp", image="img:1", volume=False))
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["load"]["cachingOptions"] == {"enableCache": True}
+    assert tasks["report"]["cachingOptions"] == {}  # cache:disabled tag
+    assert "createpvc" not in tasks
+    assert "pvcMount" not in json.dumps(platform)
+    spec, _ = docs(compile_target(p, "kfp", image="img:1", volume=False, cache=False))
+    assert all(t["cachingOptions"] == {} for t in spec["root"]["dag"]["tasks"].values())
+
+
+def test_none_parameter_is_refused_with_its_cell():
+    from jupyter_kf_converter.targets import TargetError
+
+    p = demo_pipeline([("k = None", ["pipeline-parameters"]), ("x = k", ["step:a"])])
+    with pytest.raises(TargetError, match=r"parameter 'k' \(cell 0\)"):
+        compile_target(p, "kfp", image="img:1")
+
+
+# -- executed by kfp.local ----------------------------------------------------------------------
+RUN_CELLS = [
+    ("import json", ["imports"]),
+    ("n = 3\nscale = 1.5\nlabel = 'run'\nflags = {'fast': False}", ["pipeline-parameters"]),
+    ("xs = [i * scale for i in range(n)]\nmode = 'fast' if flags['fast'] else 'slow'", ["step:load"]),
+    ("total = sum(xs)\nopen('total.txt', 'w').write(json.dumps([label, total, mode]))", ["step:train"]),
+    ("total", ["pipeline-metrics"]),
+]
+
+
+@pytest.fixture
+def local_runner(tmp_path: Path):
+    from kfp import local
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    return tmp_path / "root"
+
+
+def _load_compiled(p, workdir: Path):
+    from kfp import components
+
+    text = compile_target(p, "kfp", image="img:1", volume=False, workdir=str(workdir))
+    return components.load_component_from_text(text)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_kfp_local_runs_the_compiled_pipeline_with_overridden_parameters(tmp_path, local_runner):
+    p = demo_pipeline(RUN_CELLS)
+    work = tmp_path / "work"
+    pipeline = _load_compiled(p, work)
+    pipeline(n=4, label="override", flags={"fast": True})
+    # real values between steps: train loaded xs and mode from load's saved values
+    assert json.loads((work / "total.txt").read_text()) == ["override", 9.0, "fast"]
+    assert json.loads((work / "kf-values" / "train" / "metrics.json").read_text()) == {"total": 9.0}
+    # the metric reached KFP as a Metrics artifact
+    outputs = [json.loads(f.read_text()) for f in local_runner.glob("*/train/executor_output.json")]
+    metrics = [a for o in outputs for a in o["artifacts"]["metrics"]["artifacts"]]
+    assert metrics[0]["metadata"] == {"total": 9.0}
+    # executed notebooks are kept on the volume
+    executed = nbformat.read(work / "kf-steps" / "train.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_kfp_local_a_failing_step_fails_the_run(tmp_path, local_runner):
+    cells = [("x = 1", ["step:ok"]), ("y = x / 0", ["step:boom"]), ("z = y", ["step:after"])]
+    p = demo_pipeline(cells)
+    work = tmp_path / "work"
+    pipeline = _load_compiled(p, work)
+    with pytest.raises(RuntimeError, match="Inner task failed: .*boom"):
+        pipeline()
+    executed = nbformat.read(work / "kf-steps" / "boom.ipynb", as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "ZeroDivisionError"
+    assert not (work / "kf-steps" / "after.ipynb").exists()
