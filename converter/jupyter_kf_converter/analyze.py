@@ -30,6 +30,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .ipython import PY_BODY_MAGICS, SCRIPT_MAGICS, TIMEIT_OPTS, const_str, expansion_names, ipython_call, parse_source
+from .scopes import FUNCS, assigned_in, base_name, free_names, function_free, signature_parts, walrus_targets
+
 BindingKind = Literal["value", "import", "mutation"]
 
 #: Names every IPython kernel provides without a definition.
@@ -38,12 +41,6 @@ KERNEL_NAMES = frozenset(dir(builtins)) | {
     "_ih", "_oh", "_dh", "__name__", "__doc__", "__builtins__", "__spec__", "__loader__",
     "__package__", "__file__",
 }
-
-_PY_BODY_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
-_SCRIPT_MAGICS = frozenset({"bash", "sh", "script", "python", "python2", "python3", "perl", "ruby", "pypy"})
-_EXPAND_DOLLAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)")
-_EXPAND_BRACE = re.compile(r"\{([^{}]+)\}")
-_TIMEIT_OPTS = re.compile(r"^\s*(-[a-zA-Z]+(\s+[-\w.]+)?\s+)+")
 
 
 @dataclass
@@ -84,219 +81,10 @@ class BlockAnalysis:
     ever_bound: set[str] = field(default_factory=set)
 
 
-# -- parsing ------------------------------------------------------------------------------------
-
-_transformer = None
-
-
-def transform_ipython(source: str) -> str:
-    """IPython's own transformation of %magics, !shell and %%cell magics into Python."""
-    global _transformer
-    if _transformer is None:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        _transformer = TransformerManager()
-    return _transformer.transform_cell(source)
-
-
-def parse_source(source: str) -> ast.Module:
-    """Parse cell source; IPython's transformer is used only when plain Python fails to parse.
-
-    Every failure is a ``SyntaxError`` (null bytes and absurd nesting included).
-    """
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        pass
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SyntaxError(f"{type(exc).__name__}: {exc}") from None
-    try:
-        transformed = transform_ipython(source)
-    except Exception as exc:  # IPython raises its own errors on broken magic syntax
-        raise SyntaxError(str(exc)) from exc
-    try:
-        return ast.parse(transformed)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SyntaxError(f"{type(exc).__name__}: {exc}") from None
-
-
-# -- scopes -------------------------------------------------------------------------------------
-
-_COMPS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def _target_names(node: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
-
-
-def _assigned_in(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
-    """Names bound in a scope's body (not inside nested scopes), and names declared global/nonlocal."""
-    bound: set[str] = set()
-    declared: set[str] = set()
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (*_FUNCS, ast.ClassDef)):
-            bound.add(node.name)
-            stack.extend(node.decorator_list)
-            continue
-        if isinstance(node, (ast.Lambda, *_COMPS)):
-            continue
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for a in node.names:
-                if a.name != "*":
-                    bound.add(a.asname or a.name.split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            bound.add(node.rest)
-        stack.extend(ast.iter_child_nodes(node))
-    return bound - declared, declared
-
-
-def _params(args: ast.arguments) -> set[str]:
-    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-    if args.vararg:
-        names.add(args.vararg.arg)
-    if args.kwarg:
-        names.add(args.kwarg.arg)
-    return names
-
-
-def _signature_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
-    """What a def/lambda evaluates in the enclosing scope: decorators, defaults, annotations."""
-    a = node.args
-    parts: list[ast.AST] = [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
-    if not isinstance(node, ast.Lambda):
-        parts += node.decorator_list
-        parts += [x.annotation for x in (*a.posonlyargs, *a.args, *a.kwonlyargs) if x.annotation]
-        parts += [x.annotation for x in (a.vararg, a.kwarg) if x is not None and x.annotation]
-        if node.returns:
-            parts.append(node.returns)
-    return parts
-
-
-def function_free(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> tuple[list[tuple[str, int]], set[str]]:
-    """Free names read in a def/lambda body (call time), and names it assigns under ``global``."""
-    if isinstance(node, ast.Lambda):
-        return free_names([node.body], _params(node.args)), set()
-    bound, declared = _assigned_in(node.body)
-    global_stores = {n for n in declared if _stores_name(node.body, n)}
-    return free_names(node.body, bound | _params(node.args)), global_stores
-
-
-def _stores_name(body: list[ast.stmt], name: str) -> bool:
-    for stmt in body:
-        for n in ast.walk(stmt):
-            if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
-                return True
-    return False
-
-
-def free_names(nodes: list[ast.AST], local: set[str]) -> list[tuple[str, int]]:
-    """Loads of names not in ``local`` under ``nodes``, descending into nested scopes correctly."""
-    out: list[tuple[str, int]] = []
-    stack: list[ast.AST] = list(reversed(nodes))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load) and node.id not in local:
-                out.append((node.id, node.lineno))
-        elif isinstance(node, (*_FUNCS, ast.Lambda)):
-            out += free_names(_signature_parts(node), local)
-            inner, _ = function_free(node)
-            out += [(n, ln) for n, ln in inner if n not in local]
-        elif isinstance(node, ast.ClassDef):
-            out += free_names([*node.bases, *node.keywords, *node.decorator_list], local)
-            class_bound, _ = _assigned_in(node.body)
-            for stmt in node.body:
-                if isinstance(stmt, _FUNCS):  # methods do not see class-level names
-                    out += free_names([stmt], local)
-                else:
-                    out += free_names([stmt], local | class_bound)
-        elif isinstance(node, _COMPS):
-            out += _comprehension_free(node, local)
-        else:
-            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id not in local:
-                out.append((node.target.id, node.lineno))  # `x += 1` reads x
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
-    return out
-
-
-def _comprehension_free(node: ast.AST, local: set[str]) -> list[tuple[str, int]]:
-    gens = node.generators  # type: ignore[attr-defined]
-    out = free_names([gens[0].iter], local)  # evaluated in the enclosing scope
-    inner = set(local)
-    for i, gen in enumerate(gens):
-        if i:
-            out += free_names([gen.iter], inner)
-        inner |= set(_target_names(gen.target))
-        out += free_names(list(gen.ifs), inner)
-    elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
-    out += free_names(elts, inner)
-    return out
-
-
-def _walrus_targets(node: ast.AST) -> list[str]:
-    """Walrus targets bind in the enclosing scope, even from inside a comprehension."""
-    names = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.NamedExpr):
-            names.append(n.target.id)
-        if isinstance(n, (*_FUNCS, ast.Lambda, ast.ClassDef)):
-            continue
-        stack.extend(ast.iter_child_nodes(n))
-    return names
-
-
-def _base_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Subscript, ast.Attribute)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
 def _import_statement(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str:
     if isinstance(node, ast.Import):
         return ast.unparse(ast.Import(names=[alias]))
     return ast.unparse(ast.ImportFrom(module=node.module, names=[alias], level=node.level))
-
-
-def _ipython_call(node: ast.AST) -> tuple[str, list[ast.expr]] | None:
-    """``get_ipython().<method>(...)`` -> (method, args)."""
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Call)
-        and isinstance(node.func.value.func, ast.Name)
-        and node.func.value.func.id == "get_ipython"
-    ):
-        return node.func.attr, list(node.args)
-    return None
-
-
-def _expansion_names(text: str) -> list[str]:
-    """Names IPython would substitute in a shell command or magic line (``$x``, ``{expr}``)."""
-    names = _EXPAND_DOLLAR.findall(text)
-    for expr in _EXPAND_BRACE.findall(text):
-        try:
-            tree = ast.parse(expr.strip(), mode="eval")
-        except SyntaxError:
-            continue
-        names += [n for n, _ in free_names([tree], set())]
-    return names
-
-
-def _const_str(node: ast.AST) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 # -- the sequential top-level scanner -----------------------------------------------------------
@@ -367,10 +155,10 @@ class BlockScanner:
             for name, line in free_names([node], set()):
                 self.load(name, line + self._offset)
             for sub in ast.walk(node):
-                call = _ipython_call(sub)
+                call = ipython_call(sub)
                 if call:
                     self._ipython(call[0], call[1], self._line(sub))
-            for name in _walrus_targets(node):
+            for name in walrus_targets(node):
                 self.store(name, self._line(node))
 
     def target(self, node: ast.AST) -> None:
@@ -390,7 +178,7 @@ class BlockScanner:
         self.loads([node.value])
         if isinstance(node, ast.Subscript):
             self.loads([node.slice])
-        base = _base_name(node)
+        base = base_name(node)
         if base is None:
             return
         if base in self.bound:  # already ours: keep its kind (a mutated module stays an import)
@@ -445,8 +233,8 @@ class BlockScanner:
                 self.body(h.body)
             self.body(node.orelse)
             self.body(node.finalbody)
-        elif isinstance(node, _FUNCS):
-            self.loads(_signature_parts(node))
+        elif isinstance(node, FUNCS):
+            self.loads(signature_parts(node))
             self._function(node.name, node)
             self.store(node.name, line)
         elif isinstance(node, ast.ClassDef):
@@ -499,10 +287,10 @@ class BlockScanner:
             self._deferred_defines.setdefault(g, Binding("value", self.cell, self._line(node)))
 
     def _class(self, node: ast.ClassDef) -> None:
-        class_bound, _ = _assigned_in(node.body)
+        class_bound, _ = assigned_in(node.body)
         free: list[tuple[str, int]] = []
         for stmt in node.body:
-            if isinstance(stmt, _FUNCS):
+            if isinstance(stmt, FUNCS):
                 free += free_names([stmt], set())
             else:  # class body runs now
                 for n, ln in free_names([stmt], class_bound):
@@ -518,27 +306,27 @@ class BlockScanner:
     # IPython ----------------------------------------------------------------------------------
     def _magic_statement(self, value: ast.AST) -> bool:
         """Statement-level magics whose body is Python: analyse the body instead of the call."""
-        call = _ipython_call(value)
+        call = ipython_call(value)
         if not call:
             return False
         method, args = call
-        texts = [_const_str(a) for a in args]
-        if method == "run_line_magic" and len(texts) >= 2 and texts[0] in _PY_BODY_MAGICS and texts[1] is not None:
-            code = _TIMEIT_OPTS.sub("", texts[1]) if texts[0] in ("timeit", "prun") else texts[1]
+        texts = [const_str(a) for a in args]
+        if method == "run_line_magic" and len(texts) >= 2 and texts[0] in PY_BODY_MAGICS and texts[1] is not None:
+            code = TIMEIT_OPTS.sub("", texts[1]) if texts[0] in ("timeit", "prun") else texts[1]
             return self._nested(code, self._line(value) - 1)
         if method == "run_cell_magic" and len(texts) >= 3 and None not in texts[:3]:
             magic, line, body = texts[0], texts[1], texts[2]
             line_no = self._line(value)
-            for n in _expansion_names(line):
+            for n in expansion_names(line):
                 self.load(n, line_no, soft=True)
             if magic == "capture" and line.split() and line.split()[-1].isidentifier():
                 self._nested_or_skip(body, line_no)
                 self.store(line.split()[-1], line_no)
                 return True
-            if magic in _PY_BODY_MAGICS:
+            if magic in PY_BODY_MAGICS:
                 self._nested_or_skip(body, line_no)
                 return True
-            if magic in _SCRIPT_MAGICS:
+            if magic in SCRIPT_MAGICS:
                 for opt in re.findall(r"--(?:out|err|proc)\s+([A-Za-z_]\w*)", line):
                     self.store(opt, line_no)
             return True  # other cell magics: the body is not Python
@@ -558,16 +346,16 @@ class BlockScanner:
 
     def _ipython(self, method: str, args: list[ast.expr], line: int) -> None:
         """Soft uses from ``$x``/``{x}`` expansions in shell commands and magic lines."""
-        texts = [_const_str(a) for a in args]
+        texts = [const_str(a) for a in args]
         if method in ("system", "getoutput") and texts and texts[0]:
             text = texts[0]
         elif method == "run_line_magic" and len(texts) >= 2 and texts[1]:
-            if texts[0] in _PY_BODY_MAGICS:
+            if texts[0] in PY_BODY_MAGICS:
                 return
             text = texts[1]
         else:
             return
-        for n in _expansion_names(text):
+        for n in expansion_names(text):
             self.load(n, line, soft=True)
 
 

@@ -138,7 +138,7 @@ def _cells(nb: dict, shown: str) -> list[NbCell]:
 
 def _leading_kind(source: str) -> str | None:
     """Where an untagged code cell before the first tag goes: imports, functions, step or None (empty)."""
-    from .analyze import parse_source
+    from .ipython import parse_source
 
     try:
         tree = parse_source(source)

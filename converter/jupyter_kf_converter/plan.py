@@ -28,34 +28,18 @@ What the emit/runtime and backends can rely on (the subtleties):
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analyze import KERNEL_NAMES, BlockAnalysis, Binding, Use, analyze_cells, parse_source
+from .analyze import KERNEL_NAMES, BlockAnalysis, Binding, Use, analyze_cells
 from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
+from .names import NAME_RULE, is_k8s_name, k8s_name, sanitize_name
 from .parse import Block, ParsedNotebook, parse_notebook, read_notebook
+from .pipeline_cells import find_cycles, metric_names, parameter_assignments, parameter_type
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-NAME_RULE = "1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
-
-
-def k8s_name(raw: str) -> str:
-    """The Kubernetes name a tagged step name maps to (lowercase, '_' -> '-')."""
-    return raw.strip().lower().replace("_", "-")
-
-
-def is_k8s_name(name: str) -> bool:
-    return len(name) <= 63 and bool(_LABEL.match(name))
-
-
-def sanitize_name(raw: str, fallback: str = "pipeline") -> str:
-    """A valid Kubernetes name made from any text (file names, invalid step names)."""
-    name = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:63].strip("-")
-    return name or fallback
+__all__ = ["compile_notebook", "format_problem", "is_k8s_name", "k8s_name", "plan_notebook", "sanitize_name"]
 
 
 def compile_notebook(source: Any, *, notebook_path: str | os.PathLike | None = None) -> Pipeline:
@@ -240,50 +224,16 @@ class _Planner:
             if block.kind != "parameters":
                 continue
             for c in block.code_cells:
-                for name, value, line in self._parameter_cell(c.index, c.source):
+                found, issues = parameter_assignments(c.source)
+                for code, message, line, name in issues:
+                    self.problem(code, message, cell=c.index, line=line, name=name)
+                for name, value, line in found:
                     if name in params:
                         self.problem("duplicate-parameter",
                                      f"parameter {name!r} is assigned again (first at cell {params[name].cell + 1}); "
                                      f"the last value is used", cell=c.index, line=line, name=name, severity="warning")
-                    params[name] = Parameter(name=name, type=_param_type(value), default=value, cell=c.index)
+                    params[name] = Parameter(name=name, type=parameter_type(value), default=value, cell=c.index)
         return params
-
-    def _parameter_cell(self, cell: int, source: str) -> list[tuple[str, Any, int]]:
-        try:
-            tree = parse_source(source)
-        except SyntaxError as exc:
-            self.problem("invalid-parameters", f"cannot parse the pipeline-parameters cell: {exc.msg}",
-                         cell=cell, line=exc.lineno)
-            return []
-        out = []
-        expect = ("the pipeline-parameters cell may contain only simple assignments of literal values "
-                  "(name = 1, 0.5, 'text', True, None, [..], {..})")
-        for stmt in tree.body:
-            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
-                continue  # a docstring or comment string
-            target = value_node = None
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-                target, value_node = stmt.targets[0], stmt.value
-            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                target, value_node = stmt.target, stmt.value
-            if not isinstance(target, ast.Name):
-                self.problem("invalid-parameters", f"{expect}; found: {_snippet(stmt)}", cell=cell, line=stmt.lineno)
-                continue
-            try:
-                value = ast.literal_eval(value_node)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                self.problem("invalid-parameters",
-                             f"parameter {target.id!r} must be a literal value, not {_snippet(value_node)}; {expect}",
-                             cell=cell, line=stmt.lineno, name=target.id)
-                continue
-            if not _json_literal(value):
-                self.problem("invalid-parameters",
-                             f"parameter {target.id!r} has a {type(value).__name__} value; parameters must be int, "
-                             f"float, str, bool, None, or lists/dicts (with string keys) of those",
-                             cell=cell, line=stmt.lineno, name=target.id)
-                continue
-            out.append((target.id, value, stmt.lineno))
-        return out
 
     # -- definers and resolution ----------------------------------------------------------------
     def _index_definers(self, parsed: ParsedNotebook) -> None:
@@ -430,7 +380,10 @@ class _Planner:
             if block.kind != "metrics":
                 continue
             for c in block.code_cells:
-                for name, line in self._metric_names(c.index, c.source):
+                found, issues = metric_names(c.source)
+                for code, message, line, name in issues:
+                    self.problem(code, message, cell=c.index, line=line, name=name)
+                for name, line in found:
                     if any(m.name == name for m in metrics):
                         continue
                     d = self._origin(name, pos)
@@ -445,28 +398,6 @@ class _Planner:
                     producer.metrics.append(name)
                     metrics.append(Metric(name=name, step=producer.name, cell=c.index))
         return metrics
-
-    def _metric_names(self, cell: int, source: str) -> list[tuple[str, int]]:
-        try:
-            tree = parse_source(source)
-        except SyntaxError as exc:
-            self.problem("invalid-metrics", f"cannot parse the pipeline-metrics cell: {exc.msg}",
-                         cell=cell, line=exc.lineno)
-            return []
-        out = []
-        for stmt in tree.body:
-            value = stmt.value if isinstance(stmt, ast.Expr) else None
-            if isinstance(value, ast.Name):
-                out.append((value.id, stmt.lineno))
-                continue
-            if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print"
-                    and value.args and not value.keywords and all(isinstance(a, ast.Name) for a in value.args)):
-                out += [(a.id, stmt.lineno) for a in value.args]
-                continue
-            self.problem("invalid-metrics",
-                         f"the pipeline-metrics cell may contain only lines like print(accuracy) or accuracy; "
-                         f"found: {_snippet(stmt)}", cell=cell, line=stmt.lineno)
-        return out
 
     # -- edges ----------------------------------------------------------------------------------
     def _edges(self) -> list[Edge]:
@@ -503,33 +434,10 @@ class _Planner:
         return ordered
 
     def _cycles(self, edges: list[Edge], order: dict[str, int]) -> None:
-        graph: dict[str, list[str]] = {}
-        for e in edges:
-            graph.setdefault(e.source, []).append(e.target)
-        state: dict[str, int] = {}  # 1 visiting, 2 done
-        reported: set[frozenset[str]] = set()
-
-        def visit(node: str, path: list[str]) -> None:
-            state[node] = 1
-            path.append(node)
-            for nxt in graph.get(node, ()):
-                if state.get(nxt) == 1:
-                    cyc = path[path.index(nxt):]
-                    key = frozenset(cyc)
-                    if key not in reported:
-                        reported.add(key)
-                        first = min(cyc, key=lambda s: order[s])
-                        st = self.by_name[first]
-                        self.problem("cycle", "steps depend on each other in a cycle: "
-                                     + " -> ".join([*cyc, nxt]), cell=st.block.first_cell, step=first)
-                elif state.get(nxt) is None:
-                    visit(nxt, path)
-            path.pop()
-            state[node] = 2
-
-        for name in sorted(order, key=order.get):
-            if state.get(name) is None:
-                visit(name, [])
+        for cycle in find_cycles([(e.source, e.target) for e in edges], order):
+            first = self.by_name[cycle[0]]
+            self.problem("cycle", "steps depend on each other in a cycle: " + " -> ".join(cycle),
+                         cell=first.block.first_cell, step=cycle[0])
 
     # -- assembly -------------------------------------------------------------------------------
     def _assemble(self, parsed: ParsedNotebook, metrics: list[Metric], edges: list[Edge]) -> Pipeline:
@@ -601,26 +509,3 @@ class _Planner:
 
 def _cell(c) -> Cell:
     return Cell(index=c.index, cell_type=c.cell_type, source=c.source, tags=[t for t in c.tags if isinstance(t, str)])
-
-
-def _param_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    return {int: "int", float: "float", str: "str", list: "list", dict: "dict"}[type(value)]
-
-
-def _json_literal(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return not isinstance(value, float) or value == value and value not in (float("inf"), float("-inf"))
-    if isinstance(value, list):
-        return all(_json_literal(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_literal(v) for k, v in value.items())
-    return False
-
-
-def _snippet(node: ast.AST, limit: int = 60) -> str:
-    text = ast.unparse(node).splitlines()[0] if not isinstance(node, str) else node
-    return text if len(text) <= limit else text[: limit - 3] + "..."
