@@ -129,9 +129,12 @@ class BackendInfo(_Model):
 
 
 class CompileRequest(_Model):
-    """Compile a saved notebook (``notebook``) or unsaved notebook JSON (``content``): exactly one."""
+    """Compile a saved notebook (``notebook``) or notebook JSON (``content``, e.g. unsaved edits)."""
 
-    notebook: str | None = Field(default=None, description="Notebook path relative to the server root.")
+    notebook: str | None = Field(
+        default=None,
+        description="Notebook path relative to the server root. With `content`, it only names the pipeline.",
+    )
     content: dict[str, Any] | None = Field(default=None, description="Notebook JSON (nbformat 4).")
 
 

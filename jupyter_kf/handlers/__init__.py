@@ -1,28 +1,34 @@
-"""REST handlers of the server extension, one module per resource (routes in `ROUTES`)."""
+"""REST handlers of the server extension, one module per resource; `routes()` lists them.
+
+Importing this package is cheap (handlers import jupyter_server only when routes are built), so
+`python -m jupyter_kf.handlers.spec` runs without the server stack.
+"""
 
 from __future__ import annotations
-
-from .backends import BackendsHandler
-from .compile import CompileHandler
-from .openapi import OpenAPIHandler
-from .runs import CancelHandler, RetryHandler, RunEventsHandler, RunHandler, RunsHandler
-from .snapshots import SnapshotsHandler
-from .steps import StepLogHandler, StepNotebookHandler
 
 _ID = r"(?P<run_id>[^/]+)"
 _STEP = r"(?P<step>[^/]+)"
 
-# (pattern relative to {base_url}jupyter-kf/api/, handler)
-ROUTES = [
-    (r"compile", CompileHandler),
-    (r"backends", BackendsHandler),
-    (r"runs", RunsHandler),
-    (rf"runs/{_ID}", RunHandler),
-    (rf"runs/{_ID}/events", RunEventsHandler),
-    (rf"runs/{_ID}/cancel", CancelHandler),
-    (rf"runs/{_ID}/retry", RetryHandler),
-    (rf"runs/{_ID}/steps/{_STEP}/log", StepLogHandler),
-    (rf"runs/{_ID}/steps/{_STEP}/notebook", StepNotebookHandler),
-    (r"snapshots", SnapshotsHandler),
-    (r"openapi\.yaml", OpenAPIHandler),
-]
+
+def routes() -> list[tuple[str, type]]:
+    """(pattern relative to `{base_url}jupyter-kf/api/`, handler class) for every route."""
+    from .backends import BackendsHandler
+    from .compile import CompileHandler
+    from .openapi import OpenAPIHandler
+    from .runs import CancelHandler, RetryHandler, RunEventsHandler, RunHandler, RunsHandler
+    from .snapshots import SnapshotsHandler
+    from .steps import StepLogHandler, StepNotebookHandler
+
+    return [
+        (r"compile", CompileHandler),
+        (r"backends", BackendsHandler),
+        (r"runs", RunsHandler),
+        (rf"runs/{_ID}", RunHandler),
+        (rf"runs/{_ID}/events", RunEventsHandler),
+        (rf"runs/{_ID}/cancel", CancelHandler),
+        (rf"runs/{_ID}/retry", RetryHandler),
+        (rf"runs/{_ID}/steps/{_STEP}/log", StepLogHandler),
+        (rf"runs/{_ID}/steps/{_STEP}/notebook", StepNotebookHandler),
+        (r"snapshots", SnapshotsHandler),
+        (r"openapi\.yaml", OpenAPIHandler),
+    ]

@@ -10,12 +10,14 @@ import asyncio
 import functools
 import json
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, ValidationError
 from tornado import web
 
+from ..models import Run
 from ..paths import PathError, resolve_in_root
 
 if TYPE_CHECKING:
@@ -60,10 +62,16 @@ def map_exception(exc: BaseException) -> ApiError | None:
         return _validation_error(exc)
     name = type(exc).__name__
     problems = getattr(exc, "problems", None)
-    if problems:  # an invalid pipeline refused by the core
+    if problems:  # InvalidPipeline: nothing ran
         return ApiError(422, str(exc), problems=[p.model_dump() if hasattr(p, "model_dump") else p for p in problems])
     if name == "ConverterError":
         return ApiError(422, f"cannot read the notebook: {exc}")
+    if name == "ParameterError":
+        return ApiError(422, str(exc), field="parameters")
+    if name == "UnknownBackend":
+        return ApiError(422, str(exc), field="backend")
+    if name == "BackendError":
+        return ApiError(422, str(exc))
     if isinstance(exc, PermissionError):
         return ApiError(403, str(exc) or "permission denied")
     if isinstance(exc, FileNotFoundError):
@@ -146,6 +154,15 @@ class KfHandler(APIHandler):
             if api is None:
                 raise
             raise api from None
+
+    async def get_run(self, run_id: str) -> Run:
+        """The run, if its store is this server's: under the root, or the configured store."""
+        service = self.kf.service
+        store = await self.call(service.store_of, run_id)
+        path = Path(store.path).resolve()
+        if not (path.is_relative_to(self.kf.root) or path == service.settings.store_path(self.kf.root).resolve()):
+            raise ApiError(404, f"no run {run_id!r} under the server root")
+        return await self.call(service.get_run, run_id)
 
     # -- output -----------------------------------------------------------------------------
     def send(self, model: BaseModel | dict | list, status: int = 200) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -9,13 +11,22 @@ from ..models import CompileRequest, CompileResult
 from .base import ApiError, KfHandler
 
 
-def _compile_result(service, source) -> CompileResult:
+def _result(pipeline) -> CompileResult:
     from jupyter_kf_converter.graph import graph_json
 
-    pipeline = service.compile(source)
-    return CompileResult(
-        pipeline=pipeline, graph=graph_json(pipeline), problems=pipeline.problems, valid=pipeline.valid
-    )
+    return CompileResult(pipeline=pipeline, graph=graph_json(pipeline), problems=pipeline.problems, valid=pipeline.valid)
+
+
+def compile_saved(service, notebook: str) -> CompileResult:
+    return _result(service.compile(notebook))
+
+
+def compile_content(content: dict[str, Any], notebook: str | None) -> CompileResult:
+    # PipelineService.compile takes paths only; unsaved notebook JSON goes to the converter's
+    # own compile_notebook (the function the service calls for a path).
+    from jupyter_kf_converter import compile_notebook
+
+    return _result(compile_notebook(content, notebook_path=notebook or "untitled.ipynb"))
 
 
 class CompileHandler(KfHandler):
@@ -23,8 +34,11 @@ class CompileHandler(KfHandler):
     @authorized
     async def post(self) -> None:
         req = self.parse_body(CompileRequest)
-        if (req.notebook is None) == (req.content is None):
-            raise ApiError(400, "give exactly one of 'notebook' (a path) or 'content' (notebook JSON)",
-                           field="notebook" if req.notebook is None else "content")
-        source = self.notebook_path(req.notebook) if req.notebook is not None else req.content
-        self.send(await self.call(_compile_result, self.kf.service, source))
+        if req.content is not None:
+            # `notebook`, if given with `content`, only names the pipeline (the file may be unsaved).
+            name = self.notebook_path(req.notebook, must_exist=False) if req.notebook is not None else None
+            self.send(await self.call(compile_content, req.content, name))
+        elif req.notebook is not None:
+            self.send(await self.call(compile_saved, self.kf.service, self.notebook_path(req.notebook)))
+        else:
+            raise ApiError(400, "give 'notebook' (a saved notebook's path) or 'content' (notebook JSON)", field="notebook")

@@ -21,9 +21,6 @@ class _RunHandler(KfHandler):
     def run_url(self, run: Run) -> str:
         return url_path_join(self.base_url, "jupyter-kf/api/runs", run.id)
 
-    async def get_run(self, run_id: str) -> Run:
-        return await self.call(self.kf.service.get_run, run_id)
-
 
 class RunsHandler(_RunHandler):
     @web.authenticated
@@ -90,8 +87,7 @@ class RetryHandler(_RunHandler):
         old = await self.get_run(run_id)
         if not old.status.finished:
             raise ApiError(409, f"run {run_id} is still {old.status.value}: cancel it or wait before retrying")
-        run = await self.call(self.kf.service.retry, run_id, **overrides)
-        self.kf.watch.notify(run)
+        run = await self.call(self.kf.service.retry, run_id, on_update=self.kf.watch.notify, **overrides)
         self.set_header("Location", self.run_url(run))
         self.send(run, 202)
 

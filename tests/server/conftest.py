@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,7 @@ def write_nb(root: Path, make_notebook) -> Callable[..., str]:
 TWO_STEPS = [
     ("import os", ["imports"]),
     ("n = 3", ["pipeline-parameters"]),
-    ("xs = list(range(n))\npid_a = os.getpid()", ["step:make"]),
+    ("xs = list(range(n))\nprint('pid', os.getpid())", ["step:make"]),
     ("total = sum(xs)\nprint('total', total)", ["step:add", "prev:make"]),
     ("total", ["pipeline-metrics"]),
 ]
@@ -85,3 +87,24 @@ TWO_STEPS = [
 def pipe_nb(write_nb) -> str:
     """A small two-step tagged notebook under the root: 'pipe.ipynb'."""
     return write_nb(TWO_STEPS)
+
+
+def finished(run: dict) -> bool:
+    return run["status"] not in ("queued", "running")
+
+
+@pytest.fixture
+def wait_run(api: Api):
+    """``await wait_run(run_id, until=finished, timeout=120)``: poll GET runs/{id} until ``until(run)``."""
+
+    async def _wait(run_id: str, until=finished, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status, run = await api("GET", f"runs/{run_id}")
+            assert status == 200, run
+            if until(run):
+                return run
+            assert time.monotonic() < deadline, f"run {run_id} did not get there in {timeout}s: {run}"
+            await asyncio.sleep(0.2)
+
+    return _wait

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_kf.handlers import ROUTES
+from jupyter_kf.handlers import routes
 from jupyter_kf.paths import PathError, relative_to_root, resolve_in_root
 
 # One concrete request per route (method, path); run/step names need not exist: auth comes first.
@@ -31,7 +31,7 @@ ROUTE_CALLS = [
 def test_route_calls_cover_every_route():
     import re
 
-    patterns = [re.compile(p + "$") for p, _ in ROUTES]
+    patterns = [re.compile(p + "$") for p, _ in routes()]
     for pattern in patterns:
         assert any(pattern.match(path) for _, path in ROUTE_CALLS), pattern.pattern
 

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from jupyter_kf.handlers import ROUTES
+from jupyter_kf.handlers import routes
 from jupyter_kf.handlers.spec import SPEC_PATH, model_schemas, rendered_spec
 
 
@@ -22,8 +22,8 @@ def test_schemas_are_generated_from_the_models():
 
 def test_spec_paths_match_the_routes():
     spec = yaml.safe_load(SPEC_PATH.read_text())
-    assert sorted(spec["paths"]) == sorted(_route_to_template(p) for p, _ in ROUTES)
-    for pattern, handler in ROUTES:
+    assert sorted(spec["paths"]) == sorted(_route_to_template(p) for p, _ in routes())
+    for pattern, handler in routes():
         ops = {m for m in spec["paths"][_route_to_template(pattern)] if m in ("get", "post", "put", "delete")}
         implemented = {m for m in ops | {"get", "post", "put", "delete", "patch"} if m in vars(handler)}
         assert ops == implemented, (pattern, ops, implemented)
