@@ -138,14 +138,15 @@ def write(fmt: str, value: Any, tmp: Path) -> tuple[str, int]:
     """Write ``value`` to ``tmp`` in ``fmt``; return (sha256, bytes). Raises ``Unfaithful``."""
     if fmt == PARQUET:
         return _write_parquet(value, tmp)
+    if fmt == NPY:
+        import numpy as np
+
+        with open(tmp, "wb") as f:  # a real file: numpy writes the buffer in one go
+            np.save(f, value, allow_pickle=False)
+        return file_sha256(tmp)
     with open(tmp, "wb") as raw:
         out = _HashingWriter(raw)
-        if fmt == NPY:
-            import numpy as np
-
-            np.save(out, value, allow_pickle=False)  # type: ignore[arg-type]
-        else:
-            _pickle_to(out, value)
+        _pickle_to(out, value)
         return out.hexdigest(), out.bytes
 
 
