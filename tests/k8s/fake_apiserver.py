@@ -240,6 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(code, out)
         except ApiFailure as f:
             self._send(f.code, f.status())
+        except Exception as exc:  # a bug in the fake: answer 500 instead of dropping the connection
+            self._send(500, ApiFailure(500, "InternalError", f"fake apiserver: {exc!r}").status())
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -474,7 +476,10 @@ def _advance_workflow(c: FakeCluster, wf: dict) -> None:
     if status.get("phase") in ("Succeeded", "Failed", "Error"):
         return
     name = wf["metadata"]["name"]
-    dag = next(t for t in wf["spec"]["templates"] if t["name"] == wf["spec"]["entrypoint"])["dag"]
+    entry = next(t for t in wf["spec"]["templates"] if t["name"] == wf["spec"]["entrypoint"])
+    if "dag" not in entry:
+        return  # only DAG workflows are simulated
+    dag = entry["dag"]
     nodes = status.setdefault("nodes", {})
     by_task = {n["displayName"]: n for n in nodes.values() if n.get("type") == "Pod"}
     status["phase"] = "Running"
