@@ -191,7 +191,7 @@ function StepFields(props: {
         <legend>Resource limits</legend>
         {limitNames.map(resource => (
           <div className="jp-kf-row" key={resource}>
-            <label>{resource}</label>
+            <label title={resource}>{resource === 'nvidia.com/gpu' ? 'gpu' : resource}</label>
             <CommitInput
               value={role.limits[resource] ?? ''}
               label={`Limit ${resource}`}

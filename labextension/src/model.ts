@@ -107,6 +107,18 @@ export function notebookStepName(notebookPath: string): string {
   return sanitizeStepName(stem) || 'pipeline';
 }
 
+/**
+ * The pipeline's name as the converter gives it: the notebook metadata's `jupyter_kf.name` (or
+ * Kale's `kubeflow_notebook.pipeline_name`) when it is a valid name, else the file name's.
+ */
+export function pipelineName(notebookPath: string, metadata: Record<string, any> = {}): string {
+  const given = metadata?.jupyter_kf?.name ?? metadata?.kubeflow_notebook?.pipeline_name;
+  if (typeof given === 'string' && given.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(given)) {
+    return given;
+  }
+  return notebookStepName(notebookPath);
+}
+
 /** Assign every cell to its block and step. */
 export function deriveModel(cells: readonly CellInput[], notebookPath = 'pipeline.ipynb'): NotebookModel {
   const assigned: CellAssignment[] = cells.map((c, index) => {

@@ -10,7 +10,7 @@ import { Section } from './components';
 import { KfController } from './controller';
 import { PipelineGraph } from './graph';
 import { pipelineIcon } from './icons';
-import { NotebookModel } from './model';
+import { NotebookModel, pipelineName } from './model';
 import { tagsOf } from './notebookState';
 import { ProblemsList } from './problems';
 import { RunForm } from './runForm';
@@ -93,7 +93,8 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
   }
   const problems = compiled?.problems ?? [];
   const errors = problems.filter(p => p.severity === 'error').length;
-  const name = compiled?.pipeline.name ?? state.model.steps[0]?.name ?? '';
+  // The converter's naming rule, applied here: a compile of unsaved JSON does not know the file name.
+  const name = pipelineName(state.path, (state.panel.model?.metadata ?? {}) as Record<string, any>);
   const why = !compiled
     ? 'Compile the notebook first.'
     : errors
@@ -156,9 +157,6 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           <div className="jp-kf-empty">No active cell.</div>
         )}
       </Section>
-      <Section title="Steps" testid="kf-section-steps">
-        <StepsList model={state.model} compiled={compiled} onSelect={i => void c.selectCell(i)} />
-      </Section>
       <Section title="Graph" testid="kf-section-graph">
         {compiled ? (
           <PipelineGraph
@@ -212,6 +210,9 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           onSelectCell={i => void c.selectCell(i)}
           onRefresh={() => void c.refreshRuns()}
         />
+      </Section>
+      <Section title="Steps" testid="kf-section-steps">
+        <StepsList model={state.model} compiled={compiled} onSelect={i => void c.selectCell(i)} />
       </Section>
     </div>
   );

@@ -34,6 +34,9 @@ export function showParameter(p: Parameter): string {
   if (p.type === 'str') {
     return String(p.default ?? '');
   }
+  if (p.type === 'float' && typeof p.default === 'number' && Number.isInteger(p.default)) {
+    return p.default.toFixed(1); // 2.0 stays a float in the form
+  }
   return JSON.stringify(p.default);
 }
 
