@@ -24,6 +24,7 @@ import secrets
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from .snapshots import SnapshotStore
 
 SCHEMA_VERSION = 1
+RECOVERY_INTERVAL = 5.0  # seconds between liveness checks of other runners while reading
 VALUES_DIR = "kf-values"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -177,6 +179,7 @@ class RunStore:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if register:
             register_store(self.path, self.settings)
+        self._last_recovery = 0.0
         self.interrupted = self.recover_interrupted()
 
     @classmethod
@@ -402,7 +405,12 @@ class RunStore:
 
     # -- recovery -----------------------------------------------------------------------------
     def recover_interrupted(self) -> list[str]:
-        """Mark queued/running runs whose runner process is gone as interrupted; return their ids."""
+        """Mark queued/running runs whose runner process is gone as interrupted; return their ids.
+
+        Done when the store is opened, and again (at most every few seconds) when runs are read,
+        so a long-lived process (the server) also sees a CLI runner that was killed.
+        """
+        self._last_recovery = time.monotonic()
         with self._read() as db:
             rows = db.execute(
                 "SELECT id, runner_pid, runner_start, runner_host FROM runs WHERE status IN (?, ?)", _ACTIVE
@@ -435,7 +443,12 @@ class RunStore:
             db.execute("UPDATE runs SET status = ?, data = ? WHERE id = ?", (status.value, _run_json(run), run_id))
 
     # -- reading ------------------------------------------------------------------------------
+    def _maybe_recover(self) -> None:
+        if time.monotonic() - self._last_recovery > RECOVERY_INTERVAL:
+            self.recover_interrupted()
+
     def get_run(self, run_id: str) -> Run:
+        self._maybe_recover()
         with self._read() as db:
             return self._load_run(db, run_id, steps=True)
 
@@ -449,6 +462,7 @@ class RunStore:
 
     def list_runs(self, notebook: str | Path | None = None, limit: int | None = 50) -> list[Run]:
         """Runs, newest first. ``notebook`` matches the recorded path or its file name."""
+        self._maybe_recover()
         sql, args = "SELECT data FROM runs", []
         if notebook is not None:
             nb = str(notebook)

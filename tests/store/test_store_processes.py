@@ -126,3 +126,22 @@ def test_sigkilled_runner_is_reported_interrupted_with_finished_steps_reusable(
         assert store.find_cached("key-b") is None
     with RunStore(path) as again:  # reported once
         assert again.interrupted == []
+
+
+def test_a_long_lived_store_notices_a_runner_killed_after_it_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jupyter_kf.store as store_module
+
+    path = tmp_path / "kf-runs"
+    runner = spawn(RUNNER, str(path))
+    with RunStore(path) as server_view:  # e.g. the Jupyter server's store, open for hours
+        try:
+            run_id = wait_line(runner)
+            assert server_view.get_run(run_id).status == RunStatus.running
+        finally:
+            runner.send_signal(signal.SIGKILL)
+            runner.wait(30)
+        monkeypatch.setattr(store_module, "RECOVERY_INTERVAL", 0.0)
+        assert server_view.get_run(run_id).status == RunStatus.interrupted
+        assert server_view.list_runs()[0].status == RunStatus.interrupted
