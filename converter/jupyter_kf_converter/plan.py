@@ -182,12 +182,14 @@ class _Planner:
                 self.problem("invalid-step-name",
                              f"step name {raw!r} is not a valid Kubernetes name: after lowercasing and "
                              f"turning '_' into '-', it must be {NAME_RULE} (e.g. {fixed!r})",
-                             cell=first, step=raw, name=raw)
+                             cell=first, step=fixed, name=raw)
                 name = fixed
             if name in taken:
                 other = taken[name]
                 same = other.block.name == raw
                 why = "" if same else f" ({raw!r} and {other.block.name!r} both map to {name!r})"
+                if other.block.implicit or block.implicit:
+                    why += " (untagged code cells before the first tag form an implicit step 'setup')"
                 self.problem("duplicate-step",
                              f"step {name!r} is defined twice{why}: at cell {other.block.first_cell + 1} and here; "
                              f"a step's cells must be contiguous: rename one, or tag the cells in between",
