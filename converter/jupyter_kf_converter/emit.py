@@ -53,20 +53,21 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _code(source: str, role: str, **meta: object) -> NotebookNode:
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["jupyter_kf"] = {"role": role, **meta}
+def _code(source: str, role: str) -> NotebookNode:
+    # Fixed cell ids: emitting the same pipeline twice gives the same notebook (specs embedding it
+    # stay stable, and so do caches keyed on them).
+    cell = nbformat.v4.new_code_cell(source, id=f"kf-{role}")
+    cell.metadata["jupyter_kf"] = {"role": role}
     return cell
 
 
 def _copy(cell: Cell, role: str) -> NotebookNode:
     """A source cell copied into a step notebook: outputs cleared, original index kept."""
-    if cell.cell_type == "markdown":
-        new = nbformat.v4.new_markdown_cell(cell.source)
-    elif cell.cell_type == "raw":
-        new = nbformat.v4.new_raw_cell(cell.source)
-    else:
-        new = nbformat.v4.new_code_cell(cell.source)
+    make = {
+        "markdown": nbformat.v4.new_markdown_cell,
+        "raw": nbformat.v4.new_raw_cell,
+    }.get(cell.cell_type, nbformat.v4.new_code_cell)
+    new = make(cell.source, id=f"cell-{cell.index}")
     tags = [t for t in cell.tags if t not in _PAPERMILL_TAGS]
     if tags:
         new.metadata["tags"] = tags

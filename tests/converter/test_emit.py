@@ -138,6 +138,12 @@ def test_step_without_inputs_still_creates_the_runtime_handle() -> None:
     assert emit_step(small_pipeline(), "c").cells[-1].source.splitlines()[1:] == ["_kf.finish()"]
 
 
+def test_emitting_is_deterministic() -> None:
+    first, second = emit_step(small_pipeline(), "b"), emit_step(small_pipeline(), "b")
+    assert nbformat.writes(first) == nbformat.writes(second)
+    assert [c.id for c in first.cells] == ["kf-parameters", "cell-0", "cell-2", "kf-load", "cell-7", "kf-save"]
+
+
 def test_emit_steps_writes_one_notebook_per_step(tmp_path: Path) -> None:
     paths = emit_steps(small_pipeline(), tmp_path / "out")
     assert paths == {s: tmp_path / "out" / f"{s}.ipynb" for s in ("a", "b", "c")}
