@@ -135,18 +135,18 @@ class SnapshotStore:
             key = [f.st.st_size, f.st.st_mtime_ns, f.st.st_ino]
             hit = cache.get(f.rel)
             if hit and hit[:3] == key and self.objects.has(hit[3]):
-                digest = hit[3]
+                digest, size = hit[3], f.st.st_size
             else:
                 try:
-                    digest, added = self.objects.add_file(root / f.rel)
+                    digest, size, added = self.objects.add_file(root / f.rel, mode)
                 except FileNotFoundError:  # removed since the scan
                     continue
                 except OSError as e:
                     raise SnapshotError(f"cannot read {root / f.rel}: {e.strerror}") from None
                 new_bytes += added
-            entries[f.rel] = {"type": "file", "hash": digest, "size": f.st.st_size, "mode": mode,
+            entries[f.rel] = {"type": "file", "hash": digest, "size": size, "mode": mode,
                               "mtime_ns": f.st.st_mtime_ns}
-            if scan_ns - f.st.st_mtime_ns > _racy_margin(f.st.st_mtime_ns):
+            if size == f.st.st_size and scan_ns - f.st.st_mtime_ns > _racy_margin(f.st.st_mtime_ns):
                 new_cache[f.rel] = [*key, digest]
             if progress:
                 prog.files_done += 1
@@ -246,8 +246,10 @@ class SnapshotStore:
         A non-empty ``target`` is refused unless ``overwrite``; then the snapshot's files replace
         the ones there and files that the snapshot does not have are left alone.
         """
-        m = self.show(ref)
-        target = Path(target)
+        with file_lock(self._lock, shared=True):  # gc waits: no object vanishes mid-copy
+            return self._restore(self.show(ref), Path(target), overwrite)
+
+    def _restore(self, m: Manifest, target: Path, overwrite: bool) -> Materialized:
         if target.exists() and not target.is_dir():
             raise SnapshotError(f"cannot restore into {target}: not a folder")
         if target.is_dir() and any(target.iterdir()) and not overwrite:

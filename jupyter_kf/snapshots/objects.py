@@ -26,8 +26,11 @@ class ObjectStore:
     def has(self, digest: str) -> bool:
         return os.path.exists(self.path(digest))
 
-    def add_file(self, src: Path) -> tuple[str, int]:
-        """Store the content of ``src``; return (sha256, bytes newly stored: 0 if already there).
+    def add_file(self, src: Path, mode: int = 0o644) -> tuple[str, int, int]:
+        """Store the content of ``src``; return (sha256, size, bytes newly stored: 0 if already there).
+
+        The object keeps only the read permissions ``mode`` (the file's) had, so content that was
+        private to its owner stays private in the store.
 
         One pass: the file is read in chunks, hashed and written to a temporary object at once
         (or cloned, where the file system supports reflinks, and the clone hashed).
@@ -44,11 +47,11 @@ class ObjectStore:
             final = self.path(digest)
             if final.exists():
                 tmp.unlink()
-                return digest, 0
-            os.chmod(tmp, 0o444)
+                return digest, size, 0
+            os.chmod(tmp, 0o444 & mode | 0o400)
             final.parent.mkdir(exist_ok=True)
             os.replace(tmp, final)
-            return digest, size
+            return digest, size, size
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -275,3 +275,43 @@ def test_data_key_ignores_mtimes_and_the_notebook(project: Path, snaps: Snapshot
     write(project / "data" / "train.csv", "other")
     c = snaps.create(project)
     assert snaps.data_key(c.id, exclude=["pipeline.ipynb"]) != snaps.data_key(a.id, exclude=["pipeline.ipynb"])
+
+
+def test_private_files_stay_private_in_the_store(project: Path, snaps: SnapshotStore, tmp_path: Path) -> None:
+    secret = write(project / "private.key", "only for the owner")
+    os.chmod(secret, 0o600)
+    snap = snaps.create(project)
+    digest = snaps.show(snap.id).entries["private.key"]["hash"]
+    assert os.stat(snaps.objects.path(digest)).st_mode & 0o777 == 0o400
+    public = snaps.show(snap.id).entries["data/train.csv"]["hash"]
+    assert os.stat(snaps.objects.path(public)).st_mode & 0o777 == 0o444
+    snaps.materialize(snap.id, tmp_path / "m")
+    assert os.stat(tmp_path / "m" / "private.key").st_mode & 0o777 == 0o600
+
+
+def test_gc_waits_for_a_restore_in_progress(project: Path, snaps: SnapshotStore, tmp_path: Path) -> None:
+    import threading
+
+    snap = snaps.create(project)
+    started, release = threading.Event(), threading.Event()
+    original = snaps.objects.copy_out
+
+    def slow_copy(digest: str, dst: Path) -> None:
+        started.set()
+        release.wait(10)
+        original(digest, dst)
+
+    snaps.objects.copy_out = slow_copy
+    t = threading.Thread(target=snaps.materialize, args=(snap.id, tmp_path / "m"))
+    t.start()
+    started.wait(10)
+    report: list = []
+    g = threading.Thread(target=lambda: report.append(SnapshotStore(snaps.store).gc(keep=0, referenced=[])))
+    g.start()
+    g.join(0.5)
+    assert g.is_alive() and not report  # blocked behind the restore's shared lock
+    release.set()
+    t.join(10)
+    g.join(10)
+    assert files_of(tmp_path / "m") == files_of(project)
+    assert report[0].snapshots_removed == [snap.id]
