@@ -30,13 +30,6 @@ EXTENSIONS = {NPY: "npy", PARQUET: "parquet", PICKLE: "pkl"}
 PICKLE_PROTOCOL = 5
 
 
-class Written:
-    """What writing one value produced: its format, file, content hash and size."""
-
-    def __init__(self, fmt: str, path: Path, sha256: str, size: int) -> None:
-        self.format, self.path, self.sha256, self.bytes = fmt, path, sha256, size
-
-
 class _HashingWriter:
     """A write-only file wrapper that hashes and counts what goes through it (one pass over data)."""
 
@@ -109,11 +102,7 @@ def _stable_pickler(cloudpickle: Any) -> Any:
 
 def _is_plain_array(value: Any) -> bool:
     np = sys.modules.get("numpy")
-    return (
-        np is not None
-        and type(value) in (np.ndarray, np.memmap)
-        and not value.dtype.hasobject
-    )
+    return np is not None and type(value) in (np.ndarray, np.memmap) and not value.dtype.hasobject
 
 
 def _is_plain_frame(value: Any) -> bool:
