@@ -8,8 +8,10 @@ between steps, a few magics, metrics) in a temporary folder, then measures, in t
 - baseline: `python -c pass` (interpreter start-up on this machine),
 - `jupyter kf compile NB -o out.yaml` (the whole process, through the `jupyter` launcher).
 
-Prints the median and min of each, the ratio to the baseline, and whether the median meets the
-target (0.5 s). Exit status 1 if the compile fails or misses the target.
+Prints the wall-clock median and min and the CPU time of each, the ratios to the baseline, and
+whether the wall median meets the target (0.5 s). CPU time is printed because the machine is
+shared: under load the wall clock measures the neighbours. Exit status 1 if the compile fails or
+misses the target.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -83,15 +86,19 @@ def make_notebook(steps: int = 50, cells: int = 300, seed: int = 7) -> dict:
     }
 
 
-def _time(cmd: list[str], runs: int, cwd: Path) -> list[float]:
-    times = []
+def _time(cmd: list[str], runs: int, cwd: Path) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user+sys of the child) seconds per run."""
+    wall, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
+        wall.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode != 0:
             sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
-    return times
+    return wall, cpu
 
 
 def main() -> int:
@@ -123,17 +130,23 @@ def main() -> int:
         # warm the OS caches once, then interleave nothing: each series runs back to back
         _time([sys.executable, "-c", "pass"], 2, folder)
         _time(compile_cmd, 1, folder)
-        base = _time([sys.executable, "-c", "pass"], args.runs, folder)
-        comp = _time(compile_cmd, args.runs, folder)
+        base, base_cpu = _time([sys.executable, "-c", "pass"], args.runs, folder)
+        comp, comp_cpu = _time(compile_cmd, args.runs, folder)
 
     bm, cm = statistics.median(base), statistics.median(comp)
-    print(f"notebook: {len(nb['cells'])} cells, {len(result['steps'])} steps, {edges} edges ({env_note})")
-    print(f"runs: {args.runs}")
-    print(f"baseline  python -c pass           median {bm:.3f} s  min {min(base):.3f} s")
-    print(f"compile   jupyter kf compile -o    median {cm:.3f} s  min {min(comp):.3f} s")
-    print(f"ratio     compile / baseline       {cm / bm:.1f}x   (compile minus baseline: {cm - bm:.3f} s)")
+    bc, cc = statistics.median(base_cpu), statistics.median(comp_cpu)
+    load = os.getloadavg()[0]
+    print(f"notebook: {len(nb['cells'])} cells, {len(result['steps'])} steps, {edges} edges ({env_note}, "
+          f"load average {load:.1f})")
+    print(f"runs: {args.runs}                          wall median (min)      cpu median")
+    print(f"baseline  python -c pass           {bm:.3f} s ({min(base):.3f} s)    {bc:.3f} s")
+    print(f"compile   jupyter kf compile -o    {cm:.3f} s ({min(comp):.3f} s)    {cc:.3f} s")
+    print(f"ratio     compile / baseline       {cm / bm:.1f}x wall, {cc / max(bc, 1e-3):.1f}x cpu "
+          f"(compile minus baseline: {cm - bm:.3f} s wall)")
     ok = cm <= TARGET_SECONDS
-    print(f"target    median <= {TARGET_SECONDS} s: {'met' if ok else 'MISSED'}")
+    print(f"target    wall median <= {TARGET_SECONDS} s: {'met' if ok else 'MISSED'}"
+          + ("" if ok or load < (os.cpu_count() or 1) else f" (the machine is busy: load {load:.1f}; cpu time is "
+             f"{cc:.3f} s)"))
     return 0 if ok else 1
 
 

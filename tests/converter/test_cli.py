@@ -132,3 +132,21 @@ def test_invalid_pipeline_writes_nothing(bad, tmp_path):
     out, steps = tmp_path / "p.yaml", tmp_path / "steps"
     assert main([str(bad), "-o", str(out), "--steps-dir", str(steps)]) == 1
     assert not out.exists() and not steps.exists()
+
+
+TRICKY = {
+    "plain": "text", "quotes": "it's \"quoted\"", "newlines": "a\nb\r\nc\ttab", "unicode": "é 漢字 😀",
+    "breaks": "line\u2028sep\u2029para\x85nel", "controls": "\x00\x07\x1b\x7f\x9f\ufeff", "lone": "\ud800",
+    "yes": "no", "y": True, "null": None, "on": [], "": {}, "nvidia.com/gpu": "1", "a key: with colon": "v",
+    "numbers": [0, -1, 10**20, 0.1, -0.0, 1e-05, 1e+16, 2.5e-300, float("inf"), float("-inf")],
+    "looks": ["1", "1.0", "true", "null", "~", "- x", "# c", "&a", "*b", "!t", "%p", "@", "`", "{}", "[]", "'"],
+    "nested": [[1, [2, []]], [{}], {"k": [{"a": {"b": [None]}}]}],
+}
+
+
+def test_dump_yaml_reads_back_identically():
+    from jupyter_kf_converter.cli import dump_yaml
+
+    assert yaml.safe_load(dump_yaml(TRICKY)) == TRICKY
+    for value in TRICKY.values():
+        assert yaml.safe_load(dump_yaml(value)) == value
