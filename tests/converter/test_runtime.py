@@ -227,3 +227,13 @@ def test_function_from_a_kernel_cell_hashes_the_same_in_every_kernel(tmp_path: P
     values.finish()
     outer = runtime.load_value(tmp_path / "2222", "s", "outer")
     assert outer(2) == 7 and outer.__code__.co_filename == "<kernel cell 3301234.py>"
+
+
+def test_without_cloudpickle_the_standard_pickle_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cloudpickle", None)  # `import cloudpickle` now fails
+    back, entry = roundtrip(tmp_path, {"a": (1, 2.5, "x")})
+    assert entry["format"] == "pickle" and back == {"a": (1, 2.5, "x")}
+    with pytest.raises(UnpicklableValueError, match=r"^cannot pass 'f' \(function\) from step 's' to step 't': "):
+        StepValues(tmp_path, "s").save("f", lambda v: v, consumers=["t"])
