@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from storetest_util import write
 
 from jupyter_kf.snapshots import SnapshotError, SnapshotStore, UnknownSnapshot
-
-from storetest_util import write
 
 
 def files_of(folder: Path) -> dict[str, bytes]:

@@ -20,139 +20,31 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._fsutil import atomic_write_text, file_lock
-from .config import Settings
-from .models import Run, RunStatus, StepRun, StepStatus
+from .._fsutil import atomic_write_text
+from ..config import Settings
+from ..models import Run, RunStatus, StepRun, StepStatus
+from .errors import StoreError, UnknownRun, UnknownStep
+from .liveness import process_start_time, runner_alive
+from .registry import known_stores, locate, register_store
+from .rows import SCHEMA, SCHEMA_VERSION, CacheHit, apply_fields, new_run_id, run_json, utcnow
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
 
-    from .snapshots import SnapshotStore
+    from ..snapshots import SnapshotStore
 
-SCHEMA_VERSION = 1
 RECOVERY_INTERVAL = 5.0  # seconds between liveness checks of other runners while reading
 VALUES_DIR = "kf-values"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    notebook TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    snapshot TEXT,
-    runner_pid INTEGER,
-    runner_start TEXT,
-    runner_host TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    cache_key TEXT,
-    data TEXT NOT NULL,
-    PRIMARY KEY (run_id, name)
-);
-CREATE INDEX IF NOT EXISTS steps_cache_key ON steps (cache_key, status);
-"""
 _ACTIVE = (RunStatus.queued.value, RunStatus.running.value)
-
-
-class StoreError(Exception):
-    """A run store problem the user can act on (the message says what and where)."""
-
-
-class UnknownRun(StoreError, LookupError):
-    def __init__(self, run_id: str, where: str = "") -> None:
-        super().__init__(f"no run {run_id!r}{' in ' + where if where else ''}")
-        self.run_id = run_id
-
-
-class UnknownStep(StoreError, LookupError):
-    def __init__(self, run_id: str, step: str, known: list[str]) -> None:
-        super().__init__(f"run {run_id} has no step {step!r} (steps: {', '.join(known) or 'none'})")
-
-
-@dataclass(frozen=True)
-class CacheHit:
-    """A finished step whose outputs a new step with the same cache key can reuse."""
-
-    run_id: str  # the run that actually executed the step (cache chains are followed)
-    step: str
-    cache_key: str
-    notebook: Path  # its executed notebook
-    values_dir: Path  # <run>/work/kf-values/<step>: values, manifest.json, metrics.json
-    log: Path | None
-    duration: float | None
-    metrics: dict[str, Any]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """``YYYYMMDD-HHMMSS-xxxx`` (UTC; sortable by time). Uniqueness is enforced by the store."""
-    now = now or utcnow()
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-# -- runner liveness --------------------------------------------------------------------------
-def process_start_time(pid: int) -> str | None:
-    """An opaque, stable token for when process ``pid`` started (None if unknown / not running)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        if fields[0] in (b"Z", b"X"):  # zombie or dead: not running
-            return None
-        return fields[19].decode()  # starttime, clock ticks since boot
-    except FileNotFoundError:
-        return None
-    except OSError:
-        pass
-    try:
-        import psutil
-
-        p = psutil.Process(pid)
-        return None if p.status() == psutil.STATUS_ZOMBIE else f"{p.create_time():.2f}"
-    except ImportError:
-        pass
-    except Exception:
-        return None
-    try:  # last resort: existence only
-        os.kill(pid, 0)
-        return "?"
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return "?"
-
-
-def runner_alive(pid: int | None, start: str | None, host: str | None) -> bool:
-    """Whether the runner that recorded (pid, start, host) still runs. Other hosts: assumed alive."""
-    if pid is None:
-        return False
-    if host and host != socket.gethostname():
-        return True
-    now = process_start_time(pid)
-    if now is None:
-        return False
-    return start in (None, "?") or now == "?" or now == start
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -174,7 +66,7 @@ class RunStore:
         self._db.execute("PRAGMA foreign_keys = ON")
         with self._write() as db:
             if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                for statement in filter(str.strip, _SCHEMA.split(";")):
+                for statement in filter(str.strip, SCHEMA.split(";")):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if register:
@@ -204,7 +96,7 @@ class RunStore:
 
     @property
     def snapshots(self) -> SnapshotStore:
-        from .snapshots import SnapshotStore
+        from ..snapshots import SnapshotStore
 
         return SnapshotStore(self.path)
 
@@ -289,7 +181,7 @@ class RunStore:
         if pipeline is not None:
             atomic_write_text(run_dir / "pipeline.json", pipeline.to_json())
             if capture_env:
-                from .envinfo import write_env
+                from ..envinfo import write_env
 
                 write_env(run_dir, pipeline.kernel.name)
         pid = os.getpid()
@@ -307,7 +199,7 @@ class RunStore:
                         pid,
                         process_start_time(pid),
                         socket.gethostname(),
-                        _run_json(run),
+                        run_json(run),
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -327,7 +219,7 @@ class RunStore:
         """
         with self._write() as db:
             run = self._load_run(db, run_id, steps=False)
-            run = _apply(Run, run, fields)
+            run = apply_fields(Run, run, fields)
             if "status" in fields:
                 if run.status == RunStatus.running and run.started_at is None:
                     run.started_at = utcnow()
@@ -335,7 +227,7 @@ class RunStore:
                     run.finished_at = utcnow()
             db.execute(
                 "UPDATE runs SET status = ?, snapshot = ?, data = ? WHERE id = ?",
-                (run.status.value, run.snapshot, _run_json(run), run_id),
+                (run.status.value, run.snapshot, run_json(run), run_id),
             )
         return self.get_run(run_id)
 
@@ -348,7 +240,7 @@ class RunStore:
         """
         with self._write() as db:
             current = self._load_step(db, run_id, step)
-            s = _apply(StepRun, current, fields)
+            s = apply_fields(StepRun, current, fields)
             if "status" in fields:
                 now = utcnow()
                 if s.status == StepStatus.running and "started_at" not in fields:
@@ -366,7 +258,7 @@ class RunStore:
             if s.metrics and s.metrics != current.metrics:
                 run = self._load_run(db, run_id, steps=False)
                 run.metrics = {**run.metrics, **s.metrics}
-                db.execute("UPDATE runs SET data = ? WHERE id = ?", (_run_json(run), run_id))
+                db.execute("UPDATE runs SET data = ? WHERE id = ?", (run_json(run), run_id))
         return s
 
     def _read_metrics(self, run_id: str, s: StepRun) -> dict[str, Any]:
@@ -440,7 +332,7 @@ class RunStore:
                     (s2.status.value, s2.model_dump_json(), run_id, s.name),
                 )
             run = run.model_copy(update={"status": status, "error": reason, "finished_at": now, "steps": []})
-            db.execute("UPDATE runs SET status = ?, data = ? WHERE id = ?", (status.value, _run_json(run), run_id))
+            db.execute("UPDATE runs SET status = ?, data = ? WHERE id = ?", (status.value, run_json(run), run_id))
 
     # -- reading ------------------------------------------------------------------------------
     def _maybe_recover(self) -> None:
@@ -536,62 +428,17 @@ class RunStore:
         return StepRun.model_validate_json(row[0])
 
 
-def _apply(model: type, current: Any, fields: dict[str, Any]) -> Any:
-    unknown = set(fields) - set(model.model_fields)
-    if unknown:
-        raise TypeError(f"unknown {model.__name__} field(s): {', '.join(sorted(unknown))}")
-    return model.model_validate({**current.model_dump(), **fields})
-
-
-def _run_json(run: Run) -> str:
-    return run.model_copy(update={"steps": []}).model_dump_json()
-
-
-# -- registry of stores -----------------------------------------------------------------------
-def _read_registry(path: Path) -> list[str]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    stores = data.get("stores", []) if isinstance(data, dict) else []
-    return [s for s in stores if isinstance(s, str)]
-
-
-def register_store(store: Path, settings: Settings | None = None) -> None:
-    """Add ``store`` to the registry (``kf-stores.json``) if it is not there yet."""
-    reg = (settings or Settings.from_env()).registry_path()
-    key = str(Path(store).resolve())
-    if key in _read_registry(reg):
-        return
-    try:
-        reg.parent.mkdir(parents=True, exist_ok=True)
-        with file_lock(reg.with_name(reg.name + ".lock")):
-            stores = _read_registry(reg)
-            if key not in stores:
-                stores.append(key)
-                atomic_write_text(reg, json.dumps({"stores": stores}, indent=1))
-    except OSError:  # a read-only data dir must not stop a run
-        pass
-
-
-def known_stores(settings: Settings | None = None) -> list[Path]:
-    """Registered store folders that still exist."""
-    reg = (settings or Settings.from_env()).registry_path()
-    return [Path(s) for s in _read_registry(reg) if (Path(s) / "runs.sqlite").is_file()]
-
-
-def locate(run_id: str, settings: Settings | None = None, *, first: list[Path] | None = None) -> RunStore:
-    """The store holding ``run_id``: ``first`` stores are tried, then every registered one."""
-    settings = settings or Settings.from_env()
-    seen: set[Path] = set()
-    for cand in [*(first or []), *known_stores(settings)]:
-        cand = Path(cand).resolve()
-        if cand in seen or not (cand / run_id).is_dir() or not (cand / "runs.sqlite").is_file():
-            seen.add(cand)
-            continue
-        seen.add(cand)
-        store = RunStore(cand, settings=settings)
-        if store.has_run(run_id):
-            return store
-        store.close()
-    raise UnknownRun(run_id, "any known run store (see kf-stores.json)")
+__all__ = [
+    "CacheHit",
+    "RunStore",
+    "StoreError",
+    "UnknownRun",
+    "UnknownStep",
+    "known_stores",
+    "locate",
+    "new_run_id",
+    "process_start_time",
+    "register_store",
+    "runner_alive",
+    "utcnow",
+]
