@@ -160,6 +160,10 @@ def test_missing_input_names_value_steps_and_path(tmp_path: Path) -> None:
     producer.finish()
     with pytest.raises(MissingInputError, match=r"did not save it .*lists: y"):
         consumer.load("X", producer="prepare")
+    with open(values_dir / "prepare" / "y.pkl", "ab") as f:
+        f.write(b"junk")
+    with pytest.raises(MissingInputError, match=r"y\.pkl has \d+ bytes where .*manifest.json says \d+"):
+        consumer.load("y", producer="prepare")
     (values_dir / "prepare" / "y.pkl").unlink()
     with pytest.raises(MissingInputError, match=r"y\.pkl does not exist"):
         consumer.load("y", producer="prepare")

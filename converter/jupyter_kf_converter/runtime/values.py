@@ -155,10 +155,17 @@ def load_value(values_dir: str | os.PathLike[str], producer: str, name: str, con
             f"(expected at {expected}; its manifest {manifest_path} lists: {saved})"
         )
     path = folder / f"{name}.{formats.EXTENSIONS[entry['format']]}"
-    if not path.exists():
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
         raise MissingInputError(
             f"{who} {name!r} from step {producer!r}, but {path} does not exist "
             f"(listed in {manifest_path})"
+        ) from None
+    if size != entry.get("bytes", size):  # a cheap check against a damaged or partial copy
+        raise MissingInputError(
+            f"{who} {name!r} from step {producer!r}, but {path} has {size} bytes where "
+            f"{manifest_path} says {entry['bytes']}: the file was changed after step {producer!r} saved it"
         )
     return formats.read(entry["format"], path)
 
