@@ -1,0 +1,86 @@
+"""Step cache and retry: what reruns, what is reused, and that reuse starts no kernel."""
+
+from __future__ import annotations
+
+import nbformat
+
+from jupyter_kf.models import RunRequest, RunStatus, StepStatus
+
+CHAIN = [
+    ("base = 2", ["step:a"]),
+    ("doubled = base * 2", ["step:b"]),
+    ("tripled = base * 3", ["step:c"]),
+    ("total = doubled + tripled", ["step:d"]),
+    ("total", ["pipeline-metrics"]),
+]
+
+
+def statuses(run) -> dict[str, str]:
+    return {s.name: s.status.value for s in run.steps}
+
+
+def test_unchanged_rerun_is_all_cached_without_a_kernel(service, make_notebook, nb_dir, kernel_starts):
+    make_notebook(CHAIN, "chain.ipynb", nb_dir)
+    first = service.run(RunRequest(notebook="chain.ipynb"))
+    assert first.status == RunStatus.succeeded, first.error
+    assert len(kernel_starts) == 4
+    kernel_starts.clear()
+
+    again = service.run(RunRequest(notebook="chain.ipynb"))
+    assert again.status == RunStatus.succeeded
+    assert set(statuses(again).values()) == {"cached"}
+    assert all(s.cached_from == first.id for s in again.steps)
+    assert kernel_starts == []  # nothing ran, not even a speculative kernel
+    assert again.metrics == {"total": 10}
+    store = service.store_of(again.id)
+    # The reused executed notebooks and values are in the new run's folder.
+    assert store.step_notebook_path(again.id, "d").is_file()
+    assert (store.values_dir(again.id, "b") / "manifest.json").is_file()
+
+    forced = service.run(RunRequest(notebook="chain.ipynb", cache=False))
+    assert set(statuses(forced).values()) == {"succeeded"}
+    assert len(kernel_starts) == 4
+
+
+def test_changed_step_reruns_itself_and_dependents(service, make_notebook, nb_dir):
+    path = make_notebook(CHAIN, "chain.ipynb", nb_dir)
+    first = service.run(RunRequest(notebook="chain.ipynb"))
+    assert first.status == RunStatus.succeeded
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[2].source = "tripled = base * 30"  # step c
+    nbformat.write(nb, path)
+    second = service.run(RunRequest(notebook="chain.ipynb"))
+    assert statuses(second) == {"a": "cached", "b": "cached", "c": "succeeded", "d": "succeeded"}
+    assert second.metrics == {"total": 64}
+
+    (nb_dir / "unrelated.txt").write_text("x")  # the data volume changed: every key covers it
+    third = service.run(RunRequest(notebook="chain.ipynb"))
+    assert set(statuses(third).values()) == {"succeeded"}
+
+
+def test_retry_reruns_only_failed_and_downstream(service, make_notebook, nb_dir, monkeypatch):
+    make_notebook(
+        [
+            ("base = 2", ["step:a"]),
+            ("import os\nif not os.environ.get('KF_TEST_FIXED'):\n    raise RuntimeError('not yet')\nfixed = base + 1", ["step:flaky"]),
+            ("other = base * 5\nopen('side-file.txt', 'w').write(str(other))", ["step:other"]),
+            ("final = fixed + other", ["step:last"]),
+        ],
+        "retry.ipynb",
+        nb_dir,
+    )
+    monkeypatch.delenv("KF_TEST_FIXED", raising=False)
+    failed = service.run(RunRequest(notebook="retry.ipynb"))
+    assert failed.status == RunStatus.failed
+    assert statuses(failed) == {"a": "succeeded", "flaky": "failed", "other": "succeeded", "last": "skipped"}
+
+    monkeypatch.setenv("KF_TEST_FIXED", "1")  # step kernels inherit this process's environment
+    retried = service.wait(service.retry(failed.id).id)
+    assert retried.status == RunStatus.succeeded, retried.error
+    assert retried.retry_of == failed.id
+    assert statuses(retried) == {"a": "cached", "flaky": "succeeded", "other": "cached", "last": "succeeded"}
+    assert retried.step("a").cached_from == failed.id and retried.step("other").cached_from == failed.id
+    # Files written by the reused steps are in the retry's working folder too.
+    work = service.store_of(retried.id).work_dir(retried.id)
+    assert (work / "side-file.txt").read_text() == "10"
