@@ -122,58 +122,54 @@ function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
       {Object.keys(run.parameters ?? {}).length > 0 && (
         <div className="jp-kf-hint">parameters: {metricsText(run.parameters)}</div>
       )}
-      <table className="jp-kf-steps-table" aria-label={`Steps of run ${run.id}`}>
-        <tbody>
-          {run.steps.map(step => (
-            <tr key={step.name} data-testid="kf-run-step" data-step={step.name} data-status={step.status}>
-              <td>
-                <StatusBadge status={step.status} testid="kf-run-step-status" />
-              </td>
-              <td className="jp-kf-step-name">
+      <ul className="jp-kf-run-steps" aria-label={`Steps of run ${run.id}`}>
+        {run.steps.map(step => (
+          <li key={step.name} className="jp-kf-run-step" data-testid="kf-run-step" data-step={step.name} data-status={step.status}>
+            <div className="jp-kf-run-step-line">
+              <StatusBadge status={step.status} testid="kf-run-step-status" />
+              <span className="jp-kf-step-name" title={step.name}>
                 {step.name}
-                {step.cached_from && <span className="jp-kf-hint"> (cached from {step.cached_from})</span>}
-                {step.error && (
-                  <div className="jp-kf-error-text">
-                    {step.error}
-                    {step.failed_cell !== null && step.failed_cell !== undefined && (
-                      <>
-                        {' '}
-                        <button className="jp-kf-link" onClick={() => props.onSelectCell(step.failed_cell!)}>
-                          cell {step.failed_cell + 1}
-                        </button>
-                      </>
-                    )}
-                  </div>
-                )}
-                {Object.keys(step.metrics ?? {}).length > 0 && (
-                  <div className="jp-kf-hint">{metricsText(step.metrics)}</div>
-                )}
-              </td>
-              <td className="jp-kf-run-meta">{formatDuration(step.duration)}</td>
-              <td className="jp-kf-step-actions">
+              </span>
+              <span className="jp-kf-run-meta">{formatDuration(step.duration)}</span>
+            </div>
+            <div className="jp-kf-run-step-actions">
+              <button
+                className="jp-kf-link"
+                data-testid="kf-step-log-button"
+                aria-label={`Log of step ${step.name}`}
+                onClick={() => props.onLog(run.id, step.name)}
+              >
+                log
+              </button>
+              {(step.notebook || ['succeeded', 'failed', 'cached', 'cancelled'].includes(step.status)) && (
                 <button
                   className="jp-kf-link"
-                  data-testid="kf-step-log-button"
-                  aria-label={`Log of step ${step.name}`}
-                  onClick={() => props.onLog(run.id, step.name)}
+                  data-testid="kf-step-open-notebook"
+                  aria-label={`Open the executed notebook of step ${step.name}`}
+                  onClick={() => props.onOpenNotebook(run.id, step.name)}
                 >
-                  log
+                  notebook
                 </button>
-                {(step.notebook || ['succeeded', 'failed', 'cached', 'cancelled'].includes(step.status)) && (
-                  <button
-                    className="jp-kf-link"
-                    data-testid="kf-step-open-notebook"
-                    aria-label={`Open the executed notebook of step ${step.name}`}
-                    onClick={() => props.onOpenNotebook(run.id, step.name)}
-                  >
-                    notebook
-                  </button>
+              )}
+            </div>
+            {step.cached_from && <div className="jp-kf-hint">cached from {step.cached_from}</div>}
+            {step.error && (
+              <div className="jp-kf-error-text" data-testid="kf-run-step-error">
+                {step.error}
+                {step.failed_cell !== null && step.failed_cell !== undefined && (
+                  <>
+                    {' '}
+                    <button className="jp-kf-link" onClick={() => props.onSelectCell(step.failed_cell!)}>
+                      cell {step.failed_cell + 1}
+                    </button>
+                  </>
                 )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </div>
+            )}
+            {Object.keys(step.metrics ?? {}).length > 0 && <div className="jp-kf-hint">{metricsText(step.metrics)}</div>}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
