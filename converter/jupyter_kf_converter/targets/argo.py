@@ -21,6 +21,7 @@ from .options import (
     step_image,
     step_limits,
     step_timeout,
+    warn_fallback_image,
 )
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -40,6 +41,7 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
     """The Workflow manifest as a dict, ready for CustomObjectsApi or ``yaml.safe_dump``."""
     options = options or TargetOptions()
     check_pipeline(pipeline)
+    warn_fallback_image(pipeline, options)
     spec: dict[str, Any] = {
         "entrypoint": ENTRYPOINT,
         "templates": [_dag(pipeline)] + [_step_template(pipeline, s, options) for s in pipeline.steps],

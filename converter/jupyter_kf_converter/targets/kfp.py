@@ -23,6 +23,7 @@ from .options import (
     step_image,
     step_limits,
     step_timeout,
+    warn_fallback_image,
 )
 
 PARAM_PREFIX = "param_"
@@ -36,6 +37,7 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
 
     options = options or TargetOptions()
     check_pipeline(pipeline)
+    warn_fallback_image(pipeline, options)
     notebooks = {s.name: _b64(emitted_notebook_json(pipeline, s)) for s in pipeline.steps}
     names = [p.name for p in pipeline.parameters]
 

@@ -71,15 +71,18 @@ def check_pipeline(pipeline: Pipeline) -> None:
 
 def step_image(pipeline: Pipeline, step: Step, options: TargetOptions) -> str:
     """The step's image: its `image:` tag, the pipeline's, the option/setting, then a fallback."""
-    image = step.image or pipeline.image or options.image or os.environ.get("KF_STEP_IMAGE")
-    if image:
-        return image
-    warnings.warn(
-        f"no image for step {step.name!r}: using {FALLBACK_IMAGE}, which lacks papermill and "
-        "jupyter-kf-converter; set an `image:` tag, the image option or KF_STEP_IMAGE",
-        stacklevel=3,
-    )
-    return FALLBACK_IMAGE
+    return step.image or pipeline.image or options.image or os.environ.get("KF_STEP_IMAGE") or FALLBACK_IMAGE
+
+
+def warn_fallback_image(pipeline: Pipeline, options: TargetOptions) -> None:
+    """One warning when some step would run in the fallback image (which cannot run a step)."""
+    missing = [s.name for s in pipeline.steps if step_image(pipeline, s, options) == FALLBACK_IMAGE]
+    if missing:
+        warnings.warn(
+            f"no image for step(s) {', '.join(missing)}: using {FALLBACK_IMAGE}, which lacks papermill and "
+            "jupyter-kf-converter; set an `image:` tag, the image option or KF_STEP_IMAGE",
+            stacklevel=3,
+        )
 
 
 def step_cache(pipeline: Pipeline, step: Step, options: TargetOptions) -> bool:
