@@ -45,6 +45,8 @@ class KernelPool:
     def take(self) -> StepKernelManager:
         """A started, unused kernel (from the pool if one is idle, else started now)."""
         with self._cond:
+            while not self._idle and self._starting and not self._closed:
+                self._cond.wait()  # one is on its way: sooner than starting another
             if self._closed:
                 raise RuntimeError("kernel pool is closed")
             if self._idle:
@@ -116,6 +118,7 @@ class KernelPool:
                 with self._cond:
                     self._starting -= 1
                     self._want = 0  # do not spin on a broken kernelspec; take() reports the error
+                    self._cond.notify_all()
                 continue
             with self._cond:
                 self._starting -= 1
