@@ -43,6 +43,9 @@ KERNEL_NAMES = frozenset(dir(builtins)) | {
 }
 
 
+_DYNAMIC = frozenset({"exec", "globals"})
+
+
 @dataclass
 class Binding:
     """The last top-level binding of a name in a block."""
@@ -77,6 +80,8 @@ class BlockAnalysis:
     uses: dict[str, Use] = field(default_factory=dict)
     functions: dict[str, set[str]] = field(default_factory=dict)  # top-level def/class -> free names
     star_imports: list[tuple[int, int, str]] = field(default_factory=list)  # (cell, line, module)
+    # names bound where analysis cannot see: exec(), globals()[...], %run, %store -r
+    dynamic: list[tuple[int, int, str]] = field(default_factory=list)  # (cell, line, what)
     syntax_errors: list[CellError] = field(default_factory=list)
     ever_bound: set[str] = field(default_factory=set)
 
@@ -158,6 +163,8 @@ class BlockScanner:
                 call = ipython_call(sub)
                 if call:
                     self._ipython(call[0], call[1], self._line(sub))
+                elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in _DYNAMIC:
+                    self.result.dynamic.append((self.cell, self._line(sub), f"{sub.func.id}()"))
             for name in walrus_targets(node):
                 self.store(name, self._line(node))
 
@@ -347,6 +354,9 @@ class BlockScanner:
     def _ipython(self, method: str, args: list[ast.expr], line: int) -> None:
         """Soft uses from ``$x``/``{x}`` expansions in shell commands and magic lines."""
         texts = [const_str(a) for a in args]
+        if method == "run_line_magic" and texts and (texts[0] == "run" or (
+                texts[0] == "store" and len(texts) > 1 and "-r" in (texts[1] or "").split())):
+            self.result.dynamic.append((self.cell, line, f"%{texts[0]}"))
         if method in ("system", "getoutput") and texts and texts[0]:
             text = texts[0]
         elif method == "run_line_magic" and len(texts) >= 2 and texts[1]:

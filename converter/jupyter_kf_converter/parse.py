@@ -215,7 +215,8 @@ def parse_notebook(nb: dict, path: str, default_step_name: str) -> ParsedNoteboo
             if not seen_tag and (current is None or current.kind != "step"):
                 kind = _leading_kind(c.source)
                 if kind is None and current is None:
-                    continue  # an empty cell before anything: nothing to carry
+                    pending_docs.append(c)  # empty or comments only: carried into the next step
+                    continue
                 if kind == "step":
                     open_block("step", "setup", implicit=True)
                 elif kind is not None and (current is None or current.kind != kind):

@@ -257,8 +257,13 @@ class _Planner:
                         self.prelude_names.setdefault(name, block.kind)
                 if block.kind == "functions" or block.kind == "imports":
                     self.prelude_functions.update(a.functions)
-        self.star_positions = [pos for pos, a in self.analyses.items()
-                               if a.star_imports and parsed.blocks[pos].kind != "skip"]
+        # where names can appear unseen: star imports, exec(), globals()[...], %run, %store -r
+        self.unseen: list[tuple[int, str]] = []  # (block pos, "'from m import *' at cell N")
+        for pos, a in sorted(self.analyses.items()):
+            if parsed.blocks[pos].kind == "skip":
+                continue
+            self.unseen += [(pos, f"'from {m} import *' at cell {c + 1}") for c, _, m in a.star_imports]
+            self.unseen += [(pos, f"{what} at cell {c + 1}") for c, _, what in a.dynamic]
 
     def _nearest(self, name: str, pos: int) -> _Definer | None:
         best = None
@@ -298,7 +303,7 @@ class _Planner:
                                  f"name {use.name!r} used in {where} cell is not defined by an import, function or "
                                  f"parameter (imports and functions cells run before a step's inputs are loaded)",
                                  cell=use.cell, line=use.line, name=use.name,
-                                 severity="warning" if self.star_positions else "error")
+                                 severity="warning" if self.unseen else "error")
 
     def _function_closure(self, fname: str) -> list[str]:
         """Free names a prelude function (and the prelude functions it calls) reads at call time."""
@@ -369,11 +374,11 @@ class _Planner:
             msg += f" (step {later[0].step!r} defines it later, at cell {later[0].binding.cell + 1})"
         elif skipped:
             msg += f" (only a skipped cell defines it, cell {skipped[0] + 1})"
-        stars = [p for p in self.star_positions if p < st.pos or self.parsed.blocks[p].kind != "step"]
-        if stars:
-            msg += "; it may come from a star import"
+        unseen = [what for p, what in self.unseen if p <= st.pos or self.parsed.blocks[p].kind != "step"]
+        if unseen:
+            msg += f"; it may come from {unseen[0]}"
         self.problem("undefined-name", msg, cell=use.cell, line=use.line, step=st.name, name=use.name,
-                     severity="warning" if stars else "error")
+                     severity="warning" if unseen else "error")
 
     # -- metrics --------------------------------------------------------------------------------
     def _metrics(self, parsed: ParsedNotebook) -> list[Metric]:

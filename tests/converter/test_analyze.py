@@ -264,3 +264,19 @@ def test_walrus_and_with_and_except_bind(compile_cells):
     ])
     assert p.valid, p.problems
     assert set(inputs(p, "b")) == {"size", "fh", "saved", "idx", "val"}
+
+
+def test_names_from_run_and_exec_are_warnings_not_errors(compile_cells):
+    p = compile_cells([
+        ("%run helpers.py\nresult = from_script(1)", ["step:a"]),
+        ("exec('made = 1')\nprint(made)", ["step:b"]),
+    ])
+    assert p.valid, p.problems
+    warns = problems(p, "undefined-name")
+    assert [(w.name, w.severity) for w in warns] == [("from_script", "warning"), ("made", "warning")]
+    assert "it may come from %run at cell 1" in warns[0].message
+
+
+def test_star_import_message_names_the_module(compile_cells):
+    p = compile_cells([("from math import *", ["imports"]), ("root = sqrt(2)", ["step:a"])])
+    assert "it may come from 'from math import *' at cell 1" in problems(p, "undefined-name")[0].message

@@ -218,3 +218,8 @@ def test_papermill_parameters_tag_gets_a_hint(compile_cells):
     p = compile_cells([("n = 1", ["parameters"]), ("x = n", ["step:a"])])
     warn = problems(p, "unknown-tag")[0]
     assert "pipeline-parameters" in warn.message and warn.severity == "warning"
+
+
+def test_comment_only_cell_before_the_first_tag_is_kept(compile_cells):
+    p = compile_cells(["# just a comment", ("x = 1", ["step:a"])])
+    assert [c.index for c in p.step("a").cells] == [0, 1]
