@@ -68,6 +68,16 @@ def duration(seconds: float | None) -> str:
     return f"{h}h{m:02d}m"
 
 
+def elapsed(run_or_step: Any) -> float | None:
+    """Duration of a finished run/step, or the time so far of a running one."""
+    d = run_or_step.duration
+    if d is None and run_or_step.started_at is not None and run_or_step.finished_at is None:
+        from datetime import timezone
+
+        d = (datetime.now(timezone.utc) - run_or_step.started_at).total_seconds()
+    return d
+
+
 def timestamp(dt: datetime | None) -> str:
     """Local time, ``2026-11-21 15:27:04``; ``-`` when unknown."""
     return "-" if dt is None else dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -133,6 +143,16 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
         return parser.parse_args(list(argv))
     except SystemExit as e:
         return int(e.code or 0)
+
+
+def pipe_closed() -> int:
+    """For ``except BrokenPipeError``: the reader (``| head``) left; exit quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return 0
 
 
 def error(prog: str, message: object, code: int = 1) -> int:

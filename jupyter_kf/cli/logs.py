@@ -32,20 +32,28 @@ def main(argv: Sequence[str]) -> int:
         steps = [store.get_step(args.run, args.step)] if args.step else run.steps
     except (StoreError, ValueError) as e:
         return fmt.error(PROG, e)
+    try:
+        return _print_logs(store, run, steps, whole_run=args.step is None)
+    except BrokenPipeError:
+        return fmt.pipe_closed()
+
+
+def _print_logs(store, run, steps, *, whole_run: bool) -> int:
     out = sys.stdout
     for s in steps:
         log = store.resolve(s.log) or store.step_log_path(run.id, s.name)
-        if args.step is None:
+        if whole_run:
             out.write(f"==> {s.name} ({s.status.value}) <==\n")
         if not log.is_file():
             msg = f"no log for step {s.name!r} of run {run.id} (status {s.status.value})"
-            if args.step:
+            if not whole_run:
                 return fmt.error(PROG, msg)
             out.write(f"({msg})\n\n")
             continue
         with open(log, encoding="utf-8", errors="replace") as f:
             for line in f:
                 out.write(line)
-        if args.step is None:
+        if whole_run:
             out.write("\n")
+    out.flush()
     return 0

@@ -31,7 +31,7 @@ def run_row(run, metric_names: Sequence[str], color: bool = False) -> list[str]:
         run.notebook,
         fmt.status_text(run.status, color=color),
         fmt.timestamp(run.started_at or run.created_at),
-        fmt.duration(run.duration),
+        fmt.duration(fmt.elapsed(run)),
         f"{done}/{len(run.steps)}",
         *(fmt.value(run.metrics.get(m), 14) for m in metric_names),
     ]
@@ -85,5 +85,8 @@ def main(argv: Sequence[str]) -> int:
         where = "any known store" if args.all else str(stores[0])
         print(f"no runs in {where}", file=sys.stderr)
         return 0
-    print(runs_table(runs, fmt.use_color()))
+    try:
+        print(runs_table(runs, fmt.use_color()), flush=True)
+    except BrokenPipeError:
+        return fmt.pipe_closed()
     return 0

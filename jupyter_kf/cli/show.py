@@ -34,7 +34,7 @@ def render(run, store, color: bool = False) -> str:
     lines = [
         f"run       {run.id}  {fmt.status_text(run.status, color=color)}",
         f"notebook  {run.notebook}   pipeline {run.pipeline}   backend {run.backend}",
-        f"started   {fmt.timestamp(run.started_at or run.created_at)}   duration {fmt.duration(run.duration)}",
+        f"started   {fmt.timestamp(run.started_at or run.created_at)}   duration {fmt.duration(fmt.elapsed(run))}",
     ]
     if run.error:
         lines.append(f"error     {run.error}")
@@ -62,8 +62,8 @@ def render(run, store, color: bool = False) -> str:
         rows.append([
             s.name,
             fmt.status_text(s.status, color=color, symbol=True),
-            fmt.duration(s.duration),
-            str(s.attempt) if s.attempt else "",
+            fmt.duration(fmt.elapsed(s)),
+            str(s.attempt) if s.attempt > 1 else "",
             fmt.display_path(nb) if nb and nb.exists() else "-",
             note,
         ])
@@ -86,5 +86,8 @@ def main(argv: Sequence[str]) -> int:
         doc = {**run.model_dump(mode="json"), "duration": run.duration, "folder": str(store.run_path(run.id))}
         print(json.dumps(doc, indent=1))
     else:
-        print(render(run, store, fmt.use_color()))
+        try:
+            print(render(run, store, fmt.use_color()), flush=True)
+        except BrokenPipeError:
+            return fmt.pipe_closed()
     return 0

@@ -139,3 +139,22 @@ def test_snapshot_errors(project: Path) -> None:
     missing = kf("snapshot", "create", "nowhere", cwd=project)
     assert missing.returncode == 1 and "no such folder or notebook: nowhere" in missing.stderr
     assert kf("snapshot", "gc", "--keep", "-3", cwd=project).returncode == 2
+
+
+def test_a_running_run_shows_time_so_far_and_a_closed_pipe_is_quiet(project: Path) -> None:
+    store = RunStore.for_folder(project)
+    run = Run(id=store.new_run_id(), pipeline="demo", notebook="pipeline.ipynb",
+              created_at=datetime.now(timezone.utc), steps=[StepRun(name="slow")])
+    store.create_run(run)
+    store.update_run(run.id, status="running")
+    store.update_step(run.id, "slow", status="running")
+    store.step_log_path(run.id, "slow").write_text("".join(f"line {i}\n" for i in range(200_000)))
+    store.close()
+    shown = kf("show", run.id, cwd=project)
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("slow"))
+    assert "running" in row and row.split()[3].endswith("s")  # elapsed, not "-"
+    listed = kf("runs", cwd=project).stdout.splitlines()[1]
+    assert "running" in listed and " - " not in listed
+    piped = subprocess.run(f"{' '.join(repr(a) for a in KF)} logs {run.id} | head -1", shell=True, cwd=project,
+                           capture_output=True, text=True, timeout=120)
+    assert piped.stdout == "==> slow (running) <==\n" and "BrokenPipe" not in piped.stderr
