@@ -323,6 +323,19 @@ def _k8s(c: FakeCluster, method: str, path: str, query: dict, body: Any, content
     raise ApiFailure(405, "MethodNotAllowed", "method not allowed")
 
 
+def permissions_used(c: FakeCluster) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) of every Kubernetes request the server received."""
+    used = set()
+    for r in c.requests:
+        m = _PATH.match(r["path"])
+        if not m:
+            continue
+        resource = f"{m['res']}/{m['sub']}" if m["sub"] else m["res"]
+        verb = {"GET": "get" if m["name"] else "list", "POST": "create", "PATCH": "patch", "DELETE": "delete"}[r["method"]]
+        used.add((m["group"] or "", resource, verb))
+    return used
+
+
 def _public(obj: dict) -> dict:
     return {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
 

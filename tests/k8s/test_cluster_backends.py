@@ -16,7 +16,7 @@ from jupyter_kf.k8s.config import ClusterSettings
 from jupyter_kf.models import Run, RunRequest, RunStatus, StepStatus
 from jupyter_kf.store import RunStore, utcnow
 
-from .fake_apiserver import _workflow_causes
+from .fake_apiserver import _workflow_causes, permissions_used
 from .pipelines import demo_pipeline
 
 NOTEBOOK = "/home/jovyan/projects/demo/demo.ipynb"
@@ -266,3 +266,19 @@ def test_outside_a_pod_runs_on_an_empty_volume_with_kubeconfig(api, cluster, sto
     wf = posted(cluster, "/workflows")[0]
     assert "dataSource" not in wf["spec"]["volumeClaimTemplates"][0]["spec"]
     assert posted(cluster, "/volumesnapshots") == []
+
+
+def test_deploy_rbac_grants_everything_the_backends_use(settings, cluster, store):
+    """Every (group, resource, verb) the backends sent is granted by deploy/rbac.yaml."""
+    for backend in (ArgoBackend(store, settings, poll_interval=0.01), KfpBackend(store, settings, poll_interval=0.01)):
+        _, run, handle = start(backend, store)
+        assert handle.wait(30).status == RunStatus.succeeded
+        backend.step_log(store.get_run(run.id), "train")
+    rbac = Path(__file__).parents[2] / "deploy" / "rbac.yaml"
+    role = next(d for d in yaml.safe_load_all(rbac.read_text()) if d["kind"] == "Role")
+    granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+               for v in rule["verbs"]}
+    used = permissions_used(cluster)
+    assert {("", "pods", "get"), ("", "pods/log", "get"), ("snapshot.storage.k8s.io", "volumesnapshots", "create"),
+            ("argoproj.io", "workflows", "create"), ("", "persistentvolumeclaims", "delete")} <= used
+    assert used <= granted, used - granted
