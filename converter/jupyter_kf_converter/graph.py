@@ -79,7 +79,7 @@ def to_dot(p: Pipeline) -> str:
     return "\n".join(out) + "\n"
 
 
-_NODE_H, _GAP_X, _GAP_Y, _CHAR_W, _PAD = 36, 40, 70, 7.5, 16
+_NODE_H, _GAP_X, _GAP_Y, _CHAR_W, _PAD, _SIDE = 36, 40, 70, 7.5, 16, 80
 
 
 def to_svg(p: Pipeline) -> str:
@@ -90,10 +90,10 @@ def to_svg(p: Pipeline) -> str:
     for name, (layer, _order) in sorted(lay.items(), key=lambda kv: kv[1]):
         layers.setdefault(layer, []).append(name)
     row_w = {k: sum(widths[n] for n in v) + _GAP_X * (len(v) - 1) for k, v in layers.items()}
-    total_w = max(row_w.values(), default=200.0) + 2 * _GAP_X
+    total_w = max(row_w.values(), default=200.0) + 2 * _GAP_X + _SIDE  # room to route long edges on the right
     boxes: dict[str, tuple[float, float, float]] = {}  # name -> (x, y, w)
     for k, names in layers.items():
-        x = (total_w - row_w[k]) / 2
+        x = (total_w - _SIDE - row_w[k]) / 2
         y = _GAP_Y / 2 + k * (_NODE_H + _GAP_Y)
         for n in names:
             boxes[n] = (x, y, widths[n])
@@ -116,13 +116,19 @@ def to_svg(p: Pipeline) -> str:
         if y2 <= y1:  # a backwards edge: leave from the top, enter from below
             y1, y2 = sy, ty + _NODE_H
         mid = (y1 + y2) / 2
+        c1, c2, label_x = (x1, mid), (x2, mid), (x1 + x2) / 2 + 4
+        first, last = sorted((lay[e.source][0], lay[e.target][0]))
+        between = [boxes[n] for n, (layer, _) in lay.items() if first < layer < last]
+        if between:  # skips layers: go around the boxes in between, on the right
+            side = min(max(bx + bw for bx, _, bw in between) + 24, total_w - 8)
+            c1, c2, label_x = (side, y1 + (y2 - y1) / 4), (side, y2 - (y2 - y1) / 4), side + 4
         dash = ' stroke-dasharray="5,4"' if e.kind == "explicit" else ""
-        parts.append(f'<path class="edge {e.kind}" d="M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} '
-                     f'{x2:.1f},{y2:.1f}" fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>')
+        parts.append(f'<path class="edge {e.kind}" d="M{x1:.1f},{y1:.1f} C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},'
+                     f'{c2[1]:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>')
         if e.names:
             label = ", ".join(e.names)
             label = label if len(label) <= 40 else label[:37] + "..."
-            parts.append(f'<text x="{(x1 + x2) / 2 + 4:.1f}" y="{mid + 4:.1f}" fill="#333" font-size="10">'
+            parts.append(f'<text x="{label_x:.1f}" y="{mid + 4:.1f}" fill="#333" font-size="10">'
                          f"{escape(label)}</text>")
     for s in p.steps:
         x, y, w = boxes[s.name]
