@@ -39,7 +39,8 @@ class Kernel:
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
-    def execute(self, code: str, timeout: float = 180) -> Result:
+    def execute(self, code: str, timeout: float = 180, on_message=None) -> Result:
+        """Run ``code``; ``on_message(msg)`` sees each of its iopub messages as it arrives."""
         msg_id = self.client.execute(code)
         result = Result(status="?")
         while True:
@@ -54,6 +55,8 @@ class Kernel:
             if msg["msg_type"] == "error":
                 result.error = msg["content"]
             result.messages.append(msg)
+            if on_message is not None:
+                on_message(msg)
         while True:
             reply = self.client.get_shell_msg(timeout=timeout)
             if reply["parent_header"].get("msg_id") == msg_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import nbformat
@@ -109,3 +110,27 @@ def test_kf_snapshot(kernel, tmp_path, make_notebook):
     assert "snapshot" in "".join(res.texts())
     listed = kernel.execute("%kf_snapshot --list --notebook pipe.ipynb")
     assert "".join(res.texts()).split()[1] in "".join(listed.texts())
+
+
+def test_interrupting_the_kernel_cancels_the_run(kernel, tmp_path, make_notebook):
+    make_notebook(
+        [("import time", ["imports"]), ("a = 1", ["step:first"]), ("time.sleep(60)\nb = a", ["step:sleepy"])],
+        name="slow.ipynb", folder=tmp_path / "work",
+    )
+    kernel.execute("%load_ext jupyter_kf")
+    interrupted = []
+
+    def interrupt_when_sleeping(msg):
+        text = msg["content"].get("data", {}).get("text/plain", "")
+        if not interrupted and any(ln.split()[1:3] == ["sleepy", "running"] for ln in text.splitlines()[1:]):
+            interrupted.append(True)
+            kernel.km.interrupt_kernel()
+
+    t0 = time.monotonic()
+    res = kernel.execute("%kf_run --notebook slow.ipynb", on_message=interrupt_when_sleeping)
+    assert interrupted and time.monotonic() - t0 < 45  # did not wait for the 60 s sleep
+    out = "".join(res.texts())
+    assert "cancelling run" in out
+    final = res.of("update_display_data")[-1]["content"]["data"]["text/plain"]
+    assert "cancelled" in final.splitlines()[0]
+    assert any(ln.split()[1:3] == ["sleepy", "cancelled"] for ln in final.splitlines()[1:]), final

@@ -151,3 +151,27 @@ async def test_query_paths_are_checked_too(api, escape_links, notebook):
         code, body = await api("GET", path, params={"notebook": notebook})
         assert code in (400, 403), (path, body)
         assert body["field"] == "notebook"
+
+
+async def _login_cookie(jp_fetch, token: str) -> str:
+    """The login cookie jupyter_server sets for a browser that came in with ?token=."""
+    resp = await jp_fetch("api", "status", params={"token": token}, headers={"Authorization": ""})
+    cookies = [c.split(";", 1)[0] for c in resp.headers.get_list("Set-Cookie")]
+    login = [c for c in cookies if c.startswith("username-")]
+    assert login, cookies
+    return login[0]
+
+
+async def test_browser_writes_need_the_xsrf_token(api, jp_fetch, jp_serverapp, pipe_nb):
+    cookie = await _login_cookie(jp_fetch, jp_serverapp.identity_provider.token)
+    # the cookie alone authenticates reads...
+    status, _ = await api("GET", "backends", headers={"Authorization": "", "Cookie": cookie})
+    assert status == 200
+    # ...but a write without the XSRF token is refused, like everywhere else in the server
+    status, body = await api("POST", "snapshots", {"notebook": pipe_nb}, headers={"Authorization": "", "Cookie": cookie})
+    assert status == 403, body
+    assert "xsrf" in body["message"].lower()
+    # with the _xsrf cookie echoed in X-XSRFToken (what JupyterLab's ServerConnection does) it works
+    headers = {"Authorization": "", "Cookie": f"{cookie}; _xsrf=abc123", "X-XSRFToken": "abc123"}
+    status, body = await api("POST", "snapshots", {"notebook": pipe_nb}, headers=headers)
+    assert status == 201, body

@@ -103,6 +103,12 @@ async def test_cancel_stops_a_running_run(api, write_nb, wait_run):
     status, body = await api("POST", f"runs/{run['id']}/retry", {})
     assert status == 409, body  # still running
 
+    # the server stays responsive while the run goes on in the background
+    for _ in range(5):
+        t0 = time.monotonic()
+        status, _ = await api("GET", "backends")
+        assert status == 200 and time.monotonic() - t0 < 2
+
     t0 = time.monotonic()
     status, body = await api("POST", f"runs/{run['id']}/cancel")
     assert status == 200, body
