@@ -328,11 +328,16 @@ class _Planner:
         while queue:
             use = queue.pop(0)
             d = self._origin(use.name, st.pos)
-            if d is None:
+            if d is not None:
+                kind = d.block.kind
+            elif use.name in self.parameters:  # a parameters cell further down still applies
+                kind = "parameters"
+            elif use.name in self.prelude_names:  # so do imports/functions cells further down
+                kind = self.prelude_names[use.name]
+            else:
                 self._unresolved(st, use)
                 continue
             st.uses.add(use.name)
-            kind = d.block.kind
             if kind == "parameters":
                 st.parameters.add(use.name)
             elif kind in ("imports", "functions"):
@@ -342,6 +347,7 @@ class _Planner:
                             seen.add(n)
                             queue.append(Use(n, use.cell, use.line, False, f"function {use.name!r}"))
             else:  # an earlier step
+                assert d is not None
                 producer = self.steps[d.pos]
                 if d.binding is not None and d.binding.kind == "import":
                     st.inputs[use.name] = Input(name=use.name, producer=producer.name, kind="import",
@@ -358,11 +364,6 @@ class _Planner:
                              step=st.name, name=name, severity="warning")
 
     def _unresolved(self, st: _StepState, use: Use) -> None:
-        if use.name in self.parameters:
-            st.parameters.add(use.name)
-            return
-        if use.name in self.prelude_names:
-            return
         if use.name in KERNEL_NAMES or use.soft:
             return
         what = f"name {use.name!r}" + (f" (read by {use.via})" if use.via else "")

@@ -280,3 +280,16 @@ def test_names_from_run_and_exec_are_warnings_not_errors(compile_cells):
 def test_star_import_message_names_the_module(compile_cells):
     p = compile_cells([("from math import *", ["imports"]), ("root = sqrt(2)", ["step:a"])])
     assert "it may come from 'from math import *' at cell 1" in problems(p, "undefined-name")[0].message
+
+
+def test_imports_functions_and_parameters_cells_below_the_steps_still_apply(compile_cells):
+    p = compile_cells([
+        ("frame = [1, 2]", ["step:load"]),
+        ("print(json.dumps(summary()))", ["step:report"]),
+        ("import json", ["imports"]),
+        ("def summary():\n    return len(frame) * factor", ["functions"]),
+        ("factor = 2", ["pipeline-parameters"]),
+    ])
+    assert p.valid, p.problems
+    assert inputs(p, "report") == {"frame": ("load", "value")}
+    assert p.step("report").parameters == ["factor"]
