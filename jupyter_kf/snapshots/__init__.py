@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +31,7 @@ from .objects import ObjectStore
 from .walk import walk
 
 MANIFEST_VERSION = 1
+HASH_THREADS = min(4, os.cpu_count() or 1)
 _RACY_NS = 100_000_000  # files modified this close to the scan may change unseen: not cached
 
 
@@ -121,38 +122,47 @@ class SnapshotStore:
             progress(Progress("scan", files_total=len(files), bytes_total=total))
         cache_file = self.dir / "statcache" / (hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json")
         cache = _read_json(cache_file, {})
-        new_cache: dict[str, list] = {}
-        entries: dict[str, dict[str, Any]] = {}
-        new_bytes = 0
-        for f in found:
-            mode = f.st.st_mode & 0o7777
-            if f.kind == "dir":
-                entries[f.rel] = {"type": "dir", "mode": mode}
-                continue
-            if f.kind == "link":
-                entries[f.rel] = {"type": "link", "target": os.readlink(root / f.rel)}
-                continue
-            key = [f.st.st_size, f.st.st_mtime_ns, f.st.st_ino]
+        known: dict[str, tuple[str, int]] = {}  # rel -> (digest, size) from the stat cache
+        todo = []
+        for f in files:
             hit = cache.get(f.rel)
-            if hit and hit[:3] == key and self.objects.has(hit[3]):
-                digest, size = hit[3], f.st.st_size
+            if hit and hit[:3] == _stat_key(f.st) and self.objects.has(hit[3]):
+                known[f.rel] = (hit[3], f.st.st_size)
+                prog.files_done += 1
+                prog.bytes_done += f.st.st_size
             else:
-                try:
-                    digest, size, added = self.objects.add_file(root / f.rel, mode)
-                except FileNotFoundError:  # removed since the scan
-                    continue
-                except OSError as e:
-                    raise SnapshotError(f"cannot read {root / f.rel}: {e.strerror}") from None
+                todo.append(f)
+        if progress and known:
+            progress(prog)
+        new_bytes = 0
+        stored: set[str] = set()
+        for f, result in self._ingest(root, todo):
+            if result is None:  # removed since the scan
+                continue
+            digest, size, added = result
+            known[f.rel] = (digest, size)
+            if added and digest not in stored:  # identical new files hashed at once count once
+                stored.add(digest)
                 new_bytes += added
-            entries[f.rel] = {"type": "file", "hash": digest, "size": size, "mode": mode,
-                              "mtime_ns": f.st.st_mtime_ns}
-            if size == f.st.st_size and scan_ns - f.st.st_mtime_ns > _racy_margin(f.st.st_mtime_ns):
-                new_cache[f.rel] = [*key, digest]
             if progress:
                 prog.files_done += 1
                 prog.bytes_done += f.st.st_size
                 prog.path = f.rel
                 progress(prog)
+        new_cache: dict[str, list] = {}
+        entries: dict[str, dict[str, Any]] = {}
+        for f in found:  # walk order: folders before what they hold
+            mode = f.st.st_mode & 0o7777
+            if f.kind == "dir":
+                entries[f.rel] = {"type": "dir", "mode": mode}
+            elif f.kind == "link":
+                entries[f.rel] = {"type": "link", "target": os.readlink(root / f.rel)}
+            elif f.rel in known:
+                digest, size = known[f.rel]
+                entries[f.rel] = {"type": "file", "hash": digest, "size": size, "mode": mode,
+                                  "mtime_ns": f.st.st_mtime_ns}
+                if size == f.st.st_size and scan_ns - f.st.st_mtime_ns > _racy_margin(f.st.st_mtime_ns):
+                    new_cache[f.rel] = [*_stat_key(f.st), digest]
         snap_id = entries_id(entries)
         path = self._manifest_path(snap_id)
         if path.exists():
@@ -174,6 +184,25 @@ class SnapshotStore:
         if new_cache != cache:
             atomic_write_text(cache_file, json.dumps(new_cache, separators=(",", ":")))
         return snap
+
+    def _ingest(self, root: Path, todo: list) -> Iterator[tuple[Any, tuple[str, int, int] | None]]:
+        """Hash and store files on a few threads (hashlib and file I/O release the GIL)."""
+
+        def one(f) -> tuple[str, int, int] | None:
+            try:
+                return self.objects.add_file(root / f.rel, f.st.st_mode & 0o7777)
+            except FileNotFoundError:
+                return None
+            except OSError as e:
+                raise SnapshotError(f"cannot read {root / f.rel}: {e.strerror}") from None
+
+        if len(todo) < 2 or HASH_THREADS < 2:
+            yield from ((f, one(f)) for f in todo)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="kf-snapshot") as pool:
+            yield from zip(todo, pool.map(one, todo))
 
     # -- read -------------------------------------------------------------------------------
     def _manifest_path(self, snap_id: str) -> Path:
@@ -334,6 +363,10 @@ def _link_inside(rel: str, target: str) -> bool:
         return False
     norm = os.path.normpath(os.path.join(os.path.dirname(rel), target))
     return not (norm == ".." or norm.startswith("../"))
+
+
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _racy_margin(mtime_ns: int) -> int:
