@@ -16,7 +16,7 @@ from IPython.display import SVG, display
 
 from ..models import Run, RunRequest
 from .locate import NotebookNotFound, find_notebook
-from .view import ProblemsView, RunsView, RunView, notebook_paths, snapshot_text, step_line
+from .view import ProblemsView, RunsView, RunView, _rel as _relpath, notebook_paths, snapshot_text, step_line
 
 POLL_S = 0.5
 
@@ -142,14 +142,24 @@ class KfMagics(Magics):
                 cancelled = True
                 print(f"interrupted: cancelling run {run.id} ...", flush=True)
                 service.cancel(run.id)
-        run = service.get_run(run.id)
-        paths = self._step_notebooks(service, run)
-        final = RunView(run, final=True, step_notebooks=paths)
+        final = self._final_view(service, service.get_run(run.id))
         if handle is not None:
             handle.update(final)
         else:
             print(repr(final))
         return None
+
+    @staticmethod
+    def _final_view(service, run: Run) -> RunView:
+        """The summary: the run, its metrics, its working folder and executed notebooks."""
+        outputs = None
+        if run.run_dir:
+            try:
+                outputs = _relpath(service.store_of(run.id).resolve(run.run_dir))
+            except Exception:  # a store that went away: the summary still shows the rest
+                outputs = None
+        return RunView(run, final=run.status.finished, step_notebooks=KfMagics._step_notebooks(service, run),
+                       outputs=outputs)
 
     @staticmethod
     def _step_notebooks(service, run: Run) -> dict[str, str]:
@@ -214,7 +224,7 @@ class KfMagics(Magics):
             run = runs[0]
         else:
             run = self._call(service.get_run, args.run)
-        display(RunView(run, final=run.status.finished, step_notebooks=self._step_notebooks(service, run)))
+        display(self._final_view(service, run))
 
     # -- %kf_snapshot ---------------------------------------------------------------------------
     @magic_arguments()

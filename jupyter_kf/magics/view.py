@@ -49,8 +49,10 @@ def step_line(s: StepRun) -> str:
 class RunView:
     """One run: per-step status, durations, errors; with ``final``, metrics and where outputs are."""
 
-    def __init__(self, run: Run, *, final: bool = False, step_notebooks: dict[str, str] | None = None) -> None:
-        self.run, self.final, self.step_notebooks = run, final, step_notebooks or {}
+    def __init__(
+        self, run: Run, *, final: bool = False, step_notebooks: dict[str, str] | None = None, outputs: str | None = None
+    ) -> None:
+        self.run, self.final, self.step_notebooks, self.outputs = run, final, step_notebooks or {}, outputs
 
     def _metrics(self) -> dict[str, Any]:
         metrics = dict(self.run.metrics)
@@ -71,6 +73,8 @@ class RunView:
             metrics = self._metrics()
             if metrics:
                 lines.append("metrics: " + ", ".join(f"{k}={_val(v)}" for k, v in metrics.items()))
+            if self.outputs:
+                lines.append(f"outputs: {self.outputs}")
             if self.step_notebooks:
                 lines.append("executed notebooks:")
                 lines += [f"  {name}: {path}" for name, path in self.step_notebooks.items()]
@@ -105,8 +109,8 @@ class RunView:
             if metrics:
                 out.append("<table><tr><th>metric</th><th>value</th></tr>" + "".join(
                     f"<tr><td>{e(k)}</td><td>{e(_val(v))}</td></tr>" for k, v in metrics.items()) + "</table>")
-            if r.run_dir:
-                out.append(f"<div>outputs: <code>{e(_rel(r.run_dir))}</code></div>")
+            if self.outputs:
+                out.append(f"<div>outputs: <code>{e(self.outputs)}</code></div>")
         return "\n".join(out)
 
 

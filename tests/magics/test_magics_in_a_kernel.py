@@ -134,3 +134,25 @@ def test_interrupting_the_kernel_cancels_the_run(kernel, tmp_path, make_notebook
     final = res.of("update_display_data")[-1]["content"]["data"]["text/plain"]
     assert "cancelled" in final.splitlines()[0]
     assert any(ln.split()[1:3] == ["sleepy", "cancelled"] for ln in final.splitlines()[1:]), final
+
+
+def test_plain_text_progress_outside_a_kernel(tmp_path, make_notebook, monkeypatch, capsys):
+    """In terminal IPython (no front-end to update a display) each step change is a printed line."""
+    from IPython.testing.globalipapp import start_ipython
+
+    nb = make_notebook(PIPE, name="pipe.ipynb", folder=tmp_path / "term")
+    monkeypatch.setenv("JUPYTER_KF_REGISTRY", str(tmp_path / "kf-stores.json"))
+    monkeypatch.chdir(nb.parent)
+    ip = start_ipython()
+    ip.run_line_magic("load_ext", "jupyter_kf")
+    capsys.readouterr()
+    ip.run_line_magic("kf_run", "--notebook pipe.ipynb")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("run ") and "pipe" in out[0]
+    for step in ("make", "add"):
+        assert any(ln.split()[1:3] == [step, "running"] for ln in out), out
+        assert any(ln.split()[1:3] == [step, "succeeded"] for ln in out), out
+    summary = out[out.index(next(ln for ln in out if ln.startswith("run ") and "succeeded" in ln)):]
+    assert any(ln.startswith("metrics: ") and "total=3" in ln for ln in summary), summary
+    assert any(ln.startswith("outputs: kf-runs/") for ln in summary), summary
+    assert "executed notebooks:" in summary
