@@ -50,7 +50,10 @@ def walk(root: Path, *, exclude: set[Path] = frozenset()) -> Iterator[Found]:
             return
         for e in entries:
             rel = f"{rel_dir}{e.name}"
-            st = e.stat(follow_symlinks=False)
+            try:
+                st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed while we walk
+                continue
             if stat.S_ISLNK(st.st_mode):
                 if spec is None or not spec.match_file(rel):
                     yield Found(rel, "link", st)
@@ -61,8 +64,7 @@ def walk(root: Path, *, exclude: set[Path] = frozenset()) -> Iterator[Found]:
                     continue
                 yield Found(rel, "dir", st)
                 yield from rec(e.path, rel + "/")
-            elif stat.S_ISREG(st.st_mode):
-                if spec is None or not spec.match_file(rel):
-                    yield Found(rel, "file", st)
+            elif stat.S_ISREG(st.st_mode) and (spec is None or not spec.match_file(rel)):
+                yield Found(rel, "file", st)
 
     yield from rec(str(root), "")
