@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_kf.backends.local")
 
 
+def _import_step_runner() -> None:
+    """Import what running a step needs (papermill, ~0.3 s) while the run is being prepared."""
+    try:
+        import papermill  # noqa: F401
+        from jupyter_kf_converter import emit  # noqa: F401
+        from nbformat.validator import get_validator
+
+        get_validator(version=4)  # compiles the notebook schema once
+    except Exception:  # the step itself will report any real problem
+        pass
+
+
 class LocalRun:
     """Handle of a local run executing in a background thread."""
 
@@ -63,11 +75,12 @@ class LocalRun:
         pool = None
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
+            threading.Thread(target=_import_step_runner, name="kf-imports", daemon=True).start()
             if self.backend.speculate(self.pipeline, self.run, self.request):
                 pool = self._make_pool()
                 roots = [s for s in self.pipeline.steps if not s.depends_on]
                 pool.want(len(roots))  # first run of this notebook: its root steps will surely run
-            plan = self._prepare()
+            plan = self._prepare(pool is not None)
             if self._cancelled.is_set():
                 self._finish_cancelled()
                 return
@@ -86,24 +99,29 @@ class LocalRun:
         finally:
             if pool is not None:
                 pool.close()
+            env_thread = getattr(self, "_env_thread", None)
+            if env_thread is not None:
+                env_thread.join()  # env.json is part of the run's record
             self._done.set()
 
     def _make_pool(self) -> KernelPool:
         from ..kernels.pool import KernelPool
 
         work = self.store.work_dir(self.run_id)
-        env = {"JUPYTER_KF_RUN_ID": self.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env = {"JUPYTER_KF_RUN_ID": self.run_id}
         return KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request) + 2)
 
-    def _prepare(self) -> Any:
+    def _prepare(self, pool_started: bool) -> Any:
         from ..cache import snapshot_key
         from ..envinfo import write_env
         from ..executor.parameters import resolve_parameters
         from ..executor.runner import ExecutionPlan
 
         store, run, req = self.store, self.run, self.request
-        env_thread = threading.Thread(target=write_env, args=(store.run_path(run.id), self.pipeline.kernel.name), daemon=True)
-        env_thread.start()  # ~0.15 s scan of installed packages, off the critical path
+        self._env_thread = threading.Thread(
+            target=write_env, args=(store.run_path(run.id), self.pipeline.kernel.name), daemon=True
+        )
+        self._env_thread.start()  # ~0.15 s scan of installed packages, off the critical path
         work = store.work_dir(run.id)
         reuse: dict[str, Reuse] = {}
         notebook = Path(req.notebook)  # the service passes it absolute
@@ -114,7 +132,6 @@ class LocalRun:
             store.snapshots.materialize(snap, work)
         store.update_run(run.id, snapshot=snap)
         (work / "kf-values").mkdir(exist_ok=True)
-        env_thread.join()
         return ExecutionPlan(
             pipeline=self.pipeline,
             run_id=run.id,
@@ -126,6 +143,7 @@ class LocalRun:
             cache=req.cache,
             snapshot_key=snapshot_key(store.path, snap, notebook.name) if snap else None,
             reuse=reuse,
+            speculative=pool_started,
         )
 
     def _prepare_retry(self, old_id: str, work: Path) -> tuple[str | None, dict[str, Reuse]]:

@@ -66,6 +66,9 @@ class ExecutionPlan:
     cache: bool = True
     snapshot_key: str | None = None  # the snapshot component of cache keys
     reuse: dict[str, Reuse] = field(default_factory=dict)  # retry: steps taken over from the earlier run
+    # First run of this notebook in the store: root steps start without a cache lookup (their
+    # kernels are already starting); their keys are computed once they succeed.
+    speculative: bool = False
 
 
 class LocalExecutor:
@@ -226,6 +229,8 @@ class LocalExecutor:
         step = self.p.step(name)
         reuse = self.plan.reuse.get(name)
         key = None
+        if self.plan.speculative and not step.depends_on:
+            return False
         if reuse is None and self._cacheable(step):
             from ..cache import CacheKeyError, step_cache_key
 
@@ -257,6 +262,25 @@ class LocalExecutor:
             fields["cache_key"] = reuse.cache_key
         self._set(name, StepStatus.cached, **fields)
         return True
+
+    def _record_key(self, name: str) -> None:
+        """Store the cache key of a step that ran without a lookup (so later runs can reuse it)."""
+        if not self._cacheable(self.p.step(name)) or self.store.get_step(self.plan.run_id, name).cache_key:
+            return
+        from ..cache import CacheKeyError, step_cache_key
+
+        try:
+            key = step_cache_key(
+                self.p,
+                name,
+                values_dir=self.store.values_dir(self.plan.run_id),
+                parameters=self.plan.parameters,
+                snapshot=self.plan.snapshot_key,
+            )
+        except CacheKeyError as exc:
+            log.warning("no cache key for step %s: %s", name, exc)
+            return
+        self.store.update_step(self.plan.run_id, name, cache_key=key)
 
     def _cacheable(self, step: Any) -> bool:
         if not self.plan.cache:
@@ -323,6 +347,7 @@ class LocalExecutor:
 
     def _finish(self, name: str, outcome: StepOutcome) -> None:
         if outcome.ok:
+            self._record_key(name)
             self._set(name, StepStatus.succeeded, error=None)
         elif self._cancel.is_set() and outcome.killed and not outcome.timed_out:
             self._set(name, StepStatus.cancelled, error=outcome.error)

@@ -8,6 +8,7 @@ Kernelspecs that are not ``<this python> -m ipykernel_launcher`` fall back to a 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import signal
@@ -113,6 +114,15 @@ class ForkProvisioner(LocalProvisioner):
                 self.forked = True
                 return self.connection_info
         return await super().launch_kernel(cmd, **kwargs)
+
+    async def wait(self) -> int | None:
+        if self.forked and self.process is not None:  # LocalProvisioner polls every 0.1 s
+            proc = self.process
+            while proc.poll() is None:
+                await asyncio.sleep(0.005)
+            self.process = None
+            return proc.returncode
+        return await super().wait()
 
     async def send_signal(self, signum: int) -> None:
         if self.forked and self.process is not None:

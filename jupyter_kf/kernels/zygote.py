@@ -30,7 +30,7 @@ PRELOAD = [
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
-    "ipykernel.debugger",
+    "ipykernel.debugger",  # with debugpy marked absent below: the kernels get no debugger
     "IPython.core.completer",
     "IPython.extensions",
     "jupyter_client.session",
@@ -41,7 +41,11 @@ PRELOAD = [
     "mimetypes",
     "unicodedata",
     "http.server",
+    "jupyter_kf_converter.runtime",  # what every step notebook's load cell imports
 ]
+# Step kernels are run by papermill, never debugged: without debugpy (~0.12 s of imports) the
+# kernel reports no debugger. User code may still import debugpy (the mark is undone in children).
+NOT_PRELOADED = ["debugpy"]
 _children: set[int] = set()
 
 
@@ -81,6 +85,9 @@ def _child(request: dict, zygote_pid: int) -> None:
         ) else devnull
         os.dup2(out, 1)
         os.dup2(out, 2)
+        for name in NOT_PRELOADED:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
         os.environ.clear()
         os.environ.update(request.get("env") or {})
         os.environ["JPY_PARENT_PID"] = str(zygote_pid)
@@ -108,11 +115,12 @@ def _child(request: dict, zygote_pid: int) -> None:
 
 def main() -> None:
     os.setsid()
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's frozen-modules warning
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     proto_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints must never corrupt the protocol stream
     # The expensive part, done once. None of these start threads or create a zmq context.
+    for name in NOT_PRELOADED:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     for name in [*PRELOAD, *sys.argv[1:]]:  # extra modules may be named on the command line
         try:
             __import__(name)
