@@ -103,16 +103,17 @@ class ArgoDriver:
         return wf
 
     def submit(self) -> tuple[str, str | None]:
-        from ..k8s.prepare import notebook_folder, prepare
+        from ..k8s.prepare import notebook_folder, prepare, write_record
         from ..k8s.workflows import create_workflow, require_name
 
-        folder = notebook_folder(self.run, self.pipeline, self.backend.root)
+        folder = notebook_folder(self.run, self.pipeline, self.request, self.backend.root)
         self.plan = prepare(
             self.clients, self.pipeline, self.run, self.request, namespace=self.namespace, folder=folder
         )
         self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
         created = create_workflow(self.clients, self.manifest(), self.namespace)
         self.name = require_name(created)
+        write_record(self.backend.store.run_path(self.run.id), self.plan, backend="argo", workflow=self.name)
         return self.name, None
 
     def poll(self) -> ClusterState:

@@ -101,9 +101,9 @@ class KfpDriver:
         return compile_kfp(self.pipeline, self.plan.options)
 
     def submit(self) -> tuple[str, str | None]:
-        from ..k8s.prepare import notebook_folder, prepare
+        from ..k8s.prepare import notebook_folder, prepare, write_record
 
-        folder = notebook_folder(self.run, self.pipeline, self.backend.root)
+        folder = notebook_folder(self.run, self.pipeline, self.request, self.backend.root)
         self.plan = prepare(
             self.clients, self.pipeline, self.run, self.request,
             namespace=self.namespace, folder=folder, pvc_name=self.pvc,
@@ -120,6 +120,9 @@ class KfpDriver:
             service_account=self.plan.options.service_account,
         )
         self.run_id = created["run_id"]
+        write_record(
+            self.backend.store.run_path(self.run.id), self.plan, backend="kfp", kfp_run=self.run_id, pvc=self.pvc
+        )
         return self.run_id, self.api.run_url(self.run_id)
 
     def poll(self) -> ClusterState:

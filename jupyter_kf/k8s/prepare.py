@@ -35,16 +35,37 @@ class ClusterPlan:
         return self.snapshot.name if self.snapshot else None
 
 
-def notebook_folder(run: Run, pipeline: Pipeline, root: Path | None = None) -> str:
+def notebook_folder(run: Run, pipeline: Pipeline, request: RunRequest | None = None, root: Path | None = None) -> str:
     """The absolute folder of the run's notebook (where the pod mounts it)."""
-    for candidate in (run.notebook, pipeline.notebook):
+    base = root or Path.cwd()
+    for candidate in (request.notebook if request else None, run.notebook, pipeline.notebook):
+        if not candidate:
+            continue
         p = Path(candidate)
         if p.is_absolute():
             return str(p.parent)
-        base = root or Path.cwd()
         if (base / p).exists():
             return str((base / p).resolve().parent)
-    return str((root or Path.cwd()).resolve())
+    return str(base.resolve())
+
+
+def write_record(store_run_dir: Path, plan: ClusterPlan, **fields: object) -> None:
+    """``cluster.json`` in the run's folder: where and how the run was submitted (no secrets)."""
+    import json
+
+    record = {
+        "namespace": plan.namespace,
+        "snapshot": plan.snapshot_name,
+        "source_pvc": plan.snapshot.source_pvc if plan.snapshot else None,
+        "image": plan.options.image,
+        "service_account": plan.options.service_account,
+        "workdir": plan.options.workdir,
+        "env": sorted(plan.options.env),  # names only
+        "notes": plan.notes,
+        **fields,
+    }
+    store_run_dir.mkdir(parents=True, exist_ok=True)
+    (store_run_dir / "cluster.json").write_text(json.dumps(record, indent=2, default=str))
 
 
 def prepare(
