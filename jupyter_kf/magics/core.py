@@ -16,7 +16,7 @@ from IPython.display import SVG, display
 
 from ..models import Run, RunRequest
 from .locate import NotebookNotFound, find_notebook
-from .view import ProblemsView, RunsView, RunView, _rel as _relpath, notebook_paths, snapshot_text, step_line
+from .view import ProblemsView, RunsView, RunView, notebook_paths, relpath, snapshot_text, step_line
 
 POLL_S = 0.5
 
@@ -147,7 +147,6 @@ class KfMagics(Magics):
             handle.update(final)
         else:
             print(repr(final))
-        return None
 
     @staticmethod
     def _final_view(service, run: Run) -> RunView:
@@ -155,7 +154,7 @@ class KfMagics(Magics):
         outputs = None
         if run.run_dir:
             try:
-                outputs = _relpath(service.store_of(run.id).resolve(run.run_dir))
+                outputs = relpath(service.store_of(run.id).resolve(run.run_dir))
             except Exception:  # a store that went away: the summary still shows the rest
                 outputs = None
         return RunView(run, final=run.status.finished, step_notebooks=KfMagics._step_notebooks(service, run),

@@ -30,7 +30,7 @@ def _val(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _rel(path: str | os.PathLike | None) -> str:
+def relpath(path: str | os.PathLike | None) -> str:
     if not path:
         return ""
     try:
@@ -175,9 +175,9 @@ class ProblemsView:
 
 
 def snapshot_text(s: Snapshot) -> str:
-    return (f"snapshot {s.id[:16]} of {_rel(s.root) or s.root}: {s.files} files, {s.bytes} bytes "
+    return (f"snapshot {s.id[:16]} of {relpath(s.root) or s.root}: {s.files} files, {s.bytes} bytes "
             f"({s.new_bytes} new bytes stored)")
 
 
 def notebook_paths(paths: dict[str, Path]) -> dict[str, str]:
-    return {k: _rel(v) for k, v in paths.items()}
+    return {k: relpath(v) for k, v in paths.items()}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 # pytest-jupyter has no entry point; its fixtures (and its async-test hooks) come in by import.
-from pytest_jupyter.jupyter_server import *  # noqa: F403
+from pytest_jupyter.jupyter_server import *
 from tornado.httpclient import HTTPResponse
 
 

@@ -53,7 +53,7 @@ async def test_the_token_never_appears_in_answers(api, jp_serverapp, write_nb):
     token = jp_serverapp.identity_provider.token
     assert token
     for method, path in ROUTE_CALLS:
-        status, body = await api(method, path, {"notebook": "../x.ipynb"})
+        _, body = await api(method, path, {"notebook": "../x.ipynb"})
         assert token not in str(body), (method, path)
 
 
