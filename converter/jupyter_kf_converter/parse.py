@@ -7,8 +7,9 @@ Rules (docs/architecture.md, "Tags"):
 
 - A cell tagged ``imports``/``functions``/``pipeline-parameters``/``pipeline-metrics``/``skip``/
   ``step:<name>`` (``block:<name>``) opens a block of that kind; untagged code cells continue the
-  block above. Consecutive cells tagged with the same step name form one step, also across
-  ``skip`` cells; the same name again after another block is a duplicate (reported by the plan).
+  block above. Consecutive cells tagged with the same step name (after the Kubernetes mapping, so
+  ``load_data`` and ``load-data`` are the same) form one step, also across ``skip`` cells; the
+  same name again after another block is a duplicate (reported by the plan).
 - No role or step tag anywhere: the whole notebook is one step named after the notebook.
 - Untagged code cells before the first tagged cell: a cell of only imports (and line magics) joins
   the imports, a cell of only ``def``/``class`` (and imports) the functions; anything else opens an
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConverterError
+from .names import k8s_name
 from .tags import CellTags, TagProblem, parse_tags
 
 
@@ -227,10 +229,12 @@ def parse_notebook(nb: dict, path: str, default_step_name: str) -> ParsedNoteboo
             continue
         seen_tag = True
         if role == "step":
-            if current is not None and current.kind == "step" and current.name == c.parsed.step:
+            same = k8s_name(c.parsed.step or "")
+            if current is not None and current.kind == "step" and k8s_name(current.name or "") == same:
                 current.cells.append(c)
                 continue
-            if current is not None and current.kind == "skip" and last_step is not None and last_step.name == c.parsed.step:
+            if (current is not None and current.kind == "skip" and last_step is not None
+                    and k8s_name(last_step.name or "") == same):
                 # step:a, skip, step:a -> still one step
                 if blocks[-1] is current and all(b.kind == "skip" for b in blocks[blocks.index(last_step) + 1 :]):
                     last_step.cells.extend(pending_docs)

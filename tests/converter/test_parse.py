@@ -62,10 +62,12 @@ def test_contiguous_cells_with_the_same_step_tag_form_one_step(compile_cells):
         ("print('debug')", ["skip"]),
         ("y = x", ["step:a"]),
         ("print(y)", ["step:b"]),
+        ("z = y", ["step:B"]),  # the same Kubernetes name: still step b
     ])
     assert p.valid, p.problems
     assert [s.name for s in p.steps] == ["a", "b"]
     assert [c.index for c in p.step("a").cells] == [0, 1, 3]
+    assert [c.index for c in p.step("b").cells] == [4, 5]
 
 
 def test_no_tags_is_one_step_named_after_the_notebook(compile_cells):

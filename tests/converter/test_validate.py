@@ -37,7 +37,7 @@ def test_duplicate_step_names(compile_cells):
 
 
 def test_names_that_map_to_the_same_kubernetes_name_are_duplicates(compile_cells):
-    p = compile_cells([("x = 1", ["step:load_data"]), ("y = 2", ["step:load-data"])])
+    p = compile_cells([("x = 1", ["step:load_data"]), ("w = 0", ["step:other"]), ("y = 2", ["step:load-data"])])
     err = only(p, "duplicate-step")
     assert "'load-data' and 'load_data' both map to 'load-data'" in err.message
 
