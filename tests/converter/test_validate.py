@@ -18,6 +18,7 @@ def test_every_problem_is_reported_at_once(compile_cells):
     p = compile_cells([
         ("x = 1", ["step:a"]),
         ("y = missing", ["step:a_b"]),
+        ("w = 0", ["step:c"]),
         ("z = 1", ["step:a-b", "prev:nowhere"]),
         ("print(q)", ["pipeline-metrics"]),
     ])
