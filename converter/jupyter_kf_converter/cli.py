@@ -133,6 +133,8 @@ def _write(args: argparse.Namespace, pipeline: Any, written: dict[str, Any]) -> 
             paths = emit_steps(pipeline, args.steps_dir)
         except OSError as exc:
             raise _OutputError(f"cannot write step notebooks to {args.steps_dir}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise _OutputError(f"cannot write step notebooks: {exc}") from None
         written["steps"] = {name: str(path) for name, path in paths.items()}
 
 
