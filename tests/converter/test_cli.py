@@ -150,3 +150,10 @@ def test_dump_yaml_reads_back_identically():
     assert yaml.safe_load(dump_yaml(TRICKY)) == TRICKY
     for value in TRICKY.values():
         assert yaml.safe_load(dump_yaml(value)) == value
+
+
+def test_unwritable_output_exits_2(good, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main([str(good), "-o", str(blocker / "p.yaml")]) == 2
+    assert f"cannot write {blocker / 'p.yaml'}" in capsys.readouterr().err
