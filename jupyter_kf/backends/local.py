@@ -75,7 +75,6 @@ class LocalRun:
         pool = None
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
-            threading.Thread(target=_import_step_runner, name="kf-imports", daemon=True).start()
             if self.backend.speculate(self.pipeline, self.run, self.request):
                 pool = self._make_pool()
                 roots = [s for s in self.pipeline.steps if not s.depends_on]
@@ -105,7 +104,12 @@ class LocalRun:
             self._done.set()
 
     def _make_pool(self) -> KernelPool:
+        """The run's kernel pool, created when a step will run (never for a fully cached run)."""
+        threading.Thread(target=_import_step_runner, name="kf-imports", daemon=True).start()
+        from ..kernels import warm_up
         from ..kernels.pool import KernelPool
+
+        warm_up()  # the fork server (if the caller has not started it already)
 
         work = self.store.work_dir(self.run_id)
         env = {"JUPYTER_KF_RUN_ID": self.run_id}

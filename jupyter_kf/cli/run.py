@@ -38,21 +38,38 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> int:
     for name in _UNUSED_OPTIONAL:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
-    from ..kernels import close_fork_servers, warm_up
-
-    warm_up()  # the fork server imports ipykernel while we compile and snapshot
-    try:
-        return _main(argv)
-    finally:
-        close_fork_servers()
-
-
-def _main(argv: Sequence[str]) -> int:
     from . import _format as fmt
 
     args = fmt.parse(build_parser(), argv)
     if isinstance(args, int):
         return args
+    from ..kernels import close_fork_servers, warm_up
+
+    if _first_run(args):
+        warm_up()  # steps will surely run: the fork server imports ipykernel while we prepare
+    try:
+        return _main(args)
+    finally:
+        close_fork_servers()
+
+
+def _first_run(args: argparse.Namespace) -> bool:
+    """Cheaply (before any heavy import): will steps surely run? True without a run store yet or
+    with --no-cache. Otherwise the fork server starts only when a step turns out not cached."""
+    import os
+
+    if args.no_cache:
+        return True
+    if args.retry or not args.notebook:
+        return False
+    folder = Path(args.notebook).resolve().parent
+    store = Path(args.store or os.environ.get("JUPYTER_KF_STORE") or "kf-runs").expanduser()
+    store = store if store.is_absolute() else folder / store
+    return not (store / "runs.sqlite").exists()
+
+
+def _main(args: argparse.Namespace) -> int:
+    from . import _format as fmt
     if not args.notebook and not args.retry:
         return fmt.error(PROG, "give a NOTEBOOK (or --retry RUN_ID)", 2)
     if args.max_parallel is not None and args.max_parallel < 1:
