@@ -15,7 +15,7 @@ from typing import Any
 
 from .client import ClusterError, KubeClients, api_error
 
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.I)
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.IGNORECASE)
 # Set per pod by Kubernetes or JupyterHub; a step pod gets its own.
 POD_SPECIFIC = re.compile(r"^(HOSTNAME|JUPYTERHUB_|JPY_|KUBERNETES_|MEM_|CPU_)")
 
@@ -111,8 +111,7 @@ def image_by_digest(pod: dict[str, Any], container: str | None) -> str | None:
             continue
         image_id = status.get("imageID") or ""
         for prefix in ("docker-pullable://", "docker://", "containerd://"):
-            if image_id.startswith(prefix):
-                image_id = image_id[len(prefix) :]
+            image_id = image_id.removeprefix(prefix)
         if "@sha256:" in image_id:
             return image_id
         if image_id.startswith("sha256:") and spec_image:

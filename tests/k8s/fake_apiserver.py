@@ -313,7 +313,7 @@ def _k8s(c: FakeCluster, method: str, path: str, query: dict, body: Any, content
                      "details": {"name": name, "kind": res}}
     if method == "PATCH":
         if content_type != "application/merge-patch+json":
-            raise ApiFailure(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+            raise ApiFailure(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
         if not isinstance(body, dict):
             raise ApiFailure(400, "BadRequest", "merge patch must be a JSON object")
         _merge(obj, body)

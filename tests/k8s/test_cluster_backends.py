@@ -109,8 +109,8 @@ def test_argo_cancel_stops_the_workflow(settings, cluster, store):
     p = demo_pipeline()
     run = store.create_run(Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo",
                                created_at=utcnow()), p, capture_env=False)
-    from jupyter_kf.k8s.watch import ClusterRunHandle
     from jupyter_kf.backends.argo import ArgoDriver
+    from jupyter_kf.k8s.watch import ClusterRunHandle
 
     handle = ClusterRunHandle(store, run, ArgoDriver(backend, p, run, RunRequest(notebook=NOTEBOOK)), on_update,
                               poll_interval=0.01)

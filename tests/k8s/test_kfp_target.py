@@ -11,7 +11,6 @@ import nbformat
 import pytest
 import yaml
 from jupyter_kf_converter.targets import compile_target
-from jupyter_kf_converter.targets.options import TargetOptions
 
 from .pipelines import demo_pipeline
 

@@ -38,7 +38,7 @@ def run_like_argo(wf: dict, tmp: Path, overrides: dict[str, str] | None = None) 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(art["raw"]["data"])
         container = template["container"]
-        argv = [re.sub(r"\{\{inputs\.parameters\.(\w+)\}\}", lambda m: inputs[m[1]], a) for a in container["args"]]
+        argv = [re.sub(r"\{\{inputs\.parameters\.(\w+)\}\}", lambda m, i=inputs: i[m[1]], a) for a in container["args"]]
         argv = [str(tmp / a.lstrip("/")) if a.startswith(("/kf/", "/tmp/kf-")) else a for a in argv]
         command = [sys.executable if c == "python" else c for c in container["command"]]
         Path(container["workingDir"]).mkdir(parents=True, exist_ok=True)

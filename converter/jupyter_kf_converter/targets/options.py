@@ -100,7 +100,7 @@ def step_cache(pipeline: Pipeline, step: Step, options: TargetOptions) -> bool:
 
 def step_timeout(step: Step, options: TargetOptions) -> int | None:
     seconds = step.timeout if step.timeout is not None else options.timeout
-    return None if seconds is None else max(1, int(round(seconds)))
+    return None if seconds is None else max(1, round(seconds))
 
 
 def step_limits(step: Step) -> dict[str, str]:
