@@ -10,6 +10,7 @@ import {
   CompileResult,
   Problem,
   Run,
+  RunList,
   RunRequest,
   StepLog,
   StepNotebook
@@ -76,13 +77,21 @@ export class KfApi {
     return data.backends;
   }
 
-  async listRuns(notebook?: string, limit = 20): Promise<Run[]> {
+  /** The notebook's runs, newest first, and a cursor for `watchRuns`. */
+  listRuns(notebook?: string, limit = 20): Promise<RunList> {
     const query: Record<string, string> = { limit: String(limit) };
     if (notebook) {
       query.notebook = notebook;
     }
-    const data = await this.request<{ runs: Run[]; cursor: string }>('runs', {}, query);
-    return data.runs;
+    return this.request('runs', {}, query);
+  }
+
+  /**
+   * Long polling: the runs changed after `since` (a cursor), answered as soon as one changes or
+   * after `wait` seconds with none (the server holds the request; nothing is hammered).
+   */
+  watchRuns(notebook: string, since: string, wait: number, signal?: AbortSignal): Promise<RunList> {
+    return this.request('runs', { signal }, { notebook, since, wait: String(wait), limit: '50' });
   }
 
   startRun(request: RunRequest): Promise<Run> {

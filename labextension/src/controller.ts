@@ -18,6 +18,9 @@ export interface KfSettings {
   pollInterval: number;
 }
 
+/** Seconds the server may hold a long-polling request (it allows up to 30). */
+const WATCH_WAIT_S = 20;
+
 export const DEFAULT_SETTINGS: KfSettings = {
   defaultBackend: 'local',
   cacheDefault: true,
@@ -81,6 +84,7 @@ export class KfController {
     if (state) {
       state.active = value;
     }
+    this.ensureWatching();
   }
 
   updateSettings(settings: Partial<KfSettings>): void {
@@ -107,19 +111,24 @@ export class KfController {
     }
     const path = state.path;
     try {
-      const runs = await this.api.listRuns(path);
+      const data = await this.api.listRuns(path);
       if (this.current?.path !== path) {
         return; // the user switched notebooks meanwhile
       }
-      for (const run of runs) {
-        this._seenStatus.set(run.id, run.status);
+      for (const run of data.runs) {
+        if (!this._seenStatus.has(run.id)) {
+          this._seenStatus.set(run.id, run.status);
+        }
       }
-      this.runs = runs;
+      data.runs.forEach(run => this.upsert(run));
+      this.runs = this.runs.filter(r => data.runs.some(x => x.id === r.id));
+      this.sortRuns();
+      this._cursor = data.cursor;
       this.runsError = null;
     } catch (error) {
       this.runsError = (error as Error).message;
     }
-    this.ensurePolling();
+    this.ensureWatching();
     this._changed.emit();
   }
 
@@ -158,7 +167,6 @@ export class KfController {
     } catch (error) {
       this.reportError(`Cancel of ${id} failed`, error);
     }
-    this.ensurePolling();
     this._changed.emit();
   }
 
@@ -230,7 +238,10 @@ export class KfController {
   }
 
   dispose(): void {
-    this.stopPolling();
+    this.stopWatching();
+    if (this._ticker !== null) {
+      clearInterval(this._ticker);
+    }
     this._states.forEach(s => s.dispose());
     Signal.clearData(this);
   }
@@ -258,6 +269,8 @@ export class KfController {
     if (state) {
       state.active = this._panelVisible;
     }
+    this.stopWatching();
+    this._cursor = null;
     this.runs = [];
     this.selectedRunId = null;
     this.log = null;
@@ -271,7 +284,7 @@ export class KfController {
   private adopt(run: Run): void {
     this.upsert(run);
     this.selectedRunId = run.id;
-    this.ensurePolling();
+    this.ensureWatching();
   }
 
   private upsert(run: Run): void {
@@ -304,42 +317,82 @@ export class KfController {
     }
   }
 
-  private ensurePolling(): void {
-    const active = this.runs.some(r => !isFinished(r));
-    if (active && this._pollTimer === null) {
-      this.schedulePoll();
-    } else if (!active) {
-      this.stopPolling();
-    }
+  private sortRuns(): void {
+    this.runs.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   }
 
-  private schedulePoll(): void {
-    this._pollTimer = setTimeout(async () => {
-      this._pollTimer = null;
-      const active = this.runs.filter(r => !isFinished(r));
-      await Promise.all(
-        active.map(async r => {
+  /**
+   * Keep the runs live with the API's long polling (`GET runs?since=CURSOR&wait=S`): one request
+   * held by the server until a run of this notebook changes. It runs while the panel is shown or
+   * a run is active (so the end-of-run notification comes even with the panel closed).
+   */
+  private ensureWatching(): void {
+    this.updateTicker();
+    const state = this.current;
+    if (this._watching || !state || this._cursor === null || !this.wantWatch()) {
+      return;
+    }
+    this._watching = true;
+    const gen = this._watchGen;
+    const path = state.path;
+    void (async () => {
+      try {
+        while (gen === this._watchGen && this.wantWatch()) {
+          const abort = new AbortController();
+          this._abort = abort;
           try {
-            this.upsert(await this.api.getRun(r.id));
-          } catch (error) {
-            if (error instanceof ApiError && error.status === 404) {
-              this.runs = this.runs.filter(x => x.id !== r.id);
+            const data = await this.api.watchRuns(path, this._cursor!, WATCH_WAIT_S, abort.signal);
+            if (gen !== this._watchGen) {
+              break;
             }
+            this._cursor = data.cursor;
+            if (data.runs.length) {
+              data.runs.forEach(run => this.upsert(run));
+              this.sortRuns();
+              this.updateTicker();
+              this._changed.emit();
+            }
+          } catch (error) {
+            if (gen !== this._watchGen) {
+              break;
+            }
+            if (error instanceof ApiError && error.status === 400) {
+              this._cursor = (await this.api.listRuns(path).catch(() => null))?.cursor ?? this._cursor;
+            }
+            await new Promise(resolve => setTimeout(resolve, this.settings.pollInterval * 3));
           }
-        })
-      );
-      this._changed.emit();
-      if (this.runs.some(r => !isFinished(r))) {
-        this.schedulePoll();
+        }
+      } finally {
+        this._watching = false;
+        if (gen !== this._watchGen) {
+          this.ensureWatching(); // a newer notebook or restart asked for a watch meanwhile
+        }
       }
-    }, this.settings.pollInterval);
+    })();
   }
 
-  private stopPolling(): void {
-    if (this._pollTimer !== null) {
-      clearTimeout(this._pollTimer);
-      this._pollTimer = null;
+  /** While a run is active and the panel shown, re-render every second (running durations). */
+  private updateTicker(): void {
+    const want = this._panelVisible && this.runs.some(r => !isFinished(r));
+    if (want && this._ticker === null) {
+      this._ticker = setInterval(() => {
+        this._changed.emit();
+        this.updateTicker();
+      }, 1000);
+    } else if (!want && this._ticker !== null) {
+      clearInterval(this._ticker);
+      this._ticker = null;
     }
+  }
+
+  private wantWatch(): boolean {
+    return this._panelVisible || this.runs.some(r => !isFinished(r));
+  }
+
+  private stopWatching(): void {
+    this._watchGen++;
+    this._abort?.abort();
+    this._abort = null;
   }
 
   private reportError(what: string, error: unknown): void {
@@ -350,6 +403,10 @@ export class KfController {
   private _changed = new Signal<this, void>(this);
   private _states = new Map<NotebookPanel, NotebookState>();
   private _seenStatus = new Map<string, string>();
-  private _pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private _cursor: string | null = null;
+  private _watchGen = 0;
+  private _watching = false;
+  private _abort: AbortController | null = null;
+  private _ticker: ReturnType<typeof setInterval> | null = null;
   private _panelVisible = false;
 }

@@ -124,6 +124,11 @@ export interface Run {
   external_url?: string | null;
 }
 
+export interface RunList {
+  runs: Run[];
+  cursor: string;
+}
+
 export interface RunRequest {
   notebook: string;
   backend?: string;
