@@ -27,15 +27,17 @@ log = logging.getLogger("jupyter_kf.backends.local")
 
 
 def _import_step_runner() -> None:
-    """Import what running a step needs (papermill, ~0.3 s) while the run is being prepared."""
-    try:
-        import papermill  # noqa: F401
-        from jupyter_kf_converter import emit  # noqa: F401
-        from nbformat.validator import get_validator
+    """Import what running steps needs (papermill, jupyter_client: ~0.4 s), once per process."""
+    import jupyter_client.kernelspec  # noqa: F401
+    import jupyter_client.provisioning  # noqa: F401
+    import papermill  # noqa: F401
+    import papermill.translators  # noqa: F401
+    from jupyter_kf_converter import emit  # noqa: F401
+    from nbformat.validator import get_validator
 
-        get_validator(version=4)  # compiles the notebook schema once
-    except Exception:  # the step itself will report any real problem
-        pass
+    from ..kernels import pool  # noqa: F401
+
+    get_validator(version=4)  # compiles the notebook schema once
 
 
 class LocalRun:
@@ -104,12 +106,16 @@ class LocalRun:
             self._done.set()
 
     def _make_pool(self) -> KernelPool:
-        """The run's kernel pool, created when a step will run (never for a fully cached run)."""
-        threading.Thread(target=_import_step_runner, name="kf-imports", daemon=True).start()
-        from ..kernels import warm_up
-        from ..kernels.pool import KernelPool
+        """The run's kernel pool, created when a step will run (never for a fully cached run).
 
-        warm_up()  # the fork server (if the caller has not started it already)
+        Called from one thread before any step runs: what running steps needs is imported here,
+        serially (imports of jupyter_client racing in two threads can see half-made modules).
+        """
+        from ..kernels import warm_up
+
+        warm_up()  # the fork server, if the caller has not started it: it imports while we do
+        _import_step_runner()
+        from ..kernels.pool import KernelPool
 
         work = self.store.work_dir(self.run_id)
         env = {"JUPYTER_KF_RUN_ID": self.run_id}

@@ -94,8 +94,9 @@ class Progress:
             extra = f"from {s.cached_from}" if s.status == StepStatus.cached and s.cached_from else (s.error or "")
             if s.status == StepStatus.running and s.attempt > 1:
                 extra = f"attempt {s.attempt}"
-            status = fmt.status_text(s.status, color=self.color, symbol=True)
-            lines.append(f"  {s.name:<{width}}  {status:<12}  {took:>7}  {extra}"[:200].rstrip())
+            plain = fmt.status_text(s.status, symbol=True)
+            status = fmt.status_text(s.status, color=self.color, symbol=True) + " " * max(0, 12 - len(plain))
+            lines.append(f"  {s.name:<{width}}  {status}  {took:>7}  {extra}"[:240].rstrip())
         out = []
         if self._drawn:
             out.append(f"\x1b[{self._drawn}F")  # back to the first line of the block

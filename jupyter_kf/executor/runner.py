@@ -173,6 +173,7 @@ class LocalExecutor:
                 if self._take_over(step):
                     progressed = True
                     continue
+                self.pool  # created (and its imports done) here, not racing in the workers
                 running.add(step)
                 self._set(step, StepStatus.running, attempt=1)
                 workers.submit(self._run_step, step)
