@@ -59,6 +59,23 @@ export function CellEditor(props: CellEditorProps): JSX.Element {
 
   const ownerStep = assignment?.block === 'step' ? model.steps.find(s => s.name === assignment.step) : undefined;
 
+  if (assignment && assignment.cellType !== 'code') {
+    return (
+      <div className="jp-kf-cell-editor" data-testid="kf-cell-editor" data-cell-index={cellIndex}>
+        <div className="jp-kf-hint" data-testid="kf-cell-belongs">
+          A {assignment.cellType} cell is documentation: it goes with the step it sits in
+          {assignment.step ? (
+            <>
+              {' '}
+              (<strong>{assignment.step}</strong>)
+            </>
+          ) : null}
+          . Select a code cell to tag it.
+        </div>
+      </div>
+    );
+  }
+
   return (
     <div className="jp-kf-cell-editor" data-testid="kf-cell-editor" data-cell-index={cellIndex}>
       <div className="jp-kf-row">

@@ -9,7 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { KfApi } from './api';
 import { applyMarkers, clearMarkers } from './markers';
 import { CellInput, deriveModel, NotebookModel } from './model';
-import { CellRole, parseTags, roleToTags, sameTags } from './tags';
+import { applyRole, CellRole, parseTags, sameTags } from './tags';
 import { CompileResult } from './types';
 
 export class NotebookState {
@@ -70,22 +70,18 @@ export class NotebookState {
     return out;
   }
 
-  /** Write a role into a cell's tags (keeping unrelated tags). */
+  /**
+   * Write a role into a cell's tags (keeping unrelated tags). Renaming a step also renames the
+   * `prev:` tags that named it, when no other cell still opens a step of the old name.
+   */
   setRole(index: number, role: CellRole): void {
-    const cell = this.panel.model?.cells.get(index);
-    if (!cell) {
+    const model = this.panel.model;
+    if (!model || index < 0 || index >= model.cells.length) {
       return;
     }
-    const before = tagsOf(cell);
-    const after = roleToTags(role, before);
-    if (sameTags(before, after)) {
-      return;
-    }
-    if (after.length) {
-      cell.setMetadata('tags', after);
-    } else {
-      cell.deleteMetadata('tags');
-    }
+    const cells = Array.from({ length: model.cells.length }, (_, i) => model.cells.get(i));
+    const after = applyRole(cells.map(tagsOf), index, role);
+    model.sharedModel.transact(() => cells.forEach((c, i) => writeTags(c, after[i])));
   }
 
   roleOf(index: number): CellRole | null {
@@ -219,6 +215,17 @@ export class NotebookState {
   private _active = false;
   private _signature = '';
   private _timer: ReturnType<typeof setTimeout> | null = null;
+}
+
+function writeTags(cell: ICellModel, tags: string[]): void {
+  if (sameTags(tagsOf(cell), tags)) {
+    return;
+  }
+  if (tags.length) {
+    cell.setMetadata('tags', tags);
+  } else {
+    cell.deleteMetadata('tags');
+  }
 }
 
 export function tagsOf(cell: ICellModel): string[] {

@@ -346,6 +346,33 @@ export function roleToTags(role: CellRole, existing: readonly unknown[] = []): s
   return [...tags, ...others];
 }
 
+/**
+ * The tags of every cell after giving cell `index` the role `role`: that cell's tags are
+ * rewritten, and renaming a step also renames the `prev:` tags naming it in other cells, unless
+ * another cell still opens a step of the old name. Returns the new tag lists (same length).
+ */
+export function applyRole(allTags: readonly (readonly unknown[])[], index: number, role: CellRole): string[][] {
+  const out = allTags.map(tags => tags.filter((t): t is string => typeof t === 'string'));
+  const old = parseTags(allTags[index] ?? []).role;
+  out[index] = roleToTags(role, allTags[index] ?? []);
+  const oldName = old.kind === 'step' && old.name ? k8sName(old.name) : null;
+  const newName = role.kind === 'step' && role.name ? role.name.trim() : null;
+  if (!oldName || !newName || k8sName(newName) === oldName) {
+    return out;
+  }
+  const roles = allTags.map(tags => parseTags(tags).role);
+  if (roles.some((r, i) => i !== index && r.kind === 'step' && r.name && k8sName(r.name) === oldName)) {
+    return out; // another cell still opens a step of that name
+  }
+  roles.forEach((r, i) => {
+    if (i !== index && r.prev.some(p => k8sName(p) === oldName)) {
+      const prev = r.prev.map(p => (k8sName(p) === oldName ? newName : p));
+      out[i] = roleToTags({ ...r, prev }, allTags[i]);
+    }
+  });
+  return out;
+}
+
 /** Problems of a role as the editor would write it (empty when it is fine). */
 export function validateRole(role: CellRole): string[] {
   const out: string[] = [];

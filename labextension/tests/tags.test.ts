@@ -1,4 +1,5 @@
 import {
+  applyRole,
   emptyRole,
   parseDuration,
   parseTags,
@@ -165,5 +166,35 @@ describe('validateRole and durations', () => {
     expect(parseDuration('2h')).toBe(7200);
     expect(parseDuration('0')).toBeNull();
     expect(parseDuration('5 min')).toBeNull();
+  });
+});
+
+describe('applyRole', () => {
+  const nb = [['imports'], ['step:load', 'keep'], ['x'], ['step:train', 'prev:load'], ['step:eval', 'prev:Load', 'prev:train']];
+
+  it('rewrites only the edited cell when the name is unchanged', () => {
+    const out = applyRole(nb, 1, { ...parseTags(nb[1]).role, image: 'img:1' });
+    expect(out[1]).toEqual(['step:load', 'image:img:1', 'keep']);
+    expect(out.filter((_, i) => i !== 1)).toEqual(nb.filter((_, i) => i !== 1));
+  });
+
+  it('renames prev: references when a step is renamed', () => {
+    const out = applyRole(nb, 1, { ...parseTags(nb[1]).role, name: 'fetch' });
+    expect(out[1]).toEqual(['step:fetch', 'keep']);
+    expect(out[3]).toEqual(['step:train', 'prev:fetch']);
+    expect(out[4]).toEqual(['step:eval', 'prev:fetch', 'prev:train']);
+  });
+
+  it('leaves references alone while another cell still opens the old step', () => {
+    const twice = [['step:a'], ['skip'], ['step:a'], ['step:b', 'prev:a']];
+    const out = applyRole(twice, 2, { ...emptyRole('step'), name: 'c' });
+    expect(out[2]).toEqual(['step:c']);
+    expect(out[3]).toEqual(['step:b', 'prev:a']);
+  });
+
+  it('turning a step into another kind keeps references (the converter reports them)', () => {
+    const out = applyRole(nb, 1, emptyRole('skip'));
+    expect(out[1]).toEqual(['skip', 'keep']);
+    expect(out[3]).toEqual(['step:train', 'prev:load']);
   });
 });
