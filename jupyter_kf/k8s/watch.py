@@ -153,15 +153,21 @@ class ClusterRunHandle:
             if new.metrics and new.metrics != step.metrics:
                 fields["metrics"] = new.metrics
             if new.status.finished and new.pod and step.name not in self._logged:
-                self._save_log(step.name, new.pod)
+                log_text = self._save_log(step.name, new.pod)
                 fields["log"] = self._rel(self.store.step_log_path(self.run_id, step.name))
+                if not new.metrics and new.status == StepStatus.succeeded:
+                    from jupyter_kf_converter.targets.steprun import metrics_from_log
+
+                    if metrics := metrics_from_log(log_text):
+                        fields["metrics"] = metrics
             if fields:
                 self.store.update_step(self.run_id, step.name, **fields)
                 changed = True
         if changed:
             self._report()
 
-    def _save_log(self, step: str, pod: str) -> None:
+    def _save_log(self, step: str, pod: str) -> str:
+        """Copy the pod's log into the store (the step's log file); return it."""
         self._logged.add(step)
         try:
             text = self.driver.pod_log(pod)
@@ -170,6 +176,7 @@ class ClusterRunHandle:
         path = self.store.step_log_path(self.run_id, step)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        return text
 
     def _rel(self, path: Any) -> str:
         return path.relative_to(self.store.path).as_posix()

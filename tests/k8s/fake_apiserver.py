@@ -96,6 +96,7 @@ class FakeCluster:
     snapshot_ready_after: int = 2  # reads before readyToUse
     unsnapshottable_classes: set[str] = field(default_factory=set)  # storage classes whose driver fails
     fail_steps: set[str] = field(default_factory=set)  # steps that fail in workflows and KFP runs
+    step_log_tail: dict[str, str] = field(default_factory=dict)  # what a KFP step's pod prints last
     requests: list[dict[str, Any]] = field(default_factory=list)
     # KFP
     experiments: dict[str, dict] = field(default_factory=dict)
@@ -624,7 +625,9 @@ def _advance_kfp(c: FakeCluster, run: dict) -> None:
                 d.update(state="FAILED", end_time=now(), error={"message": "task failed: exit status 1"})
             else:
                 d.update(state="SUCCEEDED", end_time=now())
-            c.logs[(c.namespace, d["child_tasks"][-1]["pod_name"])] = f"kfp log of {t['display_name']}\n"
+            c.logs[(c.namespace, d["child_tasks"][-1]["pod_name"])] = (
+                f"kfp log of {t['display_name']}\n" + c.step_log_tail.get(t["display_name"], "")
+            )
     if not terminate:
         for key, t in run["_tasks"].items():
             if t["display_name"] in details:

@@ -51,7 +51,10 @@ def assert_no_secret_anywhere(store: RunStore, cluster, *secrets: str) -> None:
         assert not any(secret in t for t in texts), f"{secret[:6]}... leaked"
 
 
-def test_argo_run_end_to_end(settings, cluster, store):
+def test_argo_run_end_to_end(settings, cluster, store, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
     backend = ArgoBackend(store, settings, poll_interval=0.01)
     p, run, handle = start(backend, store, parameters={"n": 5, "label": "x"})
     final = handle.wait(30)
@@ -85,6 +88,7 @@ def test_argo_run_end_to_end(settings, cluster, store):
     assert handle2.wait(30).status == RunStatus.succeeded
     assert all(keys[s.name] != s.cache_key for s in store.get_run(run2.id).steps)  # new snapshot, new keys
     assert_no_secret_anywhere(store, cluster, cluster.token, "hub-secret-value", "plain-secret-value")
+    assert cluster.token not in caplog.text
 
 
 def test_argo_failing_step_fails_the_run_and_skips_the_rest(settings, cluster, store):
@@ -182,6 +186,9 @@ def test_step_image_setting_and_image_tag_override_the_pod_image(settings, clust
 
 
 def test_kfp_run_end_to_end(settings, cluster, store):
+    from jupyter_kf_converter.targets.steprun import METRICS_MARKER
+
+    cluster.step_log_tail["train"] = "noise\n" + METRICS_MARKER + '{"total": 12.5}\n'
     backend = KfpBackend(store, settings, poll_interval=0.01)
     _, run, handle = start(backend, store, parameters={"n": 7})
     final = handle.wait(30)
@@ -199,6 +206,9 @@ def test_kfp_run_end_to_end(settings, cluster, store):
     assert executors["exec-train"]["container"]["image"] == DIGEST_IMAGE
     assert final.external_url.endswith(f"#/runs/details/{final.external_id}")
     assert store.step_log_path(run.id, "load").read_text() == "kfp log of load\n"
+    # metrics: what the step container printed last (KFP keeps metric values in MLMD, not the run API)
+    assert final.step("train").metrics == {"total": 12.5}
+    assert final.metrics == {"total": 12.5}
     # after the run: the run volume and the snapshot are deleted
     deletes = [r["path"] for r in cluster.requests if r["method"] == "DELETE"]
     assert any(d.endswith(f"/persistentvolumeclaims/{pvc_name}") for d in deletes)

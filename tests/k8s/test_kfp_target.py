@@ -121,7 +121,7 @@ def _load_compiled(p, workdir: Path):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_kfp_local_runs_the_compiled_pipeline_with_overridden_parameters(tmp_path, local_runner):
+def test_kfp_local_runs_the_compiled_pipeline_with_overridden_parameters(tmp_path, local_runner, capfd):
     p = demo_pipeline(RUN_CELLS)
     work = tmp_path / "work"
     pipeline = _load_compiled(p, work)
@@ -133,6 +133,10 @@ def test_kfp_local_runs_the_compiled_pipeline_with_overridden_parameters(tmp_pat
     outputs = [json.loads(f.read_text()) for f in local_runner.glob("*/train/executor_output.json")]
     metrics = [a for o in outputs for a in o["artifacts"]["metrics"]["artifacts"]]
     assert metrics[0]["metadata"] == {"total": 9.0}
+    # ...and is the last line of the step's log, where the kfp backend reads it from
+    from jupyter_kf_converter.targets.steprun import metrics_from_log
+
+    assert metrics_from_log(capfd.readouterr().out) == {"total": 9.0}
     # executed notebooks are kept on the volume
     executed = nbformat.read(work / "kf-steps" / "train.ipynb", as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)

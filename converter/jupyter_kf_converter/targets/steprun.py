@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 TRUE_WORDS = {"true", "1", "yes", "on"}
+# The last line a step prints: its metrics, so a watcher can read them from the pod log alone.
+METRICS_MARKER = "jupyter-kf-metrics: "
 FALSE_WORDS = {"false", "0", "no", "off", ""}
 
 
@@ -105,7 +107,21 @@ def run_step(
     metrics_file = Path(values_dir) if os.path.isabs(values_dir) else work / values_dir
     metrics_file = metrics_file / step / "metrics.json"
     metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    print(METRICS_MARKER + json.dumps(metrics, default=repr), flush=True)
     return StepResult(executed=out, metrics=metrics)
+
+
+def metrics_from_log(text: str) -> dict[str, Any]:
+    """The metrics a step printed (its last marker line), or {}."""
+    for line in reversed(text.splitlines()):
+        line = line.strip()  # runners may indent what they stream
+        if line.startswith(METRICS_MARKER):
+            try:
+                value = json.loads(line[len(METRICS_MARKER) :])
+            except ValueError:
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def main(argv: list[str] | None = None) -> int:
