@@ -78,11 +78,31 @@ def _load_jupyter_server_extension(serverapp) -> None:
     web_app.settings["jupyter_kf"] = state
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in routes()])
+    _stop_runs_on_shutdown(serverapp, state)
     serverapp.log.info("jupyter-kf: REST API at %s (root %s)", base, root)
+
+
+def _stop_runs_on_shutdown(serverapp, state: KfState) -> None:
+    """Cancel the runs this server started when it stops, so it exits at once.
+
+    Runs go on in threads of the server process; without this, stopping the server (Ctrl-C,
+    SIGTERM) waits for every running step to end. Module-style extensions get no stop hook from
+    jupyter_server (only ExtensionApps do), so this wraps the server's own `cleanup_extensions`.
+    """
+    original = serverapp.cleanup_extensions
+
+    async def cleanup_extensions() -> None:
+        try:
+            await original()
+        finally:
+            _unload_jupyter_server_extension(serverapp)
+
+    serverapp.cleanup_extensions = cleanup_extensions
 
 
 def _unload_jupyter_server_extension(serverapp) -> None:
     state = serverapp.web_app.settings.pop("jupyter_kf", None)
     if state is not None:
-        state.executor.submit(state.service.close)  # cancels runs this server started
-        state.executor.shutdown(wait=True, cancel_futures=False)
+        serverapp.log.info("jupyter-kf: cancelling the runs this server started")
+        state.executor.shutdown(wait=False, cancel_futures=True)
+        state.service.close()  # cancels this server's active runs (each waits up to 30 s)
