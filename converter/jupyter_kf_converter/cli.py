@@ -1,9 +1,11 @@
 """`jupyter kf compile` / `jupyter-kf-compile`: compile a tagged notebook into a pipeline.
 
-Exit codes: 0 valid (warnings allowed), 1 invalid pipeline (nothing is written), 2 usage error or
-unreadable notebook. Diagnostics go to stderr, one per line
+Exit codes: 0 valid (warnings allowed), 1 invalid pipeline (nothing is written), 2 usage error,
+unreadable notebook or unwritable output. Diagnostics go to stderr, one per line
 (``nb.ipynb: cell 4, line 2 (step train): error: ...``, cells counted from 1); with ``--json``
-stdout is one JSON object: ``{notebook, valid, problems, written, pipeline}``.
+stdout is one JSON object: ``{notebook, valid, problems, written, pipeline}`` (plus ``graph``, the
+text of ``--graph`` when it is not written to a file; ``error`` instead of ``pipeline`` when the
+notebook cannot be read or an output cannot be written).
 
 Start-up is kept light: the emit, target and graph modules are imported only when asked for.
 """
@@ -27,7 +29,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Compile a tagged Jupyter notebook into a pipeline: validate it, and write the pipeline "
         "IR (or a KFP/Argo spec), the step notebooks and a graph.",
-        epilog="Exit status: 0 valid, 1 invalid pipeline, 2 usage error or unreadable notebook. "
+        epilog="Exit status: 0 valid, 1 invalid pipeline, 2 usage error, unreadable notebook or unwritable output. "
         "Cells are counted from 1 in messages.",
     )
     ap.add_argument("notebook", help="the notebook (.ipynb) to compile")
@@ -80,15 +82,20 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             _write(args, pipeline, written)
         except _OutputError as exc:
             return _fail(args, prog, str(exc), 2, pipeline)
+    graph_text = None
     if graph_format:
-        text = _graph(pipeline, graph_format)
+        graph_text = _graph(pipeline, graph_format)
         if args.graph_out:
-            Path(args.graph_out).write_text(text, encoding="utf-8")
+            try:
+                Path(args.graph_out).write_text(graph_text, encoding="utf-8")
+            except OSError as exc:
+                return _fail(args, prog, f"cannot write {args.graph_out}: {exc.strerror or exc}", 2, pipeline)
             written["graph"] = args.graph_out
+            graph_text = None
         elif not args.json:
-            sys.stdout.write(text)
+            sys.stdout.write(graph_text)
     if args.json:
-        _print_json(args, pipeline, written)
+        _print_json(args, pipeline, written, graph_text)
     else:
         _summary(args, pipeline, written)
     return status
@@ -236,14 +243,16 @@ def _fail(args: argparse.Namespace, prog: str, message: str, code: int, pipeline
     return code
 
 
-def _print_json(args: argparse.Namespace, pipeline: Any, written: dict[str, Any]) -> None:
-    result = {
+def _print_json(args: argparse.Namespace, pipeline: Any, written: dict[str, Any], graph: str | None) -> None:
+    result: dict[str, Any] = {
         "notebook": args.notebook,
         "valid": pipeline.valid,
         "problems": [p.model_dump() for p in pipeline.problems],
         "written": written,
         "pipeline": json.loads(pipeline.model_dump_json()),
     }
+    if graph is not None:  # --graph without --graph-out
+        result["graph"] = graph
     print(json.dumps(result, indent=2))
 
 
