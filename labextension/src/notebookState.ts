@@ -8,7 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { KfApi } from './api';
 import { applyMarkers, clearMarkers } from './markers';
-import { CellInput, deriveModel, NotebookModel } from './model';
+import { CellInput, deriveModel, NotebookModel, pipelineName } from './model';
 import { applyRole, CellRole, parseTags, sameTags } from './tags';
 import { CompileResult } from './types';
 
@@ -142,12 +142,13 @@ export class NotebookState {
         cells.push(cell);
       }
     }
-    return {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: (model?.metadata ?? {}) as Record<string, unknown>,
-      cells
-    };
+    // Unsaved JSON carries no file name: give the converter the name it would derive from the
+    // path, so steps of an untagged notebook are named as in a run (unless the metadata names it).
+    const metadata = { ...((model?.metadata ?? {}) as Record<string, any>) };
+    if (!metadata.jupyter_kf?.name && !metadata.kubeflow_notebook?.pipeline_name) {
+      metadata.jupyter_kf = { ...(metadata.jupyter_kf ?? {}), name: pipelineName(this.path, metadata) };
+    }
+    return { nbformat: 4, nbformat_minor: 5, metadata, cells };
   }
 
   dispose(): void {
