@@ -7,6 +7,7 @@ make), then times, in this order and in the same run: `cp -r` of the folder (the
 first snapshot, an unchanged re-snapshot (in-process and as a whole `jupyter kf snapshot create`
 process), a re-snapshot after one file changed, and materializing the snapshot into a run
 folder. Prints figures and ratios against `cp -r`; target: unchanged re-snapshot <= 0.5 s.
+Each timing starts after a `sync`, so none pays for the previous one's write-back.
 Everything it wrote is removed at the end. Disk heavy (about 4 x the folder size): run it rarely.
 """
 
@@ -40,6 +41,8 @@ def generate(folder: Path, total: int, files: int) -> None:
 
 
 def timed(fn) -> tuple[float, object]:
+    """Wall time of ``fn()``, started with no dirty pages left over from the previous step."""
+    os.sync()
     t0 = time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, result

@@ -35,8 +35,11 @@ class ObjectStore:
         One pass: the file is read in chunks, hashed and written to a temporary object at once
         (or cloned, where the file system supports reflinks, and the clone hashed).
         """
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = _mkstemp(self.tmp)
+        try:
+            fd, tmp_name = _mkstemp(self.tmp)
+        except FileNotFoundError:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = _mkstemp(self.tmp)
         tmp = Path(tmp_name)
         try:
             with open(src, "rb") as fs, os.fdopen(fd, "r+b") as ft:
@@ -49,8 +52,11 @@ class ObjectStore:
                 tmp.unlink()
                 return digest, size, 0
             os.chmod(tmp, 0o444 & mode | 0o400)
-            final.parent.mkdir(exist_ok=True)
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except FileNotFoundError:  # first object of this fan-out folder
+                final.parent.mkdir(exist_ok=True)
+                os.replace(tmp, final)
             return digest, size, size
         except BaseException:
             tmp.unlink(missing_ok=True)
