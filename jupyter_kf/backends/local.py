@@ -26,16 +26,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_kf.backends.local")
 
 
-def _import_step_runner() -> None:
-    """Import what running steps needs (papermill, jupyter_client: ~0.4 s), once per process."""
+def _import_kernel_client() -> None:
+    """jupyter_client, fully, before a pool thread starts kernels (a package imported in two
+    threads at once can be seen half-made by one of them)."""
     import jupyter_client.kernelspec  # noqa: F401
     import jupyter_client.provisioning  # noqa: F401
+
+    from ..kernels import pool  # noqa: F401
+
+
+def _import_step_runner() -> None:
+    """What running a step needs besides jupyter_client (papermill, nbformat: ~0.35 s)."""
     import papermill  # noqa: F401
     import papermill.translators  # noqa: F401
     from jupyter_kf_converter import emit  # noqa: F401
     from nbformat.validator import get_validator
-
-    from ..kernels import pool  # noqa: F401
 
     get_validator(version=4)  # compiles the notebook schema once
 
@@ -78,9 +83,8 @@ class LocalRun:
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
             if self.backend.speculate(self.pipeline, self.run, self.request):
-                pool = self._make_pool()
-                roots = [s for s in self.pipeline.steps if not s.depends_on]
-                pool.want(len(roots))  # first run of this notebook: its root steps will surely run
+                # First run of this notebook: its root steps will surely run.
+                pool = self._make_pool(want=len([s for s in self.pipeline.steps if not s.depends_on]))
             plan = self._prepare(pool is not None)
             if self._cancelled.is_set():
                 self._finish_cancelled()
@@ -105,21 +109,22 @@ class LocalRun:
                 env_thread.join()  # env.json is part of the run's record
             self._done.set()
 
-    def _make_pool(self) -> KernelPool:
-        """The run's kernel pool, created when a step will run (never for a fully cached run).
-
-        Called from one thread before any step runs: what running steps needs is imported here,
-        serially (imports of jupyter_client racing in two threads can see half-made modules).
-        """
+    def _make_pool(self, want: int = 0) -> KernelPool:
+        """The run's kernel pool, created when a step will run (never for a fully cached run),
+        with ``want`` kernels starting at once. Called from one thread before any step runs:
+        the modules running steps needs are imported here, serially, while kernels start."""
         from ..kernels import warm_up
 
         warm_up()  # the fork server, if the caller has not started it: it imports while we do
-        _import_step_runner()
+        _import_kernel_client()
         from ..kernels.pool import KernelPool
 
         work = self.store.work_dir(self.run_id)
         env = {"JUPYTER_KF_RUN_ID": self.run_id}
-        return KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request) + 2)
+        pool = KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request) + 2)
+        pool.want(want)
+        _import_step_runner()
+        return pool
 
     def _prepare(self, pool_started: bool) -> Any:
         from ..cache import snapshot_key
