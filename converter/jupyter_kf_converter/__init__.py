@@ -6,7 +6,7 @@ Importing the package is cheap; ``compile_notebook`` and friends are imported on
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["compile_notebook", "ConverterError", "Pipeline", "__version__"]
+__all__ = ["ConverterError", "Pipeline", "__version__", "compile_notebook"]
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (step kernels import this package)
 if TYPE_CHECKING:  # pragma: no cover

@@ -30,7 +30,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .ipython import PY_BODY_MAGICS, SCRIPT_MAGICS, TIMEIT_OPTS, const_str, expansion_names, ipython_call, parse_source
+from .ipython import (
+    PY_BODY_MAGICS,
+    SCRIPT_MAGICS,
+    TIMEIT_OPTS,
+    const_str,
+    expansion_names,
+    ipython_call,
+    parse_source,
+)
 from .scopes import FUNCS, assigned_in, base_name, free_names, function_free, signature_parts, walrus_targets
 
 BindingKind = Literal["value", "import", "mutation"]
@@ -199,7 +207,7 @@ class BlockScanner:
         for s in stmts:
             self.stmt(s)
 
-    def stmt(self, node: ast.stmt) -> None:  # noqa: C901 - one branch per statement kind
+    def stmt(self, node: ast.stmt) -> None:
         line = self._line(node)
         if isinstance(node, ast.Assign):
             self.loads([node.value])
@@ -269,10 +277,10 @@ class BlockScanner:
                         self.store(name, self._line(sub))
                 self.loads([case.guard])
                 self.body(case.body)
-        elif isinstance(node, ast.Expr) and self._magic_statement(node.value):
-            pass
-        elif isinstance(node, (ast.Global, ast.Nonlocal, ast.Pass, ast.Break, ast.Continue)):
-            pass
+        elif isinstance(node, (ast.Global, ast.Nonlocal, ast.Pass, ast.Break, ast.Continue)) or (
+            isinstance(node, ast.Expr) and self._magic_statement(node.value)
+        ):
+            pass  # nothing to read, or a magic whose Python body was analysed instead
         else:  # Expr, Return, Raise, Assert, ...
             self.loads(list(ast.iter_child_nodes(node)))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -117,7 +118,7 @@ def _write(args: argparse.Namespace, pipeline: Any, written: dict[str, Any]) -> 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 write_target(pipeline, args.target, args.output)
-        except Exception as exc:  # TargetError and missing extras: say what failed
+        except Exception as exc:  # noqa: BLE001 - TargetError, missing extras, SDK errors: say what failed
             raise _OutputError(f"cannot write the {args.target} spec to {args.output}: {exc}") from None
         for w in caught:
             print(f"{args.notebook}: {args.target}: warning: {w.message}", file=sys.stderr)
@@ -177,8 +178,8 @@ def _yaml_scalar(value: Any) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return ".nan" if value != value else (".inf" if value > 0 else "-.inf")
+        if not math.isfinite(value):
+            return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
         text = repr(value)
         if "e" in text and "." not in text:  # YAML 1.1 needs a dot: 1e-05 -> 1.0e-05
             mantissa, _, exp = text.partition("e")

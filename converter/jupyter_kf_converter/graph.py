@@ -38,8 +38,8 @@ def _incoming(p: Pipeline) -> dict[str, list[Edge]]:
 
 def to_text(p: Pipeline) -> str:
     """Steps in notebook order with their dependencies (explicit/inferred) and the names carried."""
-    lines = [f"pipeline {p.name}: {len(p.steps)} step{'s' * (len(p.steps) != 1)}, {len(p.edges)} "
-             f"edge{'s' * (len(p.edges) != 1)}"]
+    s_steps, s_edges = "s" * (len(p.steps) != 1), "s" * (len(p.edges) != 1)
+    lines = [f"pipeline {p.name}: {len(p.steps)} step{s_steps}, {len(p.edges)} edge{s_edges}"]
     if p.parameters:
         lines.append("  parameters: " + ", ".join(f"{q.name}={q.default!r}" for q in p.parameters))
     inc = _incoming(p)
@@ -100,11 +100,11 @@ def to_svg(p: Pipeline) -> str:
             x += widths[n] + _GAP_X
     total_h = (max(layers, default=0) + 1) * (_NODE_H + _GAP_Y)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
-        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="sans-serif" font-size="12">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
+         f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="sans-serif" font-size="12">'),
         f"<title>{escape(p.name)}</title>",
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
+        ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>'),
     ]
     for e in p.edges:
         if e.source not in boxes or e.target not in boxes:

@@ -109,7 +109,7 @@ def _upgrade(nb: Any, shown: str) -> dict:
 
         try:
             nb = nbformat.convert(nbformat.from_dict(nb), 4)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds; say which file
             raise ConverterError(f"cannot read notebook {shown}: nbformat {major} upgrade failed: {exc}", path=shown) from None
     if not isinstance(nb.get("cells"), list):
         raise ConverterError(f"cannot read notebook {shown}: no 'cells' list (is it a Jupyter notebook?)", path=shown)
@@ -234,14 +234,14 @@ def parse_notebook(nb: dict, path: str, default_step_name: str) -> ParsedNoteboo
                 current.cells.append(c)
                 continue
             if (current is not None and current.kind == "skip" and last_step is not None
-                    and k8s_name(last_step.name or "") == same):
+                    and k8s_name(last_step.name or "") == same
+                    and all(b.kind == "skip" for b in blocks[blocks.index(last_step) + 1:])):
                 # step:a, skip, step:a -> still one step
-                if blocks[-1] is current and all(b.kind == "skip" for b in blocks[blocks.index(last_step) + 1 :]):
-                    last_step.cells.extend(pending_docs)
-                    pending_docs.clear()
-                    last_step.cells.append(c)
-                    current = last_step
-                    continue
+                last_step.cells.extend(pending_docs)
+                pending_docs.clear()
+                last_step.cells.append(c)
+                current = last_step
+                continue
             open_block("step", c.parsed.step)
         elif current is None or current.kind != role:
             open_block(role)

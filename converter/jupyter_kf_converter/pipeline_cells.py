@@ -7,6 +7,7 @@ the caller to locate (cell, step).
 from __future__ import annotations
 
 import ast
+import math
 from typing import Any
 
 from .ipython import parse_source
@@ -44,10 +45,9 @@ def parameter_assignments(source: str) -> tuple[list[tuple[str, Any, int]], list
                              stmt.lineno, target.id))
             continue
         if not json_literal(value):
-            problems.append(("invalid-parameters",
-                             f"parameter {target.id!r} has a {type(value).__name__} value; parameters must be int, "
-                             f"float, str, bool, None, or lists/dicts (with string keys) of those",
-                             stmt.lineno, target.id))
+            message = (f"parameter {target.id!r} has a {type(value).__name__} value; parameters must be int, "
+                       f"float, str, bool, None, or lists/dicts (with string keys) of those")
+            problems.append(("invalid-parameters", message, stmt.lineno, target.id))
             continue
         found.append((target.id, value, stmt.lineno))
     return found, problems
@@ -70,9 +70,9 @@ def metric_names(source: str) -> tuple[list[tuple[str, int]], list[CellProblem]]
                 and value.args and not value.keywords and all(isinstance(a, ast.Name) for a in value.args)):
             found += [(a.id, stmt.lineno) for a in value.args]
             continue
-        problems.append(("invalid-metrics",
-                         f"the pipeline-metrics cell may contain only lines like print(accuracy) or accuracy; "
-                         f"found: {snippet(stmt)}", stmt.lineno, None))
+        message = ("the pipeline-metrics cell may contain only lines like print(accuracy) or accuracy; "
+                   f"found: {snippet(stmt)}")
+        problems.append(("invalid-metrics", message, stmt.lineno, None))
     return found, problems
 
 
@@ -88,7 +88,7 @@ def parameter_type(value: Any) -> str:
 def json_literal(value: Any) -> bool:
     """True for values that survive JSON/YAML unchanged (finite floats, string-keyed dicts)."""
     if isinstance(value, float):
-        return value == value and value not in (float("inf"), float("-inf"))
+        return math.isfinite(value)
     if value is None or isinstance(value, (bool, int, str)):
         return True
     if isinstance(value, list):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analyze import KERNEL_NAMES, BlockAnalysis, Binding, Use, analyze_cells
+from .analyze import KERNEL_NAMES, Binding, BlockAnalysis, Use, analyze_cells
 from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
 from .names import NAME_RULE, is_k8s_name, k8s_name, sanitize_name
 from .parse import Block, ParsedNotebook, parse_notebook, read_notebook

@@ -38,9 +38,7 @@ def assigned_in(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
             for a in node.names:
                 if a.name != "*":
                     bound.add(a.asname or a.name.split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
             bound.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bound.add(node.rest)

@@ -6,14 +6,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-
 from jupyter_kf_converter import compile_notebook
 from jupyter_kf_converter.ir import Pipeline, Problem
 
 
-@pytest.fixture
-def compile_cells(make_notebook: Callable[..., Path]) -> Callable[..., Pipeline]:
-    """Write a notebook from cell specs (see tests/conftest.py) and compile it from its path."""
+@pytest.fixture(name="compile_cells")
+def compile_cells_fixture(make_notebook: Callable[..., Path]) -> Callable[..., Pipeline]:
+    """``compile_cells(cells, name=...)``: write a notebook from cell specs (see tests/conftest.py)
+    and compile it from its path. Import this module's ``compile_cells_fixture`` to use it."""
 
     def _compile(cells: Sequence, name: str = "pipeline.ipynb") -> Pipeline:
         return compile_notebook(make_notebook(cells, name=name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core_helpers import compile_cells, inputs, problems  # noqa: F401 (fixture)
+from core_helpers import compile_cells_fixture, inputs, problems  # noqa: F401 (fixture)
 
 
 def test_augmented_assignment_uses_and_redefines(compile_cells):
@@ -74,7 +74,7 @@ def test_comprehension_variables_stay_in_their_scope(compile_cells):
     p = compile_cells([
         ("data = [1, 2, 3]", ["step:a"]),
         ("squares = [i * i for i in data if i]\npairs = {k: v for k, v in zip(data, data)}\n"
-         "gen = sum(j for j in range(3))", ["step:b"]),
+         + "gen = sum(j for j in range(3))", ["step:b"]),
         ("print(i)", ["step:c"]),
     ])
     assert inputs(p, "b") == {"data": ("a", "value")}
@@ -116,7 +116,7 @@ def test_class_body_and_method_free_names(compile_cells):
     p = compile_cells([
         ("base_value = 1\nscale = 2", ["step:a"]),
         ("class Model:\n    start = base_value\n    def run(self, x):\n        return x * scale\n"
-         "    def again(self):\n        return self.run(start_missing_is_fine := 1)\n", ["step:b"]),
+         + "    def again(self):\n        return self.run(start_missing_is_fine := 1)\n", ["step:b"]),
     ])
     assert p.valid, p.problems
     assert inputs(p, "b") == {"base_value": ("a", "value"), "scale": ("a", "value")}
@@ -258,7 +258,7 @@ def test_used_before_defined_in_the_same_step_is_an_input(compile_cells):
 def test_walrus_and_with_and_except_bind(compile_cells):
     p = compile_cells([
         ("if (size := 3) > 1:\n    pass\nwith open(__file__ if False else '/dev/null') as fh:\n    pass\n"
-         "try:\n    1 / 0\nexcept ZeroDivisionError as err:\n    saved = str(err)\nfor idx, val in enumerate('ab'):\n    pass",
+         + "try:\n    1 / 0\nexcept ZeroDivisionError as err:\n    saved = str(err)\nfor idx, val in enumerate('ab'):\n    pass",
          ["step:a"]),
         ("print(size, fh, saved, idx, val)", ["step:b"]),
     ])

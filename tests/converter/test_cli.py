@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from jupyter_kf_converter import compile_notebook
 from jupyter_kf_converter.cli import main
 from jupyter_kf_converter.ir import Pipeline
@@ -43,7 +42,7 @@ def bad(make_notebook):
 def test_subprocess_jupyter_kf_compile_writes_the_ir(good, tmp_path):
     out = tmp_path / "out" / "pipeline.yaml"
     proc = subprocess.run([str(BIN / "jupyter"), "kf", "compile", str(good), "-o", str(out)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert Pipeline.from_yaml(out.read_text()) == compile_notebook(str(good))
     assert f"wrote {out}" in proc.stderr
@@ -51,7 +50,8 @@ def test_subprocess_jupyter_kf_compile_writes_the_ir(good, tmp_path):
 
 def test_subprocess_console_script_reports_located_errors(bad, tmp_path):
     out = tmp_path / "pipeline.yaml"
-    proc = subprocess.run([str(BIN / "jupyter-kf-compile"), str(bad), "-o", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([str(BIN / "jupyter-kf-compile"), str(bad), "-o", str(out)], capture_output=True, text=True,
+                          check=False)
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
     assert f"{bad}: cell 2, line 2 (step total): error: name 'valuez' is not defined by any earlier step, import or " \

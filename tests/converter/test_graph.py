@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from core_helpers import compile_cells_fixture  # noqa: F401 (fixture)
 from jupyter_kf_converter.graph import graph_json, layout, to_dot, to_svg, to_text
-
-from core_helpers import compile_cells  # noqa: F401 (fixture)
 
 DIAMOND = [
     ("import os", ["imports"]),

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
-
 from jupyter_kf_converter.ipython import _simple_transform, parse_source
 
 SIMPLE = [

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import yaml
-
+from core_helpers import compile_cells_fixture  # noqa: F401 (fixture)
 from jupyter_kf_converter.ir import Pipeline
-
-from core_helpers import compile_cells  # noqa: F401 (fixture)
 
 RICH = [
     "md:# Rich pipeline\nwith *markdown*, unicode: é ü 漢字",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from core_helpers import compile_cells_fixture, problems  # noqa: F401 (fixture)
 from jupyter_kf_converter.plan import format_problem
-
-from core_helpers import compile_cells, problems  # noqa: F401 (fixture)
 
 
 def only(p, code):
@@ -106,7 +105,7 @@ def test_undefined_name_hints_at_later_and_skipped_definitions(compile_cells):
 def test_parameters_cell_must_be_simple_literal_assignments(compile_cells):
     p = compile_cells([
         ("a = 1\nb = [1, 'x', None]\nc = {'k': 2.5}\nd: bool = True\n"
-         "e = compute()\nf, g = 1, 2\nprint(a)\nh = (1, 2)", ["pipeline-parameters"]),
+         + "e = compute()\nf, g = 1, 2\nprint(a)\nh = (1, 2)", ["pipeline-parameters"]),
         ("x = a", ["step:s"]),
     ])
     errs = problems(p, "invalid-parameters")
