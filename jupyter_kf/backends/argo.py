@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..k8s.backend import ClusterBackend
@@ -80,9 +81,13 @@ class ArgoDriver:
         self.run = run
         self.request = request
         self.clients: KubeClients = backend.clients()
-        self.namespace = backend.namespace()
         self.plan: ClusterPlan | None = None
         self.name: str | None = None
+
+    @cached_property
+    def namespace(self) -> str:
+        """Resolved in the run's thread: a configuration error fails the run with its message."""
+        return self.backend.namespace()
 
     def manifest(self) -> dict[str, Any]:
         from jupyter_kf_converter.targets.argo import build_workflow

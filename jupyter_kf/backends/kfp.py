@@ -4,6 +4,7 @@ v2beta1 REST API, terminated on cancel); the run volume is restored from a Volum
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..k8s.backend import ClusterBackend
@@ -87,12 +88,19 @@ class KfpDriver:
         self.pipeline = pipeline
         self.run = run
         self.request = request
-        self.api = backend.api()
         self.clients: KubeClients = backend.clients()
-        self.namespace = backend.namespace()
         self.pvc = k8s_name(pipeline.name, run.id, "work")
         self.plan: ClusterPlan | None = None
         self.run_id: str | None = None
+
+    # Resolved in the run's thread: a configuration error fails the run with its message.
+    @cached_property
+    def api(self) -> KfpApi:
+        return self.backend.api()
+
+    @cached_property
+    def namespace(self) -> str:
+        return self.backend.namespace()
 
     def compiled(self) -> str:
         from jupyter_kf_converter.targets.kfp import compile_kfp
@@ -103,14 +111,15 @@ class KfpDriver:
     def submit(self) -> tuple[str, str | None]:
         from ..k8s.prepare import notebook_folder, prepare, write_record
 
+        api, namespace = self.api, self.namespace  # configuration errors before any cluster call
         folder = notebook_folder(self.run, self.pipeline, self.request, self.backend.root)
         self.plan = prepare(
             self.clients, self.pipeline, self.run, self.request,
-            namespace=self.namespace, folder=folder, pvc_name=self.pvc,
+            namespace=namespace, folder=folder, pvc_name=self.pvc,
         )  # fmt: skip
         self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
         s = self.backend.settings
-        experiment = self.api.ensure_experiment(s.kfp_experiment, self.namespace)
+        experiment = api.ensure_experiment(s.kfp_experiment, namespace)
         known = {p.name for p in self.pipeline.parameters}
         created = self.api.create_run(
             display_name=f"{self.pipeline.name} {self.run.id}",

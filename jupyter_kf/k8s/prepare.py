@@ -90,6 +90,10 @@ def prepare(
         timeout=request.timeout,
     )
     plan = ClusterPlan(namespace=namespace, options=opts)
+    if request.retry_of:
+        plan.notes.append(
+            f"retry of {request.retry_of}: a cluster run keeps no values after it ends, so every step reruns"
+        )
     in_pod = s.in_cluster
     if in_pod and (s.inherit_pod or s.snapshot):
         plan.pod = read_own_pod(clients)

@@ -292,3 +292,15 @@ def test_deploy_rbac_grants_everything_the_backends_use(settings, cluster, store
     assert {("", "pods", "get"), ("", "pods/log", "get"), ("snapshot.storage.k8s.io", "volumesnapshots", "create"),
             ("argoproj.io", "workflows", "create"), ("", "persistentvolumeclaims", "delete")} <= used
     assert used <= granted, used - granted
+
+
+def test_unconfigured_backends_fail_the_run_with_the_reason(settings, cluster, store, tmp_path):
+    no_kfp = settings.model_copy(update={"kfp_endpoint": None})
+    _, _, handle = start(KfpBackend(store, no_kfp, poll_interval=0.01), store)
+    final = handle.wait(10)
+    assert final.status == RunStatus.failed and "KF_KFP_ENDPOINT" in final.error
+    no_ns = settings.model_copy(update={"service_account_dir": str(tmp_path / "none"), "argo_namespace": None})
+    _, _, handle = start(ArgoBackend(store, no_ns, poll_interval=0.01), store)
+    final = handle.wait(10)
+    assert final.status == RunStatus.failed and "KF_ARGO_NAMESPACE" in final.error
+    assert cluster.requests == []
