@@ -18,6 +18,13 @@ KEEPALIVE_S = 15.0
 
 
 class _RunHandler(KfHandler):
+    _gone = False
+
+    def on_connection_close(self) -> None:
+        # The client left (e.g. an aborted long poll): stop waiting for it; wake the waiters.
+        self._gone = True
+        self.kf.watch.notify()
+
     def run_url(self, run: Run) -> str:
         return url_path_join(self.base_url, "jupyter-kf/api/runs", run.id)
 
@@ -47,8 +54,10 @@ class RunsHandler(_RunHandler):
                 break
             runs = [r for r in runs if seqs[r.id] > since_seq]
             remaining = deadline - loop.time()
-            if runs or remaining <= 0 or self.request.connection.stream.closed():
+            if runs or remaining <= 0:
                 break
+            if self._gone:
+                return
             await watch.wait(min(self.kf.poll_interval, remaining))
         self.send(RunList(runs=runs, cursor=cursor))
 
@@ -114,7 +123,7 @@ class RunEventsHandler(_RunHandler):
                     self.write(": keep-alive\n\n")
                     last_write = time.monotonic()
                     await self.flush()
-                if run.status.finished:
+                if run.status.finished or self._gone:
                     break
                 await watch.wait(self.kf.poll_interval)
                 try:
@@ -123,4 +132,5 @@ class RunEventsHandler(_RunHandler):
                     break
         except StreamClosedError:
             return
-        self.finish(set_content_type="text/event-stream")
+        if not self._gone:
+            self.finish(set_content_type="text/event-stream")

@@ -6,6 +6,8 @@ import asyncio
 import json
 import time
 
+import pytest
+
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:
     events = []
@@ -72,3 +74,27 @@ async def test_events_of_a_finished_run_end_at_once(api, pipe_nb, wait_run):
     status, text = await api("GET", f"runs/{run['id']}/events")
     assert status == 200 and time.monotonic() - t0 < 5
     assert [r["status"] for _, r in parse_sse(text)] == ["succeeded"]
+
+
+async def test_an_abandoned_long_poll_stops_polling(api, jp_serverapp):
+    state = jp_serverapp.web_app.settings["jupyter_kf"]
+    real, calls = state.service.list_runs, []
+
+    def counting(*args, **kwargs):
+        calls.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    state.service.list_runs = counting
+    try:
+        status, first = await api("GET", "runs")
+        # the client gives up after 0.5 s on a poll the server would hold for 30 s
+        from tornado.simple_httpclient import HTTPTimeoutError
+
+        with pytest.raises(HTTPTimeoutError):
+            await api("GET", "runs", params={"since": first["cursor"], "wait": 30}, timeout=0.5)
+        await asyncio.sleep(1.0)
+        seen = len(calls)
+        await asyncio.sleep(1.5)
+        assert len(calls) == seen, "the server kept polling the store for a client that left"
+    finally:
+        state.service.list_runs = real
