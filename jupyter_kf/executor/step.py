@@ -102,7 +102,7 @@ class StepAttempt:
     def _killed_outcome(self) -> StepOutcome:
         if self.timed_out:
             cell = running_source_cell(self.output_nb)
-            where = f" in cell {cell}" if cell is not None else ""
+            where = f" in cell {cell + 1}" if cell is not None else ""
             return StepOutcome(
                 ok=False,
                 error=f"step {self.step!r} timed out after {self.timeout:g} s{where}; its kernel was killed",
@@ -120,9 +120,9 @@ class StepAttempt:
         elif role == "save":
             where = "while saving its outputs"
         elif role in ("imports", "functions") and index is not None:
-            where = f"in the {role} cell {index}"
+            where = f"in the {role} cell {index + 1}"
         elif index is not None:
-            where = f"at cell {index}"
+            where = f"at cell {index + 1}"  # counted from 1, as in the converter's problems
         else:
             where = "in a generated cell"
         return f"step {self.step!r} failed {where}: {ename}: {evalue}"[:500]

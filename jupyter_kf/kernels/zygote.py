@@ -42,6 +42,9 @@ PRELOAD = [
     "unicodedata",
     "http.server",
     "jupyter_kf_converter.runtime",  # what every step notebook's load cell imports
+    "cloudpickle",  # what the runtime saves most values with
+    "faulthandler",
+    "tornado.platform.asyncio",
 ]
 # Step kernels are run by papermill, never debugged: without debugpy (~0.12 s of imports) the
 # kernel reports no debugger. User code may still import debugpy (the mark is undone in children).

