@@ -229,3 +229,23 @@ def test_no_token_in_any_request_body(settings, cluster):
     create_workflow(clients, _workflow(), "team")
     bodies = json.dumps([r["body"] for r in cluster.requests])
     assert cluster.token not in bodies
+
+
+def test_fake_rejects_pvc_bodies_the_real_api_rejects(settings, cluster):
+    """The fake validates core kinds with the kubernetes client's models (required fields)."""
+    from kubernetes.client.exceptions import ApiException
+
+    core = KubeClients(settings).core
+    good = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "run-work"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                     "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "s1"}}}
+    core.create_namespaced_persistent_volume_claim("team", good)
+    bad = json.loads(json.dumps(good))
+    bad["metadata"]["name"] = "run-work-2"
+    del bad["spec"]["dataSource"]["name"]
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_persistent_volume_claim("team", bad)
+    assert err.value.status == 422 and "name" in json.loads(err.value.body)["message"]
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_persistent_volume_claim("team", good)
+    assert err.value.status == 409
