@@ -223,3 +223,32 @@ def test_papermill_parameters_tag_gets_a_hint(compile_cells):
 def test_comment_only_cell_before_the_first_tag_is_kept(compile_cells):
     p = compile_cells(["# just a comment", ("x = 1", ["step:a"])])
     assert [c.index for c in p.step("a").cells] == [0, 1]
+
+
+def test_a_kale_style_notebook(compile_cells):
+    """Kale's own conventions (block:, prev:, skip, limit:, metrics via print) compile unchanged."""
+    p = compile_cells([
+        "md:# Titanic\nPredict survival.",
+        ("import numpy as np\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression",
+         ["imports"]),
+        ("C = 1.0\nmax_iter = 100", ["pipeline-parameters"]),
+        ("def clean(frame):\n    return frame.fillna(0)", ["functions"]),
+        ("train_df = pd.DataFrame({'age': [22, np.nan, 38], 'survived': [0, 1, 1]})", ["block:loaddata"]),
+        ("train_df.head()", ["skip"]),
+        ("train_df = clean(train_df)\nX = train_df[['age']]\ny = train_df['survived']",
+         ["block:datapreprocessing", "prev:loaddata"]),
+        ("lr = LogisticRegression(C=C, max_iter=max_iter)\nlr.fit(X, y)\nacc_lr = lr.score(X, y)",
+         ["block:logisticregression", "prev:datapreprocessing", "limit:nvidia.com/gpu:1"]),
+        ("print(acc_lr)", ["pipeline-metrics"]),
+    ], name="titanic_ml.ipynb")
+    assert p.valid, p.problems
+    assert p.name == "titanic-ml" and p.description == "Titanic"
+    assert [s.name for s in p.steps] == ["loaddata", "datapreprocessing", "logisticregression"]
+    assert [(e.source, e.target, e.kind, e.names) for e in p.edges] == [
+        ("loaddata", "datapreprocessing", "explicit", ["train_df"]),
+        ("datapreprocessing", "logisticregression", "explicit", ["X", "y"]),
+    ]
+    lr = p.step("logisticregression")
+    assert lr.parameters == ["C", "max_iter"] and lr.metrics == ["acc_lr"]
+    assert lr.resources.limits == {"nvidia.com/gpu": "1"}
+    assert p.step("datapreprocessing").outputs == ["X", "y"]
