@@ -64,12 +64,14 @@ class ClusterRunHandle:
         on_update: OnUpdate | None = None,
         *,
         poll_interval: float = 2.0,
+        max_poll_errors: int = 5,
     ) -> None:
         self.store = store
         self.run_id = run.id
         self.driver = driver
         self.on_update = on_update
         self.poll_interval = poll_interval
+        self.max_poll_errors = max_poll_errors
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._logged: set[str] = set()
@@ -120,11 +122,21 @@ class ClusterRunHandle:
         self.store.update_run(self.run_id, external_id=external_id, external_url=url)
         self._report()
         cancel_sent = False
+        errors = 0
         while True:
             if not cancel_sent and self._cancel_wanted():
                 self.driver.cancel()
                 cancel_sent = True
-            state = self.driver.poll()
+            try:
+                state = self.driver.poll()
+            except Exception as exc:  # a blip must not fail a run that goes on in the cluster
+                errors += 1
+                if errors > self.max_poll_errors or getattr(exc, "status", None) in (401, 403, 404):
+                    raise
+                log.warning("run %s: polling failed (%d/%d): %s", self.run_id, errors, self.max_poll_errors, exc)
+                self._done.wait(min(30.0, self.poll_interval * 2**errors))
+                continue
+            errors = 0
             self._apply(state)
             if state.status.finished:
                 status = RunStatus.cancelled if cancel_sent and state.status != RunStatus.succeeded else state.status

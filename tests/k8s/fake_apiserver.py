@@ -96,6 +96,7 @@ class FakeCluster:
     snapshot_ready_after: int = 2  # reads before readyToUse
     unsnapshottable_classes: set[str] = field(default_factory=set)  # storage classes whose driver fails
     fail_steps: set[str] = field(default_factory=set)  # steps that fail in workflows and KFP runs
+    unavailable_reads: int = 0  # the next N reads of workflows/KFP runs answer 503
     step_log_tail: dict[str, str] = field(default_factory=dict)  # what a KFP step's pod prints last
     requests: list[dict[str, Any]] = field(default_factory=list)
     # KFP
@@ -230,6 +231,10 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if self.headers.get("Authorization") != f"Bearer {c.token}":
                 raise ApiFailure(401, "Unauthorized", "Unauthorized")
+            if method == "GET" and c.unavailable_reads and ("/workflows/" in url.path or "/runs/" in url.path):
+                with c.lock:
+                    c.unavailable_reads -= 1
+                raise ApiFailure(503, "ServiceUnavailable", "the server is currently unable to handle the request")
             with c.lock:
                 if url.path.startswith("/apis/v2beta1/"):
                     code, out = _kfp(c, method, url.path[len("/apis/v2beta1/") :], parse_qs(url.query), body)

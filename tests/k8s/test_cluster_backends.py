@@ -304,3 +304,17 @@ def test_unconfigured_backends_fail_the_run_with_the_reason(settings, cluster, s
     final = handle.wait(10)
     assert final.status == RunStatus.failed and "KF_ARGO_NAMESPACE" in final.error
     assert cluster.requests == []
+
+
+@pytest.mark.parametrize("backend_cls", [ArgoBackend, KfpBackend])
+def test_transient_api_errors_while_watching_are_ridden_out(settings, cluster, store, backend_cls):
+    cluster.unavailable_reads = 3
+    _, _, handle = start(backend_cls(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.succeeded, final.error
+    assert cluster.unavailable_reads == 0
+    cluster.unavailable_reads = 100
+    _, _, handle = start(backend_cls(store, settings, poll_interval=0.01), store)
+    final = handle.wait(60)
+    assert final.status == RunStatus.failed
+    assert "503" in final.error or "unable to handle" in final.error
