@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from ..extension import KfState
 
 M = TypeVar("M", bound=BaseModel)
-log = logging.getLogger("jupyter_kf.handlers")
 
 AUTH_RESOURCE = "jupyter_kf"
 
@@ -142,6 +140,15 @@ class KfHandler(APIHandler):
             suffix=".ipynb",
         )
         return real.relative_to(self.kf.root).as_posix()
+
+    def has_store(self, notebook: str) -> bool:
+        """Whether the run store for ``notebook`` (relative to the root) exists yet.
+
+        Reads (listing runs or snapshots) check this first: opening a store creates its folder,
+        and a GET must not create folders (least of all for notebooks that do not exist).
+        """
+        store = self.kf.service.settings.store_path((self.kf.root / notebook).parent)
+        return (store / "runs.sqlite").is_file()
 
     # -- calling the core -------------------------------------------------------------------
     async def call(self, fn, /, *args: Any, **kwargs: Any) -> Any:

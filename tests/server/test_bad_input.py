@@ -80,3 +80,13 @@ async def test_snapshots_list_needs_a_notebook(api):
 async def test_unknown_routes_are_404(api):
     status, _ = await api("GET", "nothing-here")
     assert status == 404
+
+
+async def test_reads_create_no_folders(api, pipe_nb, root):
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    for params in ({"notebook": "deep/er/x.ipynb"}, {"notebook": pipe_nb}):
+        status, body = await api("GET", "runs", params=params)
+        assert status == 200 and body["runs"] == []
+    status, body = await api("GET", "snapshots", params={"notebook": pipe_nb})
+    assert status == 200 and body["snapshots"] == []
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
