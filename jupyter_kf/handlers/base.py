@@ -7,8 +7,10 @@ call :class:`jupyter_kf.service.PipelineService` in a worker thread (never on th
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 
 AUTH_RESOURCE = "jupyter_kf"
+# Run ids and step names as they can exist (step names are RFC 1123 labels): nothing path-like.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class ApiError(web.HTTPError):
@@ -72,6 +76,8 @@ def map_exception(exc: BaseException) -> ApiError | None:
         return ApiError(422, str(exc))
     if isinstance(exc, PermissionError):
         return ApiError(403, str(exc) or "permission denied")
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return ApiError(400, "a name in the request is too long")
     if isinstance(exc, FileNotFoundError):
         return ApiError(404, str(exc) or "not found")
     if isinstance(exc, KeyError):
@@ -164,6 +170,8 @@ class KfHandler(APIHandler):
 
     async def get_run(self, run_id: str) -> Run:
         """The run, if its store is this server's: under the root, or the configured store."""
+        if not _NAME.fullmatch(run_id):  # ids are `YYYYMMDD-HHMMSS-xxxx`; never a path
+            raise ApiError(404, f"no run {run_id[:80]!r}")
         service = self.kf.service
         store = await self.call(service.store_of, run_id)
         path = Path(store.path).resolve()

@@ -16,7 +16,7 @@ from .base import ApiError, KfHandler
 class _StepHandler(KfHandler):
     async def check_step(self, run_id: str, step: str) -> Run:
         run = await self.get_run(run_id)
-        if step not in {s.name for s in run.steps}:
+        if step not in {s.name for s in run.steps}:  # also refuses anything path-like
             raise ApiError(404, f"run {run_id} has no step {step!r}", field="step")
         return run
 

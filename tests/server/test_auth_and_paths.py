@@ -86,6 +86,7 @@ def tree(tmp_path: Path) -> Path:
         ("updir/outside.ipynb", 403),
         ("missing.ipynb", 404),
         ("sub", 400),
+        ("x" * 300 + ".ipynb", 400),
     ],
 )
 def test_resolve_in_root_refuses(tree, path, status):

@@ -90,3 +90,14 @@ async def test_reads_create_no_folders(api, pipe_nb, root):
     status, body = await api("GET", "snapshots", params={"notebook": pipe_nb})
     assert status == 200 and body["snapshots"] == []
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+async def test_odd_run_and_step_names_are_404(api, pipe_nb, wait_run):
+    status, run = await api("POST", "runs", {"notebook": pipe_nb})
+    await wait_run(run["id"])
+    for bad in ("..", ".", "%00", "a%00b", "..%2F..%2Fetc", "%2e%2e", "x" * 300):
+        for path in (f"runs/{bad}", f"runs/{bad}/steps/make/log", f"runs/{run['id']}/steps/{bad}/log",
+                     f"runs/{run['id']}/steps/{bad}/notebook", f"runs/{bad}/events"):
+            status, body = await api("GET", path)
+            assert status in (400, 404), (path, status, body)
+            assert body["message"]
