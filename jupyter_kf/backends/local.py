@@ -121,7 +121,11 @@ class LocalRun:
 
         work = self.store.work_dir(self.run_id)
         env = {"JUPYTER_KF_RUN_ID": self.run_id}
-        pool = KernelPool(self.pipeline.kernel.name, work, env, cap=self.backend.max_parallel(self.request) + 2)
+        from ..kernels.preload import modules_to_preload
+
+        cap = self.backend.max_parallel(self.request) + 2
+        preload = modules_to_preload(self.pipeline, Path(self.request.notebook).parent)
+        pool = KernelPool(self.pipeline.kernel.name, work, env, cap=cap, preload=preload)
         pool.want(want)
         _import_step_runner()
         return pool

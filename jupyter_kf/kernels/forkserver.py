@@ -39,6 +39,7 @@ class ForkServer:
         )
         self._ready = threading.Event()
         self._error: str | None = None
+        self.preloaded: set[str] = set()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         if self._ready.is_set():
@@ -58,14 +59,13 @@ class ForkServer:
     def alive(self) -> bool:
         return self._proc.poll() is None and self._error is None
 
-    def fork(self, argv: list[str], cwd: str | os.PathLike | None, env: dict[str, str], stdio: str | None = None) -> int:
-        """Fork a kernel running ``ipykernel`` with ``argv`` (e.g. ``["-f", conn_file, ...]``)."""
+    def _request(self, request: dict) -> dict:
         self._wait_ready()
         with self._lock:
             if self._proc.poll() is not None:
                 raise ForkServerError(f"kernel fork server exited (code {self._proc.returncode})")
             self._seq += 1
-            request = {"id": self._seq, "argv": argv, "cwd": str(cwd) if cwd else None, "env": env, "stdio": stdio}
+            request = {"id": self._seq, **request}
             assert self._proc.stdin is not None and self._proc.stdout is not None
             try:
                 self._proc.stdin.write(json.dumps(request) + "\n")
@@ -75,10 +75,23 @@ class ForkServer:
                 raise ForkServerError(f"kernel fork server is gone: {exc}") from exc
             if not line:
                 raise ForkServerError("kernel fork server closed its output")
-            answer = json.loads(line)
-            if "pid" not in answer:
-                raise ForkServerError(f"kernel fork failed: {answer.get('error')}")
-            return int(answer["pid"])
+            return json.loads(line)
+
+    def preload(self, modules: list[str]) -> dict:
+        """Import ``modules`` in the zygote (once each) so that kernels forked later have them."""
+        todo = [m for m in modules if m not in self.preloaded]
+        if not todo:
+            return {"preloaded": [], "failed": []}
+        answer = self._request({"preload": todo})
+        self.preloaded.update(todo)
+        return answer
+
+    def fork(self, argv: list[str], cwd: str | os.PathLike | None, env: dict[str, str], stdio: str | None = None) -> int:
+        """Fork a kernel running ``ipykernel`` with ``argv`` (e.g. ``["-f", conn_file, ...]``)."""
+        answer = self._request({"argv": argv, "cwd": str(cwd) if cwd else None, "env": env, "stdio": stdio})
+        if "pid" not in answer:
+            raise ForkServerError(f"kernel fork failed: {answer.get('error')}")
+        return int(answer["pid"])
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the zygote; it kills every kernel it forked that is still running."""

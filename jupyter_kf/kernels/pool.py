@@ -18,8 +18,18 @@ from .manager import StepKernelManager
 
 
 class KernelPool:
-    def __init__(self, kernel_name: str, cwd: Path | str, env: dict[str, str] | None = None, cap: int = 8) -> None:
+    def __init__(
+        self,
+        kernel_name: str,
+        cwd: Path | str,
+        env: dict[str, str] | None = None,
+        cap: int = 8,
+        preload: list[str] | None = None,
+    ) -> None:
         self.kernel_name = kernel_name
+        self.preload = list(preload or [])  # see kernels/preload.py
+        self._preload_lock = threading.Lock()
+        self._preloaded = not self.preload
         self.cwd = str(cwd)
         self.env = {**os.environ, **(env or {})}
         self.cap = max(1, cap)
@@ -93,6 +103,11 @@ class KernelPool:
 
     # -- internals ------------------------------------------------------------------------------
     def _start(self) -> StepKernelManager:
+        if not self._preloaded:
+            with self._preload_lock:  # before the first fork: every kernel then has the modules
+                if not self._preloaded:
+                    self._preload()
+                    self._preloaded = True
         km = StepKernelManager(kernel_name=self.kernel_name)
         km.start_kernel(cwd=self.cwd, env=dict(self.env))
         with self._cond:
@@ -103,6 +118,19 @@ class KernelPool:
             self._reap.put(km)
             raise RuntimeError("kernel pool is closed")
         return km
+
+    def _preload(self) -> None:
+        import logging
+
+        from .forkserver import ForkServerError, get_fork_server
+
+        try:
+            answer = get_fork_server().preload(self.preload)
+        except ForkServerError as exc:
+            logging.getLogger("jupyter_kf.kernels").warning("could not preload %s: %s", self.preload, exc)
+            return
+        if answer.get("failed"):
+            logging.getLogger("jupyter_kf.kernels").info("not preloaded: %s", ", ".join(answer["failed"]))
 
     def _fill_loop(self) -> None:
         while True:

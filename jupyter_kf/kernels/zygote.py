@@ -91,6 +91,8 @@ def _child(request: dict, zygote_pid: int) -> None:
         for name in NOT_PRELOADED:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+        if "numpy" in sys.modules:  # its global random state was seeded once, in the zygote
+            sys.modules["numpy"].random.seed()
         os.environ.clear()
         os.environ.update(request.get("env") or {})
         os.environ["JPY_PARENT_PID"] = str(zygote_pid)
@@ -116,8 +118,31 @@ def _child(request: dict, zygote_pid: int) -> None:
             os._exit(code)
 
 
+def _preload(names: list[str]) -> dict:
+    """Import modules that the pipeline's steps import. The runner sends only fork-safe ones
+    (numpy, pandas, scikit-learn...: their native thread pools handle fork). Python threads are
+    still not allowed: once one exists, nothing more is imported (reported as failed)."""
+    import gc
+    import threading
+
+    done, failed = [], []
+    for name in names:
+        if threading.active_count() != 1:
+            failed.append(f"{name}: a thread is running")
+            continue
+        try:
+            __import__(name)
+            done.append(name)
+        except BaseException as exc:  # broken or absent: the kernel will say so itself
+            failed.append(f"{name}: {type(exc).__name__}")
+    gc.collect()
+    gc.freeze()
+    return {"preloaded": done, "failed": failed}
+
+
 def main() -> None:
     os.setsid()
+    del sys.path[0]  # this script's folder: modules are found as a kernel finds them
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     proto_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints must never corrupt the protocol stream
@@ -142,6 +167,9 @@ def main() -> None:
         try:
             request = json.loads(line)
         except ValueError:
+            continue
+        if "preload" in request:
+            proto_out.write(json.dumps({"id": request.get("id"), **_preload(request["preload"])}) + "\n")
             continue
         try:
             pid = os.fork()
