@@ -146,6 +146,7 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
       <Section title="Active cell" testid="kf-section-cell">
         {activeCell && role ? (
           <CellEditor
+            key={activeCell.model.id}
             model={state.model}
             cellIndex={activeIndex}
             role={role}
