@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_kf.k8s.config import ClusterSettings
 
-from .fake_apiserver import FakeApiServer, FakeCluster
+from .fakeapi import FakeApiServer, FakeCluster
 
 POD = "nb-0"
 

@@ -15,13 +15,13 @@ from jupyter_kf_converter.targets import TargetError, compile_target, write_targ
 from jupyter_kf_converter.targets.argo import ENTRYPOINT, build_workflow, template_name
 from jupyter_kf_converter.targets.options import TargetOptions
 
-from .fake_apiserver import _workflow_causes
+from .fakeapi import workflow_causes
 from .pipelines import DEMO_CELLS, demo_pipeline
 
 
 def assert_valid_workflow(manifest: dict) -> None:
     """Loads into hera.workflows.models.Workflow with no field dropped (no unknown field)."""
-    assert _workflow_causes(manifest) == []
+    assert workflow_causes(manifest) == []
 
 
 def templates(wf: dict) -> dict[str, dict]:

@@ -16,7 +16,7 @@ from jupyter_kf.k8s.config import ClusterSettings
 from jupyter_kf.models import Run, RunRequest, RunStatus, StepStatus
 from jupyter_kf.store import RunStore, utcnow
 
-from .fake_apiserver import _workflow_causes, permissions_used
+from .fakeapi import permissions_used, workflow_causes
 from .pipelines import demo_pipeline
 
 NOTEBOOK = "/home/jovyan/projects/demo/demo.ipynb"
@@ -64,7 +64,7 @@ def test_argo_run_end_to_end(settings, cluster, store, caplog):
     assert final.step("train").metrics == {"ran": "train"}
     assert store.step_log_path(run.id, "train").read_text() == "log of step train\n"
     (wf,) = posted(cluster, "/workflows")
-    assert _workflow_causes(wf) == []
+    assert workflow_causes(wf) == []
     spec = wf["spec"]
     (claim,) = spec["volumeClaimTemplates"]
     (snap,) = posted(cluster, "/volumesnapshots")

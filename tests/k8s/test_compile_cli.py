@@ -12,7 +12,7 @@ import yaml
 from conftest import build_notebook
 from jupyter_kf_converter.cli import main
 
-from .fake_apiserver import _workflow_causes
+from .fakeapi import workflow_causes
 from .pipelines import DEMO_CELLS
 
 
@@ -46,7 +46,7 @@ def test_compile_argo_spec_in_a_fresh_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "no image for step(s) load, train, report" in proc.stderr  # said once, not per step
     wf = yaml.safe_load(out.read_text())
-    assert _workflow_causes(wf) == []
+    assert workflow_causes(wf) == []
     assert [t["name"] for t in wf["spec"]["templates"][0]["dag"]["tasks"]] == ["load", "train", "report"]
 
 
