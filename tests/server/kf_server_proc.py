@@ -36,6 +36,7 @@ class ServerProc:
     url: str
     token: str
     log_path: Path
+    run_id: str | None = None
 
     def api(self, path: str, body: dict | None = None, timeout: float = 10) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None

@@ -41,6 +41,7 @@ def server(tmp_path_factory) -> Iterator[ServerProc]:
         status, run = server.api("runs", {"notebook": "pipe.ipynb"})
         assert status == 202, run
         server.wait_run(run["id"], until=lambda r: r["status"] not in ("queued", "running"))
+        server.run_id = run["id"]
         yield server
     finally:
         server.stop()
@@ -67,6 +68,27 @@ def test_api_fuzz(served_schema, server, method, path, mode):
     operation = served_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+              derandomize=True, database=None)
+    def fuzz(case):
+        case.call_and_validate(
+            headers={"Authorization": f"token {server.token}"},
+            checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+            timeout=REQUEST_TIMEOUT,
+        )
+
+    fuzz()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [(m, p) for m, p in _operations() if "{run_id}" in p and not p.endswith("/retry")],
+)
+def test_api_fuzz_on_a_real_run(served_schema, server, method, path):
+    """The same, with the id of a real finished run, so step names and bodies reach deeper."""
+    operation = served_schema[path][method]
+
+    @given(case=operation.as_strategy(path_parameters={"run_id": server.run_id}))
     @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
               derandomize=True, database=None)
     def fuzz(case):
