@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -149,83 +147,11 @@ def _write(args: argparse.Namespace, pipeline: Any, written: dict[str, Any]) -> 
 def _yaml(pipeline: Any) -> str:
     """The IR as block-style YAML, without importing PyYAML (~40 ms of start-up).
 
-    Same data as ``Pipeline.to_yaml()`` (``Pipeline.from_yaml`` reads it back unchanged): every
-    string is a JSON-escaped double-quoted scalar, which YAML reads the same way.
+    Same data as ``Pipeline.to_yaml()``: ``Pipeline.from_yaml`` reads it back unchanged.
     """
+    from .yamldump import dump_yaml
+
     return dump_yaml(json.loads(pipeline.model_dump_json()))
-
-
-def dump_yaml(data: Any) -> str:
-    """A JSON-like tree (dicts, lists, str, int, float, bool, None) as block-style YAML."""
-    out: list[str] = []
-    _yaml_node(data, 0, out)
-    return "\n".join(out) + "\n"
-
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
-# Characters YAML reads as line breaks or rejects; JSON already escapes those below U+0020.
-_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
-
-
-def _quote(text: str) -> str:
-    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
-
-
-def _yaml_scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-        text = repr(value)
-        if "e" in text and "." not in text:  # YAML 1.1 needs a dot: 1e-05 -> 1.0e-05
-            mantissa, _, exp = text.partition("e")
-            text = f"{mantissa}.0e{exp}"
-        return text
-    if isinstance(value, int):
-        return str(value)
-    return _quote(str(value))
-
-
-def _yaml_key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) and key.lower() not in _YAML_WORDS else _quote(key)
-
-
-def _yaml_node(value: Any, indent: int, out: list[str], prefix: str = "") -> None:
-    """Append ``value`` (a JSON-like tree) at ``indent``; ``prefix`` is text before the first line."""
-    pad = " " * indent
-    if isinstance(value, dict) and value:
-        first = True
-        for key, item in value.items():
-            lead = (prefix if first and prefix else pad) + _yaml_key(key) + ":"
-            first = False
-            if isinstance(item, (dict, list)) and item:
-                out.append(lead)
-                _yaml_node(item, indent + 2, out)
-            else:
-                out.append(f"{lead} {_yaml_inline(item)}")
-    elif isinstance(value, list) and value:
-        first = True
-        for item in value:
-            lead = (prefix if first and prefix else pad) + "- "
-            first = False
-            if isinstance(item, (dict, list)) and item:
-                _yaml_node(item, indent + 2, out, prefix=lead)
-            else:
-                out.append(lead + _yaml_inline(item))
-    else:
-        out.append(prefix + _yaml_inline(value) if prefix else pad + _yaml_inline(value))
-
-
-def _yaml_inline(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list):
-        return "[]"
-    return _yaml_scalar(value)
 
 
 def _graph(pipeline: Any, fmt: str) -> str:

@@ -17,10 +17,12 @@ from jupyter_kf_converter.ir import Pipeline
 BIN = Path(sys.executable).parent
 
 GOOD = [
+    "md:# Good\n\nA *small* pipeline:\n\n- load\n- total\n",
     ("import math", ["imports"]),
+    ("def fsum(values):\n    \"\"\"Sum, exactly.\"\"\"\n\n    return math.fsum(values)\n", ["functions"]),
     ("n = 3", ["pipeline-parameters"]),
     ("values = list(range(n))", ["step:load"]),
-    ("total = math.fsum(values)", ["step:total"]),
+    ("total = fsum(values)\nif total:\n\tprint('tab-indented', total)  # trailing spaces   \n", ["step:total"]),
     ("print(total)", ["pipeline-metrics"]),
 ]
 BAD = [
@@ -141,11 +143,16 @@ TRICKY = {
     "numbers": [0, -1, 10**20, 0.1, -0.0, 1e-05, 1e+16, 2.5e-300, float("inf"), float("-inf")],
     "looks": ["1", "1.0", "true", "null", "~", "- x", "# c", "&a", "*b", "!t", "%p", "@", "`", "{}", "[]", "'"],
     "nested": [[1, [2, []]], [{}], {"k": [{"a": {"b": [None]}}]}],
+    "multiline": ["a\nb", "a\n", "a\n\n", "a\n\n\n", "\n", "\n\na", " lead\nx", "\tlead\nx",
+                  "x\n  indented\n\ttab\n", "trailing  \nspaces ", "line\n   \n", "line\n   ",
+                  "# not a comment\n- not a list\n---\n...\n", "key: value\n\"q\" 'q' \\ |\n",
+                  "cr\r\nlf", "x\n\x07bell", "é\n漢字 😀\n", "x\n\u2028y"],
+    "source": "import os\n\n\ndef f():\n    return 1\n",
 }
 
 
 def test_dump_yaml_reads_back_identically():
-    from jupyter_kf_converter.cli import dump_yaml
+    from jupyter_kf_converter.yamldump import dump_yaml
 
     assert yaml.safe_load(dump_yaml(TRICKY)) == TRICKY
     for value in TRICKY.values():
