@@ -36,6 +36,11 @@ def _ipc_dir() -> str:
     return _IPC_DIR
 
 
+def _forkable(argv: list[str]) -> bool:
+    """A kernelspec the fork server can serve: ``python -m ipykernel_launcher ...``."""
+    return len(argv) >= 3 and argv[1:3] == ["-m", "ipykernel_launcher"]
+
+
 class ForkedProcess:
     """The bits of ``subprocess.Popen`` the provisioner uses, for a process we did not spawn."""
 
@@ -100,8 +105,14 @@ class ForkProvisioner(LocalProvisioner):
 
     forked = False
 
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is not None and km.transport == "ipc" and not _forkable(self.kernel_spec.argv):
+            km.transport, km.ip = "tcp", "127.0.0.1"  # not every kernel speaks IPC
+        return await super().pre_launch(**kwargs)
+
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        if len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"] and os.path.isabs(cmd[0]):
+        if _forkable(cmd) and os.path.isabs(cmd[0]):
             try:
                 server = get_fork_server(cmd[0])
                 pid = server.fork(cmd[3:], kwargs.get("cwd"), dict(kwargs.get("env") or os.environ))
