@@ -56,3 +56,22 @@ def test_preloaded_modules_are_not_names_and_numpy_is_reseeded(service, make_not
 
     executed = nbformat.read(service.step_notebook(run.id, "b"), as_version=4)
     assert executed.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_other_kernelspecs_start_normally(service, make_notebook, nb_dir, tmp_path, monkeypatch):
+    import json
+    import sys
+
+    spec = tmp_path / "jupyter" / "kernels" / "plainpy"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel", "-f", "{connection_file}"]  # not ipykernel_launcher
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "plain", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    path = make_notebook([("import os\nx = os.getpid()", ["step:a"]), ("y = x", ["step:b"])], "plain.ipynb", nb_dir)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "plainpy", "display_name": "plain", "language": "python"}
+    nbformat.write(nb, path)
+    run = service.run(RunRequest(notebook="plain.ipynb"))
+    assert run.status == RunStatus.succeeded, run.error
+    executed = nbformat.read(service.step_notebook(run.id, "b"), as_version=4)
+    assert executed.metadata["kernelspec"]["name"] == "plainpy"
