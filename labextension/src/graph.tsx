@@ -77,6 +77,8 @@ export function PipelineGraph(props: {
         width={width}
         height={height}
         viewBox={`0 0 ${width} ${height}`}
+        // Shrink a wide graph to the panel's width, down to 65 %, then scroll.
+        style={{ width: '100%', height: 'auto', maxWidth: width, minWidth: Math.round(width * 0.65) }}
         role="group"
         aria-label={`Pipeline graph of ${graph.name}`}
       >
