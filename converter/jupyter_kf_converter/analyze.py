@@ -8,6 +8,8 @@ in execution order, so ``x = x + 1`` *uses* an upstream ``x`` and then defines i
 - ``df["a"] = ...``, ``obj.attr = ...``, ``del df["a"]`` *mutate* an object: the block uses it and
   redefines it (binding kind ``mutation``), so later users depend on the mutating block.
 - ``del x`` uses ``x`` and unbinds it.
+- A name bound only on some paths (inside ``if``/``for``/``while``/``try``/``match``) is also a
+  soft use, so the block loads the upstream value, if any, and still has one on the other paths.
 - Comprehensions, lambdas, functions and classes have their own scopes. The free names inside a
   ``def`` body are read at call time: they count as uses of the defining block, unless the block
   already bound them before the ``def``; if it binds them only later, the use is *soft* (an input
@@ -113,6 +115,7 @@ class BlockScanner:
         self._deferred_defines: dict[str, Binding] = {}
         self.cell = 0
         self._offset = 0
+        self._cond = 0  # > 0 inside if/for/while/try/match bodies
 
     # public ---------------------------------------------------------------------------------
     def scan_cell(self, cell: int, source: str) -> None:
@@ -157,6 +160,9 @@ class BlockScanner:
             prev.soft, prev.cell, prev.line, prev.via = False, self.cell, line, via
 
     def store(self, name: str, line: int, kind: BindingKind = "value", statement: str | None = None) -> None:
+        if self._cond and name not in self.bound:
+            # bound only on some paths: keep an upstream value for the others (a soft use)
+            self.load(name, line, soft=True)
         self.bound[name] = Binding(kind, self.cell, line, statement)
         self.result.ever_bound.add(name)
 
@@ -226,13 +232,17 @@ class BlockScanner:
                 self.target(node.target)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self.loads([node.iter])
+            self._cond += 1  # the loop may not run
             self.target(node.target)
             self.body(node.body)
             self.body(node.orelse)
+            self._cond -= 1
         elif isinstance(node, (ast.While, ast.If)):
             self.loads([node.test])
+            self._cond += 1
             self.body(node.body)
             self.body(node.orelse)
+            self._cond -= 1
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 self.loads([item.context_expr])
@@ -240,6 +250,7 @@ class BlockScanner:
                     self.target(item.optional_vars)
             self.body(node.body)
         elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            self._cond += 1  # any statement may raise; handlers and else may not run
             self.body(node.body)
             for h in node.handlers:
                 self.loads([h.type])
@@ -247,6 +258,7 @@ class BlockScanner:
                     self.store(h.name, self._line(h))
                 self.body(h.body)
             self.body(node.orelse)
+            self._cond -= 1
             self.body(node.finalbody)
         elif isinstance(node, FUNCS):
             self.loads(signature_parts(node))
@@ -269,6 +281,7 @@ class BlockScanner:
                 self._delete(t)
         elif isinstance(node, ast.Match):
             self.loads([node.subject])
+            self._cond += 1
             for case in node.cases:
                 self.loads(_pattern_values(case.pattern))
                 for sub in ast.walk(case.pattern):
@@ -277,6 +290,7 @@ class BlockScanner:
                         self.store(name, self._line(sub))
                 self.loads([case.guard])
                 self.body(case.body)
+            self._cond -= 1
         elif isinstance(node, (ast.Global, ast.Nonlocal, ast.Pass, ast.Break, ast.Continue)) or (
             isinstance(node, ast.Expr) and self._magic_statement(node.value)
         ):

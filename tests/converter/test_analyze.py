@@ -293,3 +293,16 @@ def test_imports_functions_and_parameters_cells_below_the_steps_still_apply(comp
     assert p.valid, p.problems
     assert inputs(p, "report") == {"frame": ("load", "value")}
     assert p.step("report").parameters == ["factor"]
+
+
+def test_a_name_bound_on_some_paths_keeps_the_upstream_value(compile_cells):
+    p = compile_cells([
+        ("flag = False", ["pipeline-parameters"]),
+        ("x = 1\nlast = None", ["step:a"]),
+        ("if flag:\n    x = 2\nfor item in []:\n    last = item\ntry:\n    import not_a_module as maybe\n"
+         + "except ImportError:\n    maybe = None", ["step:b"]),
+        ("print(x, last, maybe)", ["step:c"]),
+    ])
+    assert p.valid, p.problems
+    assert inputs(p, "b") == {"x": ("a", "value"), "last": ("a", "value")}  # `maybe` has no upstream
+    assert inputs(p, "c") == {"x": ("b", "value"), "last": ("b", "value"), "maybe": ("b", "value")}
