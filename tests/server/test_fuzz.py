@@ -14,7 +14,6 @@ import pytest
 import schemathesis
 import yaml
 from hypothesis import HealthCheck, given, settings
-from kf_server_proc import ServerProc, start_server, write_notebook
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -24,6 +23,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from jupyter_kf.handlers.spec import SPEC_PATH
+
+from .kf_server_proc import ServerProc, start_server, write_notebook
 
 MAX_EXAMPLES = 15
 REQUEST_TIMEOUT = 40  # s; the longest legal hold is a 30 s long poll

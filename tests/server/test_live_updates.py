@@ -86,7 +86,7 @@ async def test_an_abandoned_long_poll_stops_polling(api, jp_serverapp):
 
     state.service.list_runs = counting
     try:
-        status, first = await api("GET", "runs")
+        _, first = await api("GET", "runs")
         # the client gives up after 0.5 s on a poll the server would hold for 30 s
         from tornado.simple_httpclient import HTTPTimeoutError
 

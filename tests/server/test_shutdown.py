@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kf_server_proc import start_server, write_notebook
+from .kf_server_proc import start_server, write_notebook
 
 
 def test_sigterm_cancels_running_runs_and_exits_promptly(tmp_path):
