@@ -131,7 +131,9 @@ class ArgoDriver:
         steps: dict[str, StepState] = {}
         for node in nodes.values():
             name = node.get("displayName")
-            if node.get("type") not in ("Pod", "Retry", "Skipped") or name not in {s.name for s in self.pipeline.steps}:
+            if node.get("type") not in ("Pod", "Retry", "Skipped") or name not in {
+                s.name for s in self.pipeline.steps
+            }:
                 continue
             pods = step_pod_nodes(wf, name)
             state = StepState(

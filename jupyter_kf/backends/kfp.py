@@ -130,7 +130,11 @@ class KfpDriver:
         )
         self.run_id = created["run_id"]
         write_record(
-            self.backend.store.run_path(self.run.id), self.plan, backend="kfp", kfp_run=self.run_id, pvc=self.pvc
+            self.backend.store.run_path(self.run.id),
+            self.plan,
+            backend="kfp",
+            kfp_run=self.run_id,
+            pvc=self.pvc,
         )
         return self.run_id, self.api.run_url(self.run_id)
 
@@ -154,7 +158,9 @@ class KfpDriver:
                 state.error = (task.get("error") or {}).get("message") or "failed"
             steps[name] = state
         error = (details.get("error") or {}).get("message")
-        return ClusterState(status=RUN_STATE.get(details.get("state") or "", RunStatus.running), steps=steps, error=error)
+        return ClusterState(
+            status=RUN_STATE.get(details.get("state") or "", RunStatus.running), steps=steps, error=error
+        )
 
     def cancel(self) -> None:
         if self.run_id:

@@ -89,11 +89,19 @@ class ClusterBackend(Backend):
                 )
             reason = self.config_reason()
             return BackendInfo(
-                name=self.name, available=True, configured=reason is None, description=self.description, reason=reason
+                name=self.name,
+                available=True,
+                configured=reason is None,
+                description=self.description,
+                reason=reason,
             )
         except Exception as exc:  # info() never raises
             return BackendInfo(
-                name=self.name, available=False, configured=False, description=self.description, reason=str(exc)
+                name=self.name,
+                available=False,
+                configured=False,
+                description=self.description,
+                reason=str(exc),
             )
 
     def config_reason(self) -> str | None:
@@ -118,4 +126,3 @@ class ClusterBackend(Backend):
                 outputs=step.outputs,
             )
             self.store.update_step(run.id, step.name, cache_key=key)
-

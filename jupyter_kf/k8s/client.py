@@ -102,7 +102,10 @@ class KubeClients:
                 _token_from_file(cfg, sa_token)
             ca = s.ca_cert or _existing(os.path.join(s.service_account_dir, "ca.crt"))
         elif os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(sa_token):
-            host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+            host, port = (
+                os.environ["KUBERNETES_SERVICE_HOST"],
+                os.environ.get("KUBERNETES_SERVICE_PORT", "443"),
+            )
             cfg.host = f"https://{_bracket(host)}:{port}"
             _token_from_file(cfg, sa_token)
             ca = s.ca_cert or _existing(os.path.join(s.service_account_dir, "ca.crt"))

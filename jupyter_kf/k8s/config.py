@@ -146,7 +146,9 @@ def _configurable():
         k8s_api = Unicode(None, allow_none=True, help="Kubernetes API server URL.").tag(config=True)
         ca_cert = Unicode(None, allow_none=True, help="CA bundle for the API server.").tag(config=True)
         verify_ssl = Bool(None, allow_none=True, help="Verify the API server's certificate.").tag(config=True)
-        kubeconfig = Unicode(None, allow_none=True, help="kubeconfig file (outside a cluster).").tag(config=True)
+        kubeconfig = Unicode(None, allow_none=True, help="kubeconfig file (outside a cluster).").tag(
+            config=True
+        )
         context = Unicode(None, allow_none=True, help="kubeconfig context.").tag(config=True)
         step_image = Unicode(None, allow_none=True, help="Image of every step (default: the pod's).").tag(
             config=True
@@ -157,7 +159,9 @@ def _configurable():
         snapshot_class = Unicode(None, allow_none=True, help="VolumeSnapshotClass.").tag(config=True)
         storage_class = Unicode(None, allow_none=True, help="StorageClass of run volumes.").tag(config=True)
         volume_size = Unicode(None, allow_none=True, help="Size of an empty run volume.").tag(config=True)
-        snapshot_timeout = Float(None, allow_none=True, help="Seconds to wait for a snapshot.").tag(config=True)
+        snapshot_timeout = Float(None, allow_none=True, help="Seconds to wait for a snapshot.").tag(
+            config=True
+        )
         keep_snapshot = Bool(None, allow_none=True, help="Keep the VolumeSnapshot after the run.").tag(
             config=True
         )

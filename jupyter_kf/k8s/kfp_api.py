@@ -41,7 +41,9 @@ class KfpApi:
 
     def __post_init__(self) -> None:
         if not self.settings.kfp_endpoint:
-            raise ClusterConfigError("KFP is not configured: set KF_KFP_ENDPOINT or KubernetesConfig.kfp_endpoint")
+            raise ClusterConfigError(
+                "KFP is not configured: set KF_KFP_ENDPOINT or KubernetesConfig.kfp_endpoint"
+            )
         self.base = self.settings.kfp_endpoint.rstrip("/")
 
     # -- auth -----------------------------------------------------------------------------
@@ -71,14 +73,22 @@ class KfpApi:
                 message = body.get("message") or body.get("error") or resp.text
             except ValueError:
                 message = resp.text[:500]
-            hint = " (the token must be allowed in this namespace; see docs/kubernetes.md)" if resp.status_code in (401, 403) else ""
-            raise ClusterError(f"{doing}: KFP answered {resp.status_code}: {message}{hint}", status=resp.status_code)
+            hint = (
+                " (the token must be allowed in this namespace; see docs/kubernetes.md)"
+                if resp.status_code in (401, 403)
+                else ""
+            )
+            raise ClusterError(
+                f"{doing}: KFP answered {resp.status_code}: {message}{hint}", status=resp.status_code
+            )
         return resp.json() if resp.content else {}
 
     # -- experiments ----------------------------------------------------------------------
     def ensure_experiment(self, name: str, namespace: str | None = None) -> str:
         """The id of experiment ``name`` (created when missing)."""
-        flt = json.dumps({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]})
+        flt = json.dumps(
+            {"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]}
+        )
         params: dict[str, Any] = {"filter": flt, "page_size": 1}
         if namespace:
             params["namespace"] = namespace

@@ -15,7 +15,9 @@ from typing import Any
 
 from .client import ClusterError, KubeClients, api_error
 
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSW|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.IGNORECASE
+)
 # Set per pod by Kubernetes or JupyterHub; a step pod gets its own.
 POD_SPECIFIC = re.compile(r"^(HOSTNAME|JUPYTERHUB_|JPY_|KUBERNETES_|MEM_|CPU_)")
 

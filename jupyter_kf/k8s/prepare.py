@@ -35,7 +35,9 @@ class ClusterPlan:
         return self.snapshot.name if self.snapshot else None
 
 
-def notebook_folder(run: Run, pipeline: Pipeline, request: RunRequest | None = None, root: Path | None = None) -> str:
+def notebook_folder(
+    run: Run, pipeline: Pipeline, request: RunRequest | None = None, root: Path | None = None
+) -> str:
     """The absolute folder of the run's notebook (where the pod mounts it)."""
     base = root or Path.cwd()
     for candidate in (request.notebook if request else None, run.notebook, pipeline.notebook):
@@ -142,4 +144,3 @@ def _forget(clients: KubeClients, info: VolumeSnapshotInfo) -> None:
         delete_snapshot(clients, info.name, info.namespace)
     except Exception as exc:  # cleanup must not hide the run's own outcome
         log.warning("could not delete VolumeSnapshot %s/%s: %s", info.namespace, info.name, exc)
-

@@ -133,13 +133,19 @@ class ClusterRunHandle:
                 errors += 1
                 if errors > self.max_poll_errors or getattr(exc, "status", None) in (401, 403, 404):
                     raise
-                log.warning("run %s: polling failed (%d/%d): %s", self.run_id, errors, self.max_poll_errors, exc)
+                log.warning(
+                    "run %s: polling failed (%d/%d): %s", self.run_id, errors, self.max_poll_errors, exc
+                )
                 self._done.wait(min(30.0, self.poll_interval * 2**errors))
                 continue
             errors = 0
             self._apply(state)
             if state.status.finished:
-                status = RunStatus.cancelled if cancel_sent and state.status != RunStatus.succeeded else state.status
+                status = (
+                    RunStatus.cancelled
+                    if cancel_sent and state.status != RunStatus.succeeded
+                    else state.status
+                )
                 self._finish(status, None if status == RunStatus.succeeded else state.error)
                 return
             self._done.wait(self.poll_interval)

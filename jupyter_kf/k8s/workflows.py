@@ -89,10 +89,11 @@ def pod_name(workflow: str, node: dict[str, Any]) -> str:
 def step_pod_nodes(workflow: dict[str, Any], step: str) -> list[dict[str, Any]]:
     """The Pod nodes of a DAG task (one per attempt when retried), oldest first."""
     nodes = (workflow.get("status") or {}).get("nodes") or {}
-    pods = [
-        n for n in nodes.values()
-        if n.get("type") == "Pod" and (n.get("displayName") == step or n.get("displayName", "").startswith(f"{step}("))
-    ]  # fmt: skip
+    def attempt_of_step(node: dict[str, Any]) -> bool:
+        name = node.get("displayName") or ""
+        return name == step or name.startswith(f"{step}(")  # retried: "step(0)", "step(1)", ...
+
+    pods = [n for n in nodes.values() if n.get("type") == "Pod" and attempt_of_step(n)]
     return sorted(pods, key=lambda n: n.get("startedAt") or "")
 
 

@@ -10,8 +10,17 @@ DEMO_CELLS = [
     ("import math", ["imports"]),
     ("n = 3\nscale = 1.5\nlabel = 'run'", ["pipeline-parameters"]),
     ("xs = [i * scale for i in range(n)]", ["step:load"]),
-    ("total = math.fsum(xs)\nprint(label, total)\nopen('total.txt', 'w').write(repr(total))",
-     ["step:train", "limit:cpu:500m", "limit:memory:1Gi", "limit:nvidia.com/gpu:1", "retries:2", "timeout:120"]),
+    (
+        "total = math.fsum(xs)\nprint(label, total)\nopen('total.txt', 'w').write(repr(total))",
+        [
+            "step:train",
+            "limit:cpu:500m",
+            "limit:memory:1Gi",
+            "limit:nvidia.com/gpu:1",
+            "retries:2",
+            "timeout:120",
+        ],
+    ),
     ("count = len(xs)", ["step:report", "prev:train", "cache:disabled"]),
     ("total", ["pipeline-metrics"]),
 ]

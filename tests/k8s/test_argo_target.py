@@ -47,7 +47,9 @@ def test_manifest_is_valid_argo_with_dag_resources_parameters_and_volume():
     assert spec["serviceAccountName"] == "notebook"
     # parameters: the pipeline's, with their defaults as Argo strings
     assert spec["arguments"]["parameters"] == [
-        {"name": "n", "value": "3"}, {"name": "scale", "value": "1.5"}, {"name": "label", "value": "run"}
+        {"name": "n", "value": "3"},
+        {"name": "scale", "value": "1.5"},
+        {"name": "label", "value": "run"},
     ]
     # DAG: one task per step, edges as dependencies (inferred and prev:)
     tasks = {t["name"]: t for t in templates(wf)[ENTRYPOINT]["dag"]["tasks"]}
@@ -56,12 +58,15 @@ def test_manifest_is_valid_argo_with_dag_resources_parameters_and_volume():
     assert tasks["train"]["dependencies"] == ["load"]
     assert sorted(tasks["report"]["dependencies"]) == ["load", "train"]
     assert tasks["load"]["arguments"]["parameters"] == [
-        {"name": "n", "value": "{{workflow.parameters.n}}"}, {"name": "scale", "value": "{{workflow.parameters.scale}}"}
+        {"name": "n", "value": "{{workflow.parameters.n}}"},
+        {"name": "scale", "value": "{{workflow.parameters.scale}}"},
     ]
     # the restored volume: a claim template from the snapshot, mounted in every step
     (claim,) = spec["volumeClaimTemplates"]
     assert claim["spec"]["dataSource"] == {
-        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "home-pvc-snap-1"
+        "apiGroup": "snapshot.storage.k8s.io",
+        "kind": "VolumeSnapshot",
+        "name": "home-pvc-snap-1",
     }
     assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
     assert claim["spec"]["storageClassName"] == "csi-rbd"
@@ -74,7 +79,9 @@ def test_manifest_is_valid_argo_with_dag_resources_parameters_and_volume():
         assert c["env"] == [{"name": "LANG", "value": "C.UTF-8"}]
         assert c["command"] == ["python", "-m", "jupyter_kf_converter.targets.steprun"]
     train = templates(wf)[template_name("train")]
-    assert train["container"]["resources"] == {"limits": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}}
+    assert train["container"]["resources"] == {
+        "limits": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    }
     assert train["retryStrategy"] == {"limit": 2, "retryPolicy": "OnFailure"}
     assert train["activeDeadlineSeconds"] == 120
     assert "resources" not in templates(wf)[template_name("load")]["container"]
@@ -146,9 +153,9 @@ def test_invalid_pipeline_and_unknown_target_and_option_are_refused():
     p = demo_pipeline()
     from jupyter_kf_converter.ir import Problem
 
-    broken = p.model_copy(update={"problems": [
-        Problem(code="cycle", message="steps a and b depend on each other", step="a")
-    ]})
+    broken = p.model_copy(
+        update={"problems": [Problem(code="cycle", message="steps a and b depend on each other", step="a")]}
+    )
     with pytest.raises(TargetError, match="steps a and b depend on each other"):
         compile_target(broken, "argo")
     with pytest.raises(TargetError, match="unknown target 'airflow'"):
@@ -180,5 +187,11 @@ def test_parameter_values_render_as_argo_strings():
     from jupyter_kf_converter.targets.argo import parameter_text
 
     assert [parameter_text(v) for v in (True, 3, 1.5, "a b", [1, 2], {"k": 1}, None)] == [
-        "true", "3", "1.5", "a b", "[1, 2]", json.dumps({"k": 1}), ""
+        "true",
+        "3",
+        "1.5",
+        "a b",
+        "[1, 2]",
+        json.dumps({"k": 1}),
+        "",
     ]

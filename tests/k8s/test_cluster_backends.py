@@ -32,8 +32,14 @@ def store(tmp_path: Path):
 
 def start(backend, store: RunStore, *, parameters=None, on_update=None, cache=True):
     p = demo_pipeline()
-    run = Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend=backend.name,
-              created_at=utcnow(), parameters=parameters or {})
+    run = Run(
+        id=store.new_run_id(),
+        pipeline=p.name,
+        notebook=NOTEBOOK,
+        backend=backend.name,
+        created_at=utcnow(),
+        parameters=parameters or {},
+    )
     run = store.create_run(run, p, capture_env=False)
     request = RunRequest(notebook=NOTEBOOK, backend=backend.name, parameters=parameters or {}, cache=cache)
     return p, run, backend.start(p, run, request, on_update)
@@ -45,7 +51,9 @@ def posted(cluster, fragment: str) -> list[dict]:
 
 def assert_no_secret_anywhere(store: RunStore, cluster, *secrets: str) -> None:
     texts = [json.dumps([r["body"] for r in cluster.requests])]
-    texts += [f.read_text(errors="replace") for f in store.path.rglob("*") if f.is_file() and f.suffix != ".sqlite"]
+    texts += [
+        f.read_text(errors="replace") for f in store.path.rglob("*") if f.is_file() and f.suffix != ".sqlite"
+    ]
     texts += [json.dumps([r.model_dump(mode="json") for r in store.list_runs()])]
     for secret in secrets:
         assert not any(secret in t for t in texts), f"{secret[:6]}... leaked"
@@ -70,7 +78,10 @@ def test_argo_run_end_to_end(settings, cluster, store, caplog):
     (snap,) = posted(cluster, "/volumesnapshots")
     assert claim["spec"]["dataSource"]["name"] == snap["metadata"]["name"]
     assert snap["spec"]["source"] == {"persistentVolumeClaimName": "home-pvc"}
-    assert claim["spec"]["storageClassName"] == "csi-rbd" and claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert (
+        claim["spec"]["storageClassName"] == "csi-rbd"
+        and claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    )
     assert spec["serviceAccountName"] == "notebook"
     args = {a["name"]: a["value"] for a in spec["arguments"]["parameters"]}
     assert args == {"n": "5", "scale": "1.5", "label": "x"}
@@ -111,13 +122,17 @@ def test_argo_cancel_stops_the_workflow(settings, cluster, store):
 
     backend = ArgoBackend(store, settings, poll_interval=0.01)
     p = demo_pipeline()
-    run = store.create_run(Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo",
-                               created_at=utcnow()), p, capture_env=False)
+    run = store.create_run(
+        Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo", created_at=utcnow()),
+        p,
+        capture_env=False,
+    )
     from jupyter_kf.backends.argo import ArgoDriver
     from jupyter_kf.k8s.watch import ClusterRunHandle
 
-    handle = ClusterRunHandle(store, run, ArgoDriver(backend, p, run, RunRequest(notebook=NOTEBOOK)), on_update,
-                              poll_interval=0.01)
+    handle = ClusterRunHandle(
+        store, run, ArgoDriver(backend, p, run, RunRequest(notebook=NOTEBOOK)), on_update, poll_interval=0.01
+    )
     handles.append(handle)
     final = handle.start().wait(30)
     assert final.status == RunStatus.cancelled
@@ -129,8 +144,11 @@ def test_argo_cancel_stops_the_workflow(settings, cluster, store):
 
 def test_cancel_requested_through_the_store_before_submission(settings, cluster, store):
     p = demo_pipeline()
-    run = store.create_run(Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo",
-                               created_at=utcnow()), p, capture_env=False)
+    run = store.create_run(
+        Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo", created_at=utcnow()),
+        p,
+        capture_env=False,
+    )
     store.request_cancel(run.id)
     handle = ArgoBackend(store, settings, poll_interval=0.01).start(p, run, RunRequest(notebook=NOTEBOOK))
     assert handle.wait(10).status == RunStatus.cancelled
@@ -176,13 +194,22 @@ def test_step_image_setting_and_image_tag_override_the_pod_image(settings, clust
     backend = ArgoBackend(store, s, poll_interval=0.01)
     p = demo_pipeline()
     p.step("report").image = "registry.example/report:1"
-    run = store.create_run(Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo",
-                               created_at=utcnow()), p, capture_env=False)
+    run = store.create_run(
+        Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="argo", created_at=utcnow()),
+        p,
+        capture_env=False,
+    )
     assert backend.start(p, run, RunRequest(notebook=NOTEBOOK)).wait(30).status == RunStatus.succeeded
-    images = {t["name"]: t["container"]["image"] for t in posted(cluster, "/workflows")[0]["spec"]["templates"]
-              if "container" in t}
-    assert images == {"step-load": "registry.example/steps:2", "step-train": "registry.example/steps:2",
-                      "step-report": "registry.example/report:1"}
+    images = {
+        t["name"]: t["container"]["image"]
+        for t in posted(cluster, "/workflows")[0]["spec"]["templates"]
+        if "container" in t
+    }
+    assert images == {
+        "step-load": "registry.example/steps:2",
+        "step-train": "registry.example/steps:2",
+        "step-report": "registry.example/report:1",
+    }
 
 
 def test_kfp_run_end_to_end(settings, cluster, store):
@@ -198,7 +225,9 @@ def test_kfp_run_end_to_end(settings, cluster, store):
     assert body["runtime_config"] == {"parameters": {"n": 7}}
     assert body["service_account"] == "notebook"
     assert body["experiment_id"] in cluster.experiments
-    create_pvc = body["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]["createpvc"]["inputs"]["parameters"]
+    create_pvc = body["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]["createpvc"]["inputs"][
+        "parameters"
+    ]
     (snap,) = posted(cluster, "/volumesnapshots")
     assert create_pvc["data_source"]["runtimeValue"]["constant"]["name"] == snap["metadata"]["name"]
     pvc_name = create_pvc["pvc_name"]["runtimeValue"]["constant"]
@@ -231,8 +260,11 @@ def test_kfp_failure_and_cancel(settings, cluster, store):
     cluster.fail_steps.clear()
 
     p = demo_pipeline()
-    run = store.create_run(Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="kfp",
-                               created_at=utcnow()), p, capture_env=False)
+    run = store.create_run(
+        Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="kfp", created_at=utcnow()),
+        p,
+        capture_env=False,
+    )
 
     def on_update(r: Run) -> None:
         if any(s.status == StepStatus.running for s in r.steps):
@@ -244,7 +276,9 @@ def test_kfp_failure_and_cancel(settings, cluster, store):
 
 
 def test_kfp_unknown_parameter_is_not_sent(settings, cluster, store):
-    _, _, handle = start(KfpBackend(store, settings, poll_interval=0.01), store, parameters={"n": 2, "zzz": 1})
+    _, _, handle = start(
+        KfpBackend(store, settings, poll_interval=0.01), store, parameters={"n": 2, "zzz": 1}
+    )
     assert handle.wait(30).status == RunStatus.succeeded
     assert posted(cluster, "/apis/v2beta1/runs")[0]["runtime_config"]["parameters"] == {"n": 2}
 
@@ -252,7 +286,9 @@ def test_kfp_unknown_parameter_is_not_sent(settings, cluster, store):
 def test_info_says_whether_configured_and_why_not(settings, tmp_path, store):
     assert ArgoBackend(store, settings).info().configured is True
     assert KfpBackend(store, settings).info().configured is True
-    nowhere = ClusterSettings(service_account_dir=str(tmp_path / "none"), kubeconfig=str(tmp_path / "no-kubeconfig"))
+    nowhere = ClusterSettings(
+        service_account_dir=str(tmp_path / "none"), kubeconfig=str(tmp_path / "no-kubeconfig")
+    )
     argo = ArgoBackend(store, nowhere).info()
     assert argo.available and not argo.configured and "no Kubernetes API" in argo.reason
     kfp = KfpBackend(store, nowhere).info()
@@ -262,14 +298,26 @@ def test_info_says_whether_configured_and_why_not(settings, tmp_path, store):
 
 def test_outside_a_pod_runs_on_an_empty_volume_with_kubeconfig(api, cluster, store, tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "fake",
-        "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
-        "users": [{"name": "me", "user": {"token": cluster.token}}],
-        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "me", "namespace": "team"}}],
-    }))
-    s = ClusterSettings(kubeconfig=str(kubeconfig), argo_namespace="team", step_image="img:1",
-                        service_account_dir=str(tmp_path / "no-sa"))
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "fake",
+                "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
+                "users": [{"name": "me", "user": {"token": cluster.token}}],
+                "contexts": [
+                    {"name": "fake", "context": {"cluster": "fake", "user": "me", "namespace": "team"}}
+                ],
+            }
+        )
+    )
+    s = ClusterSettings(
+        kubeconfig=str(kubeconfig),
+        argo_namespace="team",
+        step_image="img:1",
+        service_account_dir=str(tmp_path / "no-sa"),
+    )
     _, _, handle = start(ArgoBackend(store, s, poll_interval=0.01), store)
     final = handle.wait(30)
     assert final.status == RunStatus.succeeded, final.error
@@ -280,17 +328,30 @@ def test_outside_a_pod_runs_on_an_empty_volume_with_kubeconfig(api, cluster, sto
 
 def test_deploy_rbac_grants_everything_the_backends_use(settings, cluster, store):
     """Every (group, resource, verb) the backends sent is granted by deploy/rbac.yaml."""
-    for backend in (ArgoBackend(store, settings, poll_interval=0.01), KfpBackend(store, settings, poll_interval=0.01)):
+    for backend in (
+        ArgoBackend(store, settings, poll_interval=0.01),
+        KfpBackend(store, settings, poll_interval=0.01),
+    ):
         _, run, handle = start(backend, store)
         assert handle.wait(30).status == RunStatus.succeeded
         backend.step_log(store.get_run(run.id), "train")
     rbac = Path(__file__).parents[2] / "deploy" / "rbac.yaml"
     role = next(d for d in yaml.safe_load_all(rbac.read_text()) if d["kind"] == "Role")
-    granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
-               for v in rule["verbs"]}
+    granted = {
+        (g, r, v)
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
     used = permissions_used(cluster)
-    assert {("", "pods", "get"), ("", "pods/log", "get"), ("snapshot.storage.k8s.io", "volumesnapshots", "create"),
-            ("argoproj.io", "workflows", "create"), ("", "persistentvolumeclaims", "delete")} <= used
+    assert {
+        ("", "pods", "get"),
+        ("", "pods/log", "get"),
+        ("snapshot.storage.k8s.io", "volumesnapshots", "create"),
+        ("argoproj.io", "workflows", "create"),
+        ("", "persistentvolumeclaims", "delete"),
+    } <= used
     assert used <= granted, used - granted
 
 
@@ -299,7 +360,9 @@ def test_unconfigured_backends_fail_the_run_with_the_reason(settings, cluster, s
     _, _, handle = start(KfpBackend(store, no_kfp, poll_interval=0.01), store)
     final = handle.wait(10)
     assert final.status == RunStatus.failed and "KF_KFP_ENDPOINT" in final.error
-    no_ns = settings.model_copy(update={"service_account_dir": str(tmp_path / "none"), "argo_namespace": None})
+    no_ns = settings.model_copy(
+        update={"service_account_dir": str(tmp_path / "none"), "argo_namespace": None}
+    )
     _, _, handle = start(ArgoBackend(store, no_ns, poll_interval=0.01), store)
     final = handle.wait(10)
     assert final.status == RunStatus.failed and "KF_ARGO_NAMESPACE" in final.error

@@ -28,9 +28,11 @@ def test_compile_kfp_spec(tmp_path, monkeypatch, capsys):
     assert main([str(_notebook(tmp_path)), "--target", "kfp", "-o", str(out)]) == 0
     spec, platform = list(yaml.safe_load_all(out.read_text()))
     assert spec["pipelineInfo"]["name"] == "demo"
-    assert {e["container"]["image"] for k, e in spec["deploymentSpec"]["executors"].items() if k != "exec-createpvc"} == {
-        "registry.example/steps:1"
-    }
+    assert {
+        e["container"]["image"]
+        for k, e in spec["deploymentSpec"]["executors"].items()
+        if k != "exec-createpvc"
+    } == {"registry.example/steps:1"}
     assert "pvcMount" in str(platform)  # an empty run volume shared by the steps
     assert "warning" not in capsys.readouterr().err
 
@@ -39,9 +41,19 @@ def test_compile_argo_spec_in_a_fresh_process(tmp_path):
     out = tmp_path / "wf.yaml"
     env = {k: v for k, v in os.environ.items() if k != "KF_STEP_IMAGE"}
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from jupyter_kf_converter.cli import main; sys.exit(main(sys.argv[1:]))",
-         str(_notebook(tmp_path)), "--target", "argo", "-o", str(out)],
-        capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from jupyter_kf_converter.cli import main; sys.exit(main(sys.argv[1:]))",
+            str(_notebook(tmp_path)),
+            "--target",
+            "argo",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert "no image for step(s) load, train, report" in proc.stderr  # said once, not per step

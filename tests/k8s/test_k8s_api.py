@@ -35,11 +35,24 @@ def test_folder_not_on_a_pvc_is_a_clear_error(settings):
 
 
 def test_deepest_mount_wins():
-    pod = {"metadata": {"name": "p"}, "spec": {
-        "volumes": [{"name": "a", "persistentVolumeClaim": {"claimName": "home"}},
-                    {"name": "b", "persistentVolumeClaim": {"claimName": "data"}}],
-        "containers": [{"name": "c", "volumeMounts": [{"name": "a", "mountPath": "/home/jovyan"},
-                                                      {"name": "b", "mountPath": "/home/jovyan/data", "subPath": "x"}]}]}}
+    pod = {
+        "metadata": {"name": "p"},
+        "spec": {
+            "volumes": [
+                {"name": "a", "persistentVolumeClaim": {"claimName": "home"}},
+                {"name": "b", "persistentVolumeClaim": {"claimName": "data"}},
+            ],
+            "containers": [
+                {
+                    "name": "c",
+                    "volumeMounts": [
+                        {"name": "a", "mountPath": "/home/jovyan"},
+                        {"name": "b", "mountPath": "/home/jovyan/data", "subPath": "x"},
+                    ],
+                }
+            ],
+        },
+    }
     v = volume_for(pod, "/home/jovyan/data/proj")
     assert (v.claim, v.sub_path) == ("data", "x")
     assert volume_for(pod, "/home/jovyan/database").claim == "home"  # a prefix of a name is not a parent
@@ -47,7 +60,9 @@ def test_deepest_mount_wins():
 
 def test_missing_own_pod_is_404_with_a_hint(settings):
     s = settings.model_copy(update={"pod_name": "not-me"})
-    with pytest.raises(ClusterError, match=r"pod 'not-me' was not found in namespace 'team' \(is HOSTNAME") as err:
+    with pytest.raises(
+        ClusterError, match=r"pod 'not-me' was not found in namespace 'team' \(is HOSTNAME"
+    ) as err:
         read_own_pod(KubeClients(s))
     assert err.value.status == 404
 
@@ -80,8 +95,10 @@ def test_snapshot_created_then_ready(settings, cluster):
     clients = KubeClients(settings)
     info = create_snapshot(clients, "home-pvc", "team", name="home-pvc-run1", snapshot_class="csi-rbd-snap")
     (req,) = [r for r in cluster.requests if r["method"] == "POST"]
-    assert req["body"]["spec"] == {"source": {"persistentVolumeClaimName": "home-pvc"},
-                                   "volumeSnapshotClassName": "csi-rbd-snap"}
+    assert req["body"]["spec"] == {
+        "source": {"persistentVolumeClaimName": "home-pvc"},
+        "volumeSnapshotClassName": "csi-rbd-snap",
+    }
     assert cluster.snapshots[("team", "home-pvc-run1")]["status"] == {"readyToUse": False}
     ready = wait_ready(clients, info, timeout=5, poll=0.01)
     assert ready.size == "5Gi" and ready.storage_class == "csi-rbd"
@@ -115,7 +132,9 @@ def test_snapshot_create_errors_forbidden_conflict_missing_pvc(settings, cluster
     create_snapshot(clients, "home-pvc", "team", name="dup")
     with pytest.raises(ClusterError) as err:
         create_snapshot(clients, "home-pvc", "team", name="dup")
-    assert err.value.status == 409 and 'volumesnapshots.snapshot.storage.k8s.io "dup" already exists' in str(err.value)
+    assert err.value.status == 409 and 'volumesnapshots.snapshot.storage.k8s.io "dup" already exists' in str(
+        err.value
+    )
     with pytest.raises(ClusterError) as err:
         create_snapshot(clients, "no-such-pvc", "team")
     assert err.value.status == 404 and 'persistentvolumeclaims "no-such-pvc" not found' in str(err.value)
@@ -123,8 +142,10 @@ def test_snapshot_create_errors_forbidden_conflict_missing_pvc(settings, cluster
     with pytest.raises(ClusterError) as err:
         create_snapshot(clients, "home-pvc", "team", name="other")
     assert err.value.status == 403
-    assert ('volumesnapshots.snapshot.storage.k8s.io is forbidden: User "system:serviceaccount:team:notebook" '
-            'cannot create resource "volumesnapshots" in API group "snapshot.storage.k8s.io"') in str(err.value)
+    assert (
+        'volumesnapshots.snapshot.storage.k8s.io is forbidden: User "system:serviceaccount:team:notebook" '
+        'cannot create resource "volumesnapshots" in API group "snapshot.storage.k8s.io"'
+    ) in str(err.value)
 
 
 def test_invalid_snapshot_name_is_rejected_like_the_api(settings):
@@ -143,8 +164,12 @@ def test_pvc_delete_and_404(settings, cluster):
 
 
 def _workflow(name="wf-") -> dict:
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": name},
-            "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "img:1"}}]}}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": name},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "img:1"}}]},
+    }
 
 
 def test_workflow_create_get_stop_delete(settings, cluster):
@@ -208,10 +233,20 @@ def test_settings_from_env_and_jupyter_config(monkeypatch):
 
     from jupyter_kf.k8s.config import KubernetesConfig
 
-    env = {"KF_KFP_ENDPOINT": "http://kfp:8888", "KF_ARGO_NAMESPACE": "argo", "KF_SNAPSHOT_TIMEOUT": "12",
-           "KF_KEEP_SNAPSHOT": "1", "KF_K8S_TOKEN": "secret-token-value"}
+    env = {
+        "KF_KFP_ENDPOINT": "http://kfp:8888",
+        "KF_ARGO_NAMESPACE": "argo",
+        "KF_SNAPSHOT_TIMEOUT": "12",
+        "KF_KEEP_SNAPSHOT": "1",
+        "KF_K8S_TOKEN": "secret-token-value",
+    }
     s = ClusterSettings.from_env(env)
-    assert (s.kfp_endpoint, s.argo_namespace, s.snapshot_timeout, s.keep_snapshot) == ("http://kfp:8888", "argo", 12, True)
+    assert (s.kfp_endpoint, s.argo_namespace, s.snapshot_timeout, s.keep_snapshot) == (
+        "http://kfp:8888",
+        "argo",
+        12,
+        True,
+    )
     assert "secret-token-value" not in repr(s) and "secret-token-value" not in s.model_dump_json()
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -236,9 +271,16 @@ def test_fake_rejects_pvc_bodies_the_real_api_rejects(settings, cluster):
     from kubernetes.client.exceptions import ApiException
 
     core = KubeClients(settings).core
-    good = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "run-work"},
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
-                     "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "s1"}}}
+    good = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "run-work"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "s1"},
+        },
+    }
     core.create_namespaced_persistent_volume_claim("team", good)
     bad = json.loads(json.dumps(good))
     bad["metadata"]["name"] = "run-work-2"

@@ -22,13 +22,23 @@ def docs(text: str) -> tuple[dict, dict]:
 
 def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume():
     p = demo_pipeline()
-    spec, platform = docs(compile_target(
-        p, "kfp", image="registry.example/nb@sha256:" + "cd" * 32, snapshot="home-snap-1",
-        pvc_name="demo-run-work", mount_path="/home/jovyan", workdir="/home/jovyan/project", env={"LANG": "C.UTF-8"},
-    ))
+    spec, platform = docs(
+        compile_target(
+            p,
+            "kfp",
+            image="registry.example/nb@sha256:" + "cd" * 32,
+            snapshot="home-snap-1",
+            pvc_name="demo-run-work",
+            mount_path="/home/jovyan",
+            workdir="/home/jovyan/project",
+            env={"LANG": "C.UTF-8"},
+        )
+    )
     params = spec["root"]["inputDefinitions"]["parameters"]
     assert {k: v["parameterType"] for k, v in params.items()} == {
-        "n": "NUMBER_INTEGER", "scale": "NUMBER_DOUBLE", "label": "STRING"
+        "n": "NUMBER_INTEGER",
+        "scale": "NUMBER_DOUBLE",
+        "label": "STRING",
     }
     assert params["n"]["defaultValue"] == 3 and params["label"]["defaultValue"] == "run"
     tasks = spec["root"]["dag"]["tasks"]
@@ -56,7 +66,9 @@ def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume
     # the volume: a PVC restored from the snapshot, mounted where the notebook pod mounts it
     create = tasks["createpvc"]["inputs"]["parameters"]
     assert create["data_source"]["runtimeValue"]["constant"] == {
-        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "home-snap-1"
+        "apiGroup": "snapshot.storage.k8s.io",
+        "kind": "VolumeSnapshot",
+        "name": "home-snap-1",
     }
     assert create["pvc_name"]["runtimeValue"]["constant"] == "demo-run-work"
     k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
@@ -67,7 +79,10 @@ def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume
     nb_b64 = tasks["train"]["inputs"]["parameters"]["notebook"]["runtimeValue"]["constant"]
     nb = nbformat.reads(base64.b64decode(nb_b64).decode(), as_version=4)
     assert nb.metadata["jupyter_kf"] == {"pipeline": "demo", "step": "train"}
-    assert tasks["train"]["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"] == "/home/jovyan/project"
+    assert (
+        tasks["train"]["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"]
+        == "/home/jovyan/project"
+    )
 
 
 def test_compiling_twice_gives_the_same_spec():

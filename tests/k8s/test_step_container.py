@@ -17,7 +17,9 @@ from jupyter_kf_converter.targets.steprun import StepParameterError, coerce
 from .pipelines import demo_pipeline
 
 
-def run_like_argo(wf: dict, tmp: Path, overrides: dict[str, str] | None = None) -> dict[str, subprocess.CompletedProcess]:
+def run_like_argo(
+    wf: dict, tmp: Path, overrides: dict[str, str] | None = None
+) -> dict[str, subprocess.CompletedProcess]:
     """Execute each DAG task's container in dependency order (Argo's semantics, minus the pods)."""
     workflow_params = {p["name"]: p["value"] for p in wf["spec"].get("arguments", {}).get("parameters", [])}
     workflow_params.update(overrides or {})
@@ -32,17 +34,24 @@ def run_like_argo(wf: dict, tmp: Path, overrides: dict[str, str] | None = None) 
         template = templates[task["template"]]
         inputs = {}
         for arg in task.get("arguments", {}).get("parameters", []):
-            inputs[arg["name"]] = re.sub(r"\{\{workflow\.parameters\.(\w+)\}\}", lambda m: workflow_params[m[1]], arg["value"])
+            inputs[arg["name"]] = re.sub(
+                r"\{\{workflow\.parameters\.(\w+)\}\}", lambda m: workflow_params[m[1]], arg["value"]
+            )
         for art in template["inputs"]["artifacts"]:
             target = tmp / art["path"].lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(art["raw"]["data"])
         container = template["container"]
-        argv = [re.sub(r"\{\{inputs\.parameters\.(\w+)\}\}", lambda m, i=inputs: i[m[1]], a) for a in container["args"]]
+        argv = [
+            re.sub(r"\{\{inputs\.parameters\.(\w+)\}\}", lambda m, i=inputs: i[m[1]], a)
+            for a in container["args"]
+        ]
         argv = [str(tmp / a.lstrip("/")) if a.startswith(("/kf/", "/tmp/kf-")) else a for a in argv]
         command = [sys.executable if c == "python" else c for c in container["command"]]
         Path(container["workingDir"]).mkdir(parents=True, exist_ok=True)
-        done[task["name"]] = subprocess.run(command + argv, cwd=container["workingDir"], capture_output=True, text=True)
+        done[task["name"]] = subprocess.run(
+            command + argv, cwd=container["workingDir"], capture_output=True, text=True
+        )
     return done
 
 
@@ -68,7 +77,9 @@ def test_argo_step_containers_run_the_emitted_notebooks(tmp_path):
 def test_argo_step_container_failure_exits_nonzero(tmp_path):
     p = demo_pipeline([("x = 1", ["step:ok"]), ("raise ValueError('bad data in step')", ["step:bad"])])
     work = tmp_path / "work"
-    done = run_like_argo(build_workflow(p, TargetOptions(image="img:1", workdir=str(work), volume=False)), tmp_path)
+    done = run_like_argo(
+        build_workflow(p, TargetOptions(image="img:1", workdir=str(work), volume=False)), tmp_path
+    )
     assert done["ok"].returncode == 0
     assert done["bad"].returncode != 0
     assert "bad data in step" in done["bad"].stderr + done["bad"].stdout
@@ -76,14 +87,27 @@ def test_argo_step_container_failure_exits_nonzero(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "type_name", "expected"),
-    [("4", "int", 4), (4.0, "int", 4), ("2.5", "float", 2.5), ("true", "bool", True), ("0", "bool", False),
-     ('["a"]', "list", ["a"]), ('{"k": 1}', "dict", {"k": 1}), ("text", "str", "text"), ("", "null", None)],
+    [
+        ("4", "int", 4),
+        (4.0, "int", 4),
+        ("2.5", "float", 2.5),
+        ("true", "bool", True),
+        ("0", "bool", False),
+        ('["a"]', "list", ["a"]),
+        ('{"k": 1}', "dict", {"k": 1}),
+        ("text", "str", "text"),
+        ("", "null", None),
+    ],
 )
 def test_templated_values_come_back_typed(value, type_name, expected):
     assert coerce("p", value, type_name) == expected
 
 
-@pytest.mark.parametrize(("value", "type_name"), [("4.5", "int"), ("maybe", "bool"), ("{}", "list"), ("x", "float")])
+@pytest.mark.parametrize(
+    ("value", "type_name"), [("4.5", "int"), ("maybe", "bool"), ("{}", "list"), ("x", "float")]
+)
 def test_bad_templated_values_name_the_parameter(value, type_name):
-    with pytest.raises(StepParameterError, match=f"parameter 'p': '{re.escape(value)}' is not a valid {type_name}"):
+    with pytest.raises(
+        StepParameterError, match=f"parameter 'p': '{re.escape(value)}' is not a valid {type_name}"
+    ):
         coerce("p", value, type_name)

@@ -24,7 +24,9 @@ def compile_target(pipeline: Pipeline, target: str, **options: Any) -> str:
         try:
             from .kfp import compile_kfp
         except ImportError as exc:  # the kfp extra is missing
-            raise TargetError(f"target 'kfp' needs the kfp SDK: pip install 'jupyter-kf-converter[kfp]' ({exc})") from None
+            raise TargetError(
+                f"target 'kfp' needs the kfp SDK: pip install 'jupyter-kf-converter[kfp]' ({exc})"
+            ) from None
         return compile_kfp(pipeline, opts)
     if target == "argo":
         from .argo import workflow_yaml

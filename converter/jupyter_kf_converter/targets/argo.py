@@ -91,7 +91,9 @@ def _dag(pipeline: Pipeline) -> dict[str, Any]:
             task["dependencies"] = list(step.depends_on)
         if step.parameters:
             task["arguments"] = {
-                "parameters": [{"name": p, "value": f"{{{{workflow.parameters.{p}}}}}"} for p in step.parameters]
+                "parameters": [
+                    {"name": p, "value": f"{{{{workflow.parameters.{p}}}}}"} for p in step.parameters
+                ]
             }
         tasks.append(task)
     return {"name": ENTRYPOINT, "dag": {"tasks": tasks}}
@@ -129,7 +131,11 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
         container["volumeMounts"] = [mount]
     inputs: dict[str, Any] = {
         "artifacts": [
-            {"name": "notebook", "path": notebook_path, "raw": {"data": _untemplated(emitted_notebook_json(pipeline, step))}}
+            {
+                "name": "notebook",
+                "path": notebook_path,
+                "raw": {"data": _untemplated(emitted_notebook_json(pipeline, step))},
+            }
         ]
     }
     if step.parameters:
@@ -138,7 +144,9 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
         "name": template_name(step.name),
         "metadata": {"labels": {LABEL_PIPELINE: pipeline.name, "jupyter-kf/step": step.name}},
         "inputs": inputs,
-        "outputs": {"parameters": [{"name": "metrics", "valueFrom": {"path": METRICS_PATH, "default": "{}"}}]},
+        "outputs": {
+            "parameters": [{"name": "metrics", "valueFrom": {"path": METRICS_PATH, "default": "{}"}}]
+        },
         "container": container,
     }
     if step.retries:

@@ -27,7 +27,14 @@ from .options import (
 )
 
 PARAM_PREFIX = "param_"
-_KFP_TYPES = {"int": "Integer", "float": "Float", "str": "String", "bool": "Boolean", "list": "List", "dict": "Dict"}
+_KFP_TYPES = {
+    "int": "Integer",
+    "float": "Float",
+    "str": "String",
+    "bool": "Boolean",
+    "list": "List",
+    "dict": "Dict",
+}
 _PY_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}
 
 
@@ -42,7 +49,7 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
     names = [p.name for p in pipeline.parameters]
 
     def body(*args: Any) -> None:
-        channels = dict(zip(names, args))
+        channels = dict(zip(names, args, strict=True))
         work_pvc = _create_volume(pipeline, options)
         tasks: dict[str, Any] = {}
         for step in pipeline.steps:
@@ -65,7 +72,9 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
     body.__signature__ = inspect.Signature([_signature_parameter(p) for p in pipeline.parameters])
     body.__annotations__ = {p.name: _PY_TYPES.get(p.type, str) for p in pipeline.parameters}
     body.__name__ = pipeline.name.replace("-", "_")
-    return dsl.pipeline(name=pipeline.name, description=pipeline.description or f"From {pipeline.notebook}")(body)
+    return dsl.pipeline(name=pipeline.name, description=pipeline.description or f"From {pipeline.notebook}")(
+        body
+    )
 
 
 def compile_kfp(pipeline: Pipeline, options: TargetOptions | None = None) -> str:
@@ -124,7 +133,9 @@ def _step_component(pipeline: Pipeline, step, options: TargetOptions):
     # Each pipeline parameter the step uses is a typed input of its own (read by the step from
     # its executor input): KFP resolves and types it, with no placeholder inside a struct.
     for name in step.parameters:
-        spec.inputs[PARAM_PREFIX + name] = structures.InputSpec(type=_KFP_TYPES[pipeline.parameter(name).type])
+        spec.inputs[PARAM_PREFIX + name] = structures.InputSpec(
+            type=_KFP_TYPES[pipeline.parameter(name).type]
+        )
     return PythonComponent(component_spec=spec, python_func=jupyter_kf_step)
 
 
@@ -175,5 +186,8 @@ def _configure_task(task, pipeline: Pipeline, step, options: TargetOptions, work
         kubernetes.set_image_pull_policy(task, options.image_pull_policy)
     if work_pvc is not None:
         kubernetes.mount_pvc(
-            task, pvc_name=work_pvc.outputs["name"], mount_path=options.volume_mount, sub_path=options.sub_path
+            task,
+            pvc_name=work_pvc.outputs["name"],
+            mount_path=options.volume_mount,
+            sub_path=options.sub_path,
         )

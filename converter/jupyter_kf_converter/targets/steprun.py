@@ -55,9 +55,7 @@ def coerce(name: str, value: Any, type_name: str) -> Any:
         if type_name == "null":
             return None if value in ("", "None", "null") else value
     except ValueError:
-        raise StepParameterError(
-            f"parameter {name!r}: {value!r} is not a valid {type_name}"
-        ) from None
+        raise StepParameterError(f"parameter {name!r}: {value!r} is not a valid {type_name}") from None
     return value
 
 
@@ -80,7 +78,8 @@ def run_step(
 ) -> StepResult:
     """Execute the step notebook with papermill in ``workdir`` and return its metrics.
 
-    ``kernel_name`` None: the kernel named in the notebook's kernelspec. Raises papermill's ``PapermillExecutionError`` when a cell fails (the executed notebook,
+    ``kernel_name`` None: the kernel named in the notebook's kernelspec. Raises papermill's
+    ``PapermillExecutionError`` when a cell fails (the executed notebook,
     with the traceback, is written first).
     """
     import nbformat

@@ -75,7 +75,10 @@ class FakeCluster:
                         "env": env or [],
                         "volumeMounts": [
                             {"name": "home", "mountPath": mount_path},
-                            {"name": "sa-token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"},
+                            {
+                                "name": "sa-token",
+                                "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                            },
                         ],
                     }
                 ],
@@ -87,8 +90,13 @@ class FakeCluster:
             "status": {
                 "phase": "Running",
                 "containerStatuses": [
-                    {"name": "notebook", "image": image, "imageID": f"{image.split(':')[0]}@{digest}", "ready": True,
-                     "restartCount": 0}
+                    {
+                        "name": "notebook",
+                        "image": image,
+                        "imageID": f"{image.split(':')[0]}@{digest}",
+                        "ready": True,
+                        "restartCount": 0,
+                    }
                 ],
             },
         }
@@ -97,8 +105,11 @@ class FakeCluster:
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
             "metadata": {"name": claim, "namespace": self.namespace},
-            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
-                     "resources": {"requests": {"storage": "5Gi"}}},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": storage_class,
+                "resources": {"requests": {"storage": "5Gi"}},
+            },
             "status": {"phase": "Bound", "capacity": {"storage": "5Gi"}},
         }
         return pod

@@ -56,10 +56,14 @@ def _resource_label(resource: str) -> str:
 
 
 def not_found(resource: str, name: str) -> ApiFailure:
-    return ApiFailure(404, "NotFound", f'{_resource_label(resource)} "{name}" not found', {"name": name, "kind": resource})
+    return ApiFailure(
+        404, "NotFound", f'{_resource_label(resource)} "{name}" not found', {"name": name, "kind": resource}
+    )
 
 
 def invalid(kind: str, resource: str, name: str, causes: list[str]) -> ApiFailure:
     group = GROUPS[resource]
     label = f"{kind}.{group}" if group else kind
-    return ApiFailure(422, "Invalid", f'{label} "{name}" is invalid: {", ".join(causes)}', {"name": name, "kind": kind})
+    return ApiFailure(
+        422, "Invalid", f'{label} "{name}" is invalid: {", ".join(causes)}', {"name": name, "kind": kind}
+    )

@@ -19,18 +19,38 @@ def kfp_route(c: FakeCluster, method: str, path: str, query: dict, body: Any):
     if path == "experiments":
         if method == "GET":
             flt = json.loads(query.get("filter", ["{}"])[0] or "{}")
-            wanted = [p.get("string_value") for p in flt.get("predicates", []) if p.get("key") == "display_name"]
+            wanted = [
+                p.get("string_value") for p in flt.get("predicates", []) if p.get("key") == "display_name"
+            ]
             ns = query.get("namespace", [None])[0]
-            exps = [e for e in c.experiments.values() if (not wanted or e["display_name"] in wanted)
-                    and (ns is None or e.get("namespace") == ns)]
+            exps = [
+                e
+                for e in c.experiments.values()
+                if (not wanted or e["display_name"] in wanted) and (ns is None or e.get("namespace") == ns)
+            ]
             return 200, ({"experiments": exps, "total_size": len(exps)} if exps else {})
         if method == "POST":
             if not isinstance(body, dict) or not body.get("display_name"):
-                raise ApiFailure(400, "BadRequest", "Invalid input error: Experiment name is empty. Please specify a valid experiment name")
-            if any(e["display_name"] == body["display_name"] and e.get("namespace") == body.get("namespace")
-                   for e in c.experiments.values()):
-                raise ApiFailure(409, "AlreadyExists", f"Failed to create a new experiment: The name {body['display_name']} already exists. Please specify a new name")
-            exp = {**body, "experiment_id": secrets.token_hex(8), "created_at": now(), "storage_state": "AVAILABLE"}
+                raise ApiFailure(
+                    400,
+                    "BadRequest",
+                    "Invalid input error: Experiment name is empty. Please specify a valid experiment name",
+                )
+            if any(
+                e["display_name"] == body["display_name"] and e.get("namespace") == body.get("namespace")
+                for e in c.experiments.values()
+            ):
+                raise ApiFailure(
+                    409,
+                    "AlreadyExists",
+                    f"Failed to create a new experiment: The name {body['display_name']} already exists. Please specify a new name",
+                )
+            exp = {
+                **body,
+                "experiment_id": secrets.token_hex(8),
+                "created_at": now(),
+                "storage_state": "AVAILABLE",
+            }
             c.experiments[exp["experiment_id"]] = exp
             return 200, exp
     if path == "runs" and method == "POST":
@@ -41,7 +61,9 @@ def kfp_route(c: FakeCluster, method: str, path: str, query: dict, body: Any):
     if m:
         run = c.runs.get(m[1])
         if run is None:
-            raise ApiFailure(404, "NotFound", f"Failed to get run: ResourceNotFoundError: Run {m[1]} not found")
+            raise ApiFailure(
+                404, "NotFound", f"Failed to get run: ResourceNotFoundError: Run {m[1]} not found"
+            )
         if m[2] and method == "POST":
             run["_terminate"] = True
             return 200, {}
@@ -57,18 +79,33 @@ def validate_kfp_run(c: FakeCluster, body: Any) -> dict:
 
     if not isinstance(body, dict):
         raise ApiFailure(400, "BadRequest", "Invalid input error: run is empty")
-    allowed = {"display_name", "description", "experiment_id", "pipeline_spec", "pipeline_version_reference",
-               "runtime_config", "service_account"}
+    allowed = {
+        "display_name",
+        "description",
+        "experiment_id",
+        "pipeline_spec",
+        "pipeline_version_reference",
+        "runtime_config",
+        "service_account",
+    }
     if set(body) - allowed:
         raise ApiFailure(400, "BadRequest", f"unknown field(s) {sorted(set(body) - allowed)} in Run")
     if not body.get("display_name"):
-        raise ApiFailure(400, "BadRequest", "Invalid input error: The run name is empty. Please specify a valid name")
+        raise ApiFailure(
+            400, "BadRequest", "Invalid input error: The run name is empty. Please specify a valid name"
+        )
     if body.get("experiment_id") not in c.experiments:
-        raise ApiFailure(404, "NotFound", f"Failed to create a run: ResourceNotFoundError: Experiment {body.get('experiment_id')} not found")
+        raise ApiFailure(
+            404,
+            "NotFound",
+            f"Failed to create a run: ResourceNotFoundError: Experiment {body.get('experiment_id')} not found",
+        )
     spec = body.get("pipeline_spec")
     if not isinstance(spec, dict):
         raise ApiFailure(400, "BadRequest", "Invalid input error: pipeline spec is missing")
-    pipeline_doc, platform = (spec["pipeline_spec"], spec.get("platform_spec")) if "pipeline_spec" in spec else (spec, None)
+    pipeline_doc, platform = (
+        (spec["pipeline_spec"], spec.get("platform_spec")) if "pipeline_spec" in spec else (spec, None)
+    )
     try:
         pipeline = json_format.ParseDict(pipeline_doc, pipeline_spec_pb2.PipelineSpec())
         if platform is not None:
@@ -83,5 +120,11 @@ def validate_kfp_run(c: FakeCluster, body: Any) -> dict:
     tasks = {}
     for key, task in pipeline.root.dag.tasks.items():
         tasks[key] = {"display_name": task.task_info.name or key, "deps": list(task.dependent_tasks)}
-    return {**body, "run_id": secrets.token_hex(8), "state": "PENDING", "created_at": now(),
-            "run_details": {"task_details": []}, "_tasks": tasks}
+    return {
+        **body,
+        "run_id": secrets.token_hex(8),
+        "state": "PENDING",
+        "created_at": now(),
+        "run_details": {"task_details": []},
+        "_tasks": tasks,
+    }

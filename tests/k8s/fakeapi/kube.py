@@ -32,16 +32,29 @@ def k8s_route(c: FakeCluster, method: str, path: str, query: dict, body: Any, co
         if (ns, name) not in c.pods and (ns, name) not in c.logs:
             raise not_found("pods", name)
         return 200, c.logs.get((ns, name), "")
-    table = {"pods": c.pods, "persistentvolumeclaims": c.pvcs, "volumesnapshots": c.snapshots, "workflows": c.workflows}[res]
+    table = {
+        "pods": c.pods,
+        "persistentvolumeclaims": c.pvcs,
+        "volumesnapshots": c.snapshots,
+        "workflows": c.workflows,
+    }[res]
     if method == "POST":
         if name:
-            raise ApiFailure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            raise ApiFailure(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
         obj = validate_create(c, res, ns, body)
         key = (ns, obj["metadata"]["name"])
         if key in table:
-            raise ApiFailure(409, "AlreadyExists", f'{_resource_label(res)} "{key[1]}" already exists',
-                             {"name": key[1], "kind": res})
-        obj["metadata"].update(namespace=ns, uid=secrets.token_hex(8), creationTimestamp=now(), resourceVersion="1")
+            raise ApiFailure(
+                409,
+                "AlreadyExists",
+                f'{_resource_label(res)} "{key[1]}" already exists',
+                {"name": key[1], "kind": res},
+            )
+        obj["metadata"].update(
+            namespace=ns, uid=secrets.token_hex(8), creationTimestamp=now(), resourceVersion="1"
+        )
         if res == "volumesnapshots":
             obj["status"] = {"readyToUse": False}
             obj["_reads"] = 0
@@ -51,7 +64,11 @@ def k8s_route(c: FakeCluster, method: str, path: str, query: dict, body: Any, co
         return 201, public(obj)
     if not name:
         items = [public(o) for (n, _), o in table.items() if n == ns]
-        return 200, {"kind": KINDS.get(res, "Pod") + "List", "apiVersion": API_VERSIONS.get(res, "v1"), "items": items}
+        return 200, {
+            "kind": KINDS.get(res, "Pod") + "List",
+            "apiVersion": API_VERSIONS.get(res, "v1"),
+            "items": items,
+        }
     key = (ns, name)
     if key not in table:
         raise not_found(res, name)
@@ -64,11 +81,20 @@ def k8s_route(c: FakeCluster, method: str, path: str, query: dict, body: Any, co
         return 200, public(obj)
     if method == "DELETE":
         del table[key]
-        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                     "details": {"name": name, "kind": res}}
+        return 200, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "kind": res},
+        }
     if method == "PATCH":
         if content_type != "application/merge-patch+json":
-            raise ApiFailure(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+            raise ApiFailure(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            )
         if not isinstance(body, dict):
             raise ApiFailure(400, "BadRequest", "merge patch must be a JSON object")
         _merge(obj, body)
@@ -86,7 +112,12 @@ def permissions_used(c: FakeCluster) -> set[tuple[str, str, str]]:
         if not m:
             continue
         resource = f"{m['res']}/{m['sub']}" if m["sub"] else m["res"]
-        verb = {"GET": "get" if m["name"] else "list", "POST": "create", "PATCH": "patch", "DELETE": "delete"}[r["method"]]
+        verb = {
+            "GET": "get" if m["name"] else "list",
+            "POST": "create",
+            "PATCH": "patch",
+            "DELETE": "delete",
+        }[r["method"]]
         used.add((m["group"] or "", resource, verb))
     return used
 

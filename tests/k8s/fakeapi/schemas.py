@@ -26,10 +26,18 @@ def validate_create(c: FakeCluster, res: str, ns: str, body: Any) -> dict:
     kind = KINDS[res]
     meta = obj.get("metadata") or {}
     if obj.get("apiVersion") != API_VERSIONS[res] or obj.get("kind") != kind:
-        raise ApiFailure(400, "BadRequest", f"the API version in the data ({obj.get('apiVersion')}) does not match "
-                         f"the expected API version ({API_VERSIONS[res]}) or kind {obj.get('kind')!r} != {kind!r}")
+        raise ApiFailure(
+            400,
+            "BadRequest",
+            f"the API version in the data ({obj.get('apiVersion')}) does not match "
+            f"the expected API version ({API_VERSIONS[res]}) or kind {obj.get('kind')!r} != {kind!r}",
+        )
     if meta.get("namespace") not in (None, ns):
-        raise ApiFailure(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request")
+        raise ApiFailure(
+            400,
+            "BadRequest",
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )
     if not meta.get("name") and meta.get("generateName"):
         meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
     name = meta.get("name") or ""
@@ -38,8 +46,10 @@ def validate_create(c: FakeCluster, res: str, ns: str, body: Any) -> dict:
     if not name:
         causes.append("metadata.name: Required value: name or generateName is required")
     elif len(name) > 253 or not RFC1123_SUBDOMAIN.match(name):
-        causes.append(f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower '
-                      "case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+        causes.append(
+            f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower '
+            "case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+        )
     if res == "volumesnapshots":
         causes += _snapshot_causes(obj)
     elif res == "workflows":
@@ -67,8 +77,10 @@ def _snapshot_causes(obj: dict) -> list[str]:
         for k in sorted(set(source) - SNAPSHOT_SOURCE_FIELDS):
             causes.append(f'spec.source.{k}: unknown field "{k}"')
         if sum(1 for k in SNAPSHOT_SOURCE_FIELDS if source.get(k)) != 1:
-            causes.append("spec.source: Invalid value: exactly one of persistentVolumeClaimName and "
-                          "volumeSnapshotContentName should be set")
+            causes.append(
+                "spec.source: Invalid value: exactly one of persistentVolumeClaimName and "
+                "volumeSnapshotContentName should be set"
+            )
     klass = spec.get("volumeSnapshotClassName")
     if klass is not None and not (isinstance(klass, str) and RFC1123_SUBDOMAIN.match(klass)):
         causes.append(f"spec.volumeSnapshotClassName: Invalid value: {klass!r}")
@@ -102,7 +114,9 @@ def _unknown_fields(given: Any, kept: Any, where: str) -> list[str]:
                 out += _unknown_fields(v, kept[k], f"{where}.{k}" if where else k)
         return out
     if isinstance(given, list) and isinstance(kept, list):
-        return [p for i, (g, k) in enumerate(zip(given, kept)) for p in _unknown_fields(g, k, f"{where}[{i}]")]
+        return [
+            p for i, (g, k) in enumerate(zip(given, kept)) for p in _unknown_fields(g, k, f"{where}[{i}]")
+        ]
     return []
 
 

@@ -22,7 +22,9 @@ class FakeApiServer:
         handler = type("Handler", (_Handler,), {"cluster": self.cluster})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> FakeApiServer:
         self.thread.start()
@@ -66,20 +68,36 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._body() if method in ("POST", "PATCH", "PUT") else None
             with c.lock:
                 c.requests.append(
-                    {"method": method, "path": url.path, "query": url.query, "body": body,
-                     "content_type": self.headers.get("Content-Type"), "auth": self.headers.get("Authorization")}
+                    {
+                        "method": method,
+                        "path": url.path,
+                        "query": url.query,
+                        "body": body,
+                        "content_type": self.headers.get("Content-Type"),
+                        "auth": self.headers.get("Authorization"),
+                    }
                 )
             if self.headers.get("Authorization") != f"Bearer {c.token}":
                 raise ApiFailure(401, "Unauthorized", "Unauthorized")
-            if method == "GET" and c.unavailable_reads and ("/workflows/" in url.path or "/runs/" in url.path):
+            if (
+                method == "GET"
+                and c.unavailable_reads
+                and ("/workflows/" in url.path or "/runs/" in url.path)
+            ):
                 with c.lock:
                     c.unavailable_reads -= 1
-                raise ApiFailure(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+                raise ApiFailure(
+                    503, "ServiceUnavailable", "the server is currently unable to handle the request"
+                )
             with c.lock:
                 if url.path.startswith("/apis/v2beta1/"):
-                    code, out = kfp_route(c, method, url.path[len("/apis/v2beta1/") :], parse_qs(url.query), body)
+                    code, out = kfp_route(
+                        c, method, url.path[len("/apis/v2beta1/") :], parse_qs(url.query), body
+                    )
                 else:
-                    code, out = k8s_route(c, method, url.path, parse_qs(url.query), body, self.headers.get("Content-Type"))
+                    code, out = k8s_route(
+                        c, method, url.path, parse_qs(url.query), body, self.headers.get("Content-Type")
+                    )
             if isinstance(out, str):
                 self._send(code, out, "text/plain")
             else:

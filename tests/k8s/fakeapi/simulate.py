@@ -16,14 +16,21 @@ def advance_snapshot(c: FakeCluster, obj: dict) -> None:
     claim = obj["spec"]["source"].get("persistentVolumeClaimName")
     pvc = c.pvcs.get((ns, claim))
     if pvc is None:
-        obj["status"]["error"] = {"time": now(), "message": f'failed to get input parameters to create snapshot: persistentvolumeclaims "{claim}" not found'}
+        obj["status"]["error"] = {
+            "time": now(),
+            "message": f'failed to get input parameters to create snapshot: persistentvolumeclaims "{claim}" not found',
+        }
         return
     if pvc["spec"].get("storageClassName") in c.unsnapshottable_classes:
         return  # no CSI snapshotter for that driver: the snapshot never becomes ready
     obj["_reads"] += 1
     if obj["_reads"] >= c.snapshot_ready_after:
-        obj["status"] = {"readyToUse": True, "restoreSize": pvc["status"]["capacity"]["storage"], "creationTime": now(),
-                         "boundVolumeSnapshotContentName": "snapcontent-" + obj["metadata"]["uid"]}
+        obj["status"] = {
+            "readyToUse": True,
+            "restoreSize": pvc["status"]["capacity"]["storage"],
+            "creationTime": now(),
+            "boundVolumeSnapshotContentName": "snapcontent-" + obj["metadata"]["uid"],
+        }
 
 
 def fnv32a(text: str) -> int:
@@ -47,7 +54,7 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
     by_task = {n["displayName"]: n for n in nodes.values() if n.get("type") == "Pod"}
     status["phase"] = "Running"
     status.setdefault("startedAt", now())
-    stop = (wf["spec"].get("shutdown") == "Stop")
+    stop = wf["spec"].get("shutdown") == "Stop"
     for n in by_task.values():
         if n["phase"] == "Running":
             task = n["displayName"]
@@ -56,8 +63,11 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
             elif task in c.fail_steps:
                 n.update(phase="Failed", message="Error (exit code 1)", finishedAt=now())
             else:
-                n.update(phase="Succeeded", finishedAt=now(),
-                         outputs={"parameters": [{"name": "metrics", "value": json.dumps({"ran": task})}]})
+                n.update(
+                    phase="Succeeded",
+                    finishedAt=now(),
+                    outputs={"parameters": [{"name": "metrics", "value": json.dumps({"ran": task})}]},
+                )
             c.logs[(wf["metadata"]["namespace"], pod_name(name, n))] = f"log of step {task}\n"
     if not stop:
         for task in dag["tasks"]:
@@ -67,8 +77,15 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
             if all(by_task.get(d, {}).get("phase") == "Succeeded" for d in deps):
                 node_name = f"{name}.{task['name']}"
                 node_id = f"{name}-{fnv32a(node_name)}"
-                nodes[node_id] = {"id": node_id, "name": node_name, "displayName": task["name"], "type": "Pod",
-                                  "templateName": task["template"], "phase": "Running", "startedAt": now()}
+                nodes[node_id] = {
+                    "id": node_id,
+                    "name": node_name,
+                    "displayName": task["name"],
+                    "type": "Pod",
+                    "templateName": task["template"],
+                    "phase": "Running",
+                    "startedAt": now(),
+                }
                 by_task[task["name"]] = nodes[node_id]
     phases = {t["name"]: by_task.get(t["name"], {}).get("phase") for t in dag["tasks"]}
     if any(p == "Running" for p in phases.values()):
@@ -76,8 +93,11 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
     if all(p == "Succeeded" for p in phases.values()):
         status.update(phase="Succeeded", finishedAt=now())
     elif stop or any(p == "Failed" for p in phases.values()):
-        status.update(phase="Failed", finishedAt=now(),
-                      message="Stopped with strategy 'Stop'" if stop else "child failed")
+        status.update(
+            phase="Failed",
+            finishedAt=now(),
+            message="Stopped with strategy 'Stop'" if stop else "child failed",
+        )
 
 
 def pod_name(workflow: str, node: dict) -> str:
@@ -109,9 +129,14 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
             keyed = {k: details.get(run["_tasks"][k]["display_name"]) for k in t["deps"]}
             if all(v and v["state"] == "SUCCEEDED" for v in keyed.values()):
                 pod = f"{run['display_name'].split()[0]}-{key}-{secrets.token_hex(3)}"
-                d = {"task_id": secrets.token_hex(6), "display_name": t["display_name"], "state": "RUNNING",
-                     "start_time": now(), "end_time": "1970-01-01T00:00:00Z",
-                     "child_tasks": [{"pod_name": pod + "-driver"}, {"pod_name": pod}]}
+                d = {
+                    "task_id": secrets.token_hex(6),
+                    "display_name": t["display_name"],
+                    "state": "RUNNING",
+                    "start_time": now(),
+                    "end_time": "1970-01-01T00:00:00Z",
+                    "child_tasks": [{"pod_name": pod + "-driver"}, {"pod_name": pod}],
+                }
                 run["run_details"]["task_details"].append(d)
                 details[t["display_name"]] = d
     states = [details.get(t["display_name"], {}).get("state") for t in run["_tasks"].values()]
@@ -122,5 +147,11 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
     elif terminate:
         run.update(state="CANCELED", finished_at=now())
     elif "FAILED" in states:
-        failed = [t["display_name"] for t in run["_tasks"].values() if details.get(t["display_name"], {}).get("state") == "FAILED"]
-        run.update(state="FAILED", finished_at=now(), error={"message": f"task(s) failed: {', '.join(failed)}"})
+        failed = [
+            t["display_name"]
+            for t in run["_tasks"].values()
+            if details.get(t["display_name"], {}).get("state") == "FAILED"
+        ]
+        run.update(
+            state="FAILED", finished_at=now(), error={"message": f"task(s) failed: {', '.join(failed)}"}
+        )
