@@ -54,11 +54,15 @@ class KfMagics(Magics):
         except NotebookNotFound as exc:
             raise UsageError(str(exc)) from None
 
-    @staticmethod
-    def _service(folder: Path):
+    def _service(self, folder: Path):
+        """One PipelineService per notebook folder for the kernel's lifetime (stores stay open)."""
         from ..service import PipelineService
 
-        return PipelineService(folder)
+        services = self.__dict__.setdefault("_services", {})
+        folder = Path(folder).resolve()
+        if folder not in services:
+            services[folder] = PipelineService(folder)
+        return services[folder]
 
     def _call(self, fn, *args, **kwargs):
         try:
