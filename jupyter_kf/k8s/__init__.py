@@ -2,9 +2,8 @@
 VolumeSnapshots and PVCs, Argo Workflow objects and the KFP REST API.
 
 Importing this package is cheap: ``kubernetes``/``kfp``/``requests`` load only when a call needs them.
-The server extension can register ``jupyter_kf.k8s.config.KubernetesConfig`` (a traitlets
-Configurable) and pass ``KubernetesConfig(parent=app).settings()`` to
-:func:`jupyter_kf.k8s.backend.set_default_settings`.
+The server extension applies ``c.KubernetesConfig`` (``jupyter_kf.k8s.config.KubernetesConfig``, a
+traitlets Configurable) with ``jupyter_kf.k8s.backend.configure(serverapp)``.
 """
 
 from .config import ClusterSettings

@@ -28,6 +28,16 @@ def set_default_settings(settings: ClusterSettings | None) -> None:
     _DEFAULT_SETTINGS = settings
 
 
+def configure(parent: object | None = None) -> ClusterSettings:
+    """Read ``c.KubernetesConfig`` from ``parent``'s config (e.g. the ServerApp) over the KF_*
+    environment, and make it the default of every cluster backend. Returns the settings."""
+    from .config import KubernetesConfig
+
+    settings = KubernetesConfig(parent=parent).settings()
+    set_default_settings(settings)
+    return settings
+
+
 def default_settings() -> ClusterSettings:
     return _DEFAULT_SETTINGS or ClusterSettings.from_env()
 

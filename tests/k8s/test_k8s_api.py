@@ -291,3 +291,23 @@ def test_fake_rejects_pvc_bodies_the_real_api_rejects(settings, cluster):
     with pytest.raises(ApiException) as err:
         core.create_namespaced_persistent_volume_claim("team", good)
     assert err.value.status == 409
+
+
+def test_configure_from_a_jupyter_app_sets_the_backends_defaults(tmp_path, monkeypatch):
+    from traitlets.config import Config, Configurable
+
+    from jupyter_kf.backends.argo import ArgoBackend
+    from jupyter_kf.k8s.backend import configure, set_default_settings
+    from jupyter_kf.store import RunStore
+
+    monkeypatch.setenv("KF_KFP_ENDPOINT", "http://env-kfp:8888")
+    cfg = Config()
+    cfg.KubernetesConfig.argo_namespace = "from-server-config"
+    app = Configurable(config=cfg)  # stands in for the ServerApp
+    try:
+        s = configure(app)
+        assert (s.argo_namespace, s.kfp_endpoint) == ("from-server-config", "http://env-kfp:8888")
+        with RunStore(tmp_path / "kf-runs", register=False) as store:
+            assert ArgoBackend(store).settings.argo_namespace == "from-server-config"
+    finally:
+        set_default_settings(None)
