@@ -5,8 +5,11 @@ in execution order, so ``x = x + 1`` *uses* an upstream ``x`` and then defines i
 
 - Assignment, augmented assignment, ``for``/``with``/``except ... as``, walrus, ``match``
   captures, ``def``/``class`` and imports bind names at the block's top level.
-- ``df["a"] = ...``, ``obj.attr = ...``, ``del df["a"]`` *mutate* an object: the block uses it and
-  redefines it (binding kind ``mutation``), so later users depend on the mutating block.
+- ``df["a"] = ...``, ``obj.attr = ...``, ``del df["a"]`` and in-place method calls
+  (``items.append(x)``, ``model.fit(X, y)``, ``df.drop(..., inplace=True)``; see
+  ``scopes.MUTATING_METHODS``) *mutate* an object: the block uses it and redefines it (binding kind
+  ``mutation``), so later users depend on the mutating block. Other method calls are not seen as
+  mutation: reassign (``df = df.method()``) when in doubt.
 - ``del x`` uses ``x`` and unbinds it.
 - A name bound only on some paths (inside ``if``/``for``/``while``/``try``/``match``) is also a
   soft use, so the block loads the upstream value, if any, and still has one on the other paths.
@@ -41,7 +44,16 @@ from .ipython import (
     ipython_call,
     parse_source,
 )
-from .scopes import FUNCS, assigned_in, base_name, free_names, function_free, signature_parts, walrus_targets
+from .scopes import (
+    FUNCS,
+    assigned_in,
+    base_name,
+    free_names,
+    function_free,
+    mutating_calls,
+    signature_parts,
+    walrus_targets,
+)
 
 BindingKind = Literal["value", "import", "mutation"]
 
@@ -181,6 +193,8 @@ class BlockScanner:
                     self.result.dynamic.append((self.cell, self._line(sub), f"{sub.func.id}()"))
             for name in walrus_targets(node):
                 self.store(name, self._line(node))
+            for base, line in mutating_calls(node):
+                self._mutated(base, line + self._offset)
 
     def target(self, node: ast.AST) -> None:
         """Bind an assignment target (after its value was evaluated)."""
@@ -200,13 +214,16 @@ class BlockScanner:
         if isinstance(node, ast.Subscript):
             self.loads([node.slice])
         base = base_name(node)
-        if base is None:
-            return
+        if base is not None:
+            self._mutated(base, self._line(node))
+
+    def _mutated(self, base: str, line: int) -> None:
+        """``base`` (already read) was changed in place: the block redefines it."""
         if base in self.bound:  # already ours: keep its kind (a mutated module stays an import)
             old = self.bound[base]
-            self.store(base, self._line(node), old.kind, old.statement)
+            self.store(base, line, old.kind, old.statement)
         else:
-            self.store(base, self._line(node), "mutation")
+            self.store(base, line, "mutation")
 
     # statements -------------------------------------------------------------------------------
     def body(self, stmts: list[ast.stmt]) -> None:

@@ -147,3 +147,33 @@ def base_name(node: ast.AST) -> str | None:
     while isinstance(node, (ast.Subscript, ast.Attribute)):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+#: Methods that change their object in place (lists, dicts, sets, arrays, estimators being fitted).
+MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "remove", "pop", "popitem", "clear", "sort", "reverse", "update",
+    "setdefault", "add", "discard", "difference_update", "intersection_update",
+    "symmetric_difference_update", "fill", "resize", "fit", "partial_fit", "fit_transform", "compile",
+    "load_state_dict", "set_params",
+})
+
+
+def mutating_calls(node: ast.AST) -> list[tuple[str, int]]:
+    """``obj.append(..)``, ``model.fit(..)``, ``df.drop(.., inplace=True)``: (base name, line) of objects
+    changed in place by calls evaluated now (not inside lambdas, comprehensions or definitions)."""
+    out: list[tuple[str, int]] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (*FUNCS, ast.Lambda, ast.ClassDef, *COMPS)):
+            continue
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and (
+            n.func.attr in MUTATING_METHODS
+            or any(k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+                   for k in n.keywords)
+        ):
+            base = base_name(n.func.value)
+            if base is not None:
+                out.append((base, n.lineno))
+        stack.extend(ast.iter_child_nodes(n))
+    return out

@@ -306,3 +306,29 @@ def test_a_name_bound_on_some_paths_keeps_the_upstream_value(compile_cells):
     assert p.valid, p.problems
     assert inputs(p, "b") == {"x": ("a", "value"), "last": ("a", "value")}  # `maybe` has no upstream
     assert inputs(p, "c") == {"x": ("b", "value"), "last": ("b", "value"), "maybe": ("b", "value")}
+
+
+def test_in_place_method_calls_mutate_the_upstream_object(compile_cells):
+    p = compile_cells([
+        ("import sys\nfrom sklearn.linear_model import LinearRegression", ["imports"]),
+        ("model = LinearRegression()\nitems = [3, 1]\nframe = {'a': 1}\nrows = [[1], [2]]", ["step:make"]),
+        ("model.fit([[0], [1]], [0, 1])\nitems.sort()\nsys.path.append('.')\n"
+         + "copies = [r.append(0) for r in rows]\nframe.pop('a')", ["step:train"]),
+        ("print(model.predict([[2]]), items, frame, rows)", ["step:use"]),
+    ])
+    assert p.valid, p.problems
+    assert inputs(p, "train") == {"model": ("make", "value"), "items": ("make", "value"),
+                                  "frame": ("make", "value"), "rows": ("make", "value")}
+    # the fitted model, sorted list and popped dict come from `train`; `rows` was only read there
+    # (the comprehension's `r.append` is not seen) and `sys` stays an import
+    assert inputs(p, "use") == {"model": ("train", "value"), "items": ("train", "value"),
+                                "frame": ("train", "value"), "rows": ("make", "value")}
+
+
+def test_inplace_keyword_is_a_mutation(compile_cells):
+    p = compile_cells([
+        ("import pandas as pd\ndf = pd.DataFrame({'a': [1, None]})", ["step:load"]),
+        ("df.dropna(inplace=True)\ndf.head()", ["step:clean"]),
+        ("print(df)", ["step:show"]),
+    ])
+    assert inputs(p, "show") == {"df": ("clean", "value")}
