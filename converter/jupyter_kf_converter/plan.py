@@ -10,7 +10,8 @@ What the emit/runtime and backends can rely on (the subtleties):
   with an ``import`` statement; replay ``statement`` instead of loading a value. A step that mutates
   an upstream object (``df["a"] = 1``, ``model.fit(X, y)``, see ``analyze``) has it both as an input
   and as a define, and later users take it from the mutating step. A step that binds a name only on
-  some paths (inside ``if``/``for``/``try``) also loads its upstream value, if there is one. Mutating an imported module (``pd.options.x = 1``) is not data.
+  some paths (inside ``if``/``for``/``try``) also loads its upstream value, if there is one.
+  Mutating an imported module (``pd.options.x = 1``) is not data.
 - ``Step.outputs``: exactly the names later steps take from this step as *values* (sorted).
 - ``Step.parameters``: pipeline parameters the step reads, directly or through a function of the
   ``functions`` cells it calls, plus those the imports/functions cells read (they run in every
