@@ -69,6 +69,11 @@ class RunsHandler(_RunHandler):
     async def post(self) -> None:
         req = self.parse_body(RunRequest)
         req = req.model_copy(update={"notebook": self.notebook_path(req.notebook)})
+        if req.retry_of is not None:
+            try:
+                await self.get_run(req.retry_of)  # only runs this server can see
+            except ApiError as exc:
+                raise ApiError(422, f"retry_of: {exc.message}", field="retry_of") from None
         run = await self.call(self.kf.service.submit, req, on_update=self.kf.watch.notify)
         self.set_header("Location", self.run_url(run))
         self.send(run, 202)

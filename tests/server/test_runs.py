@@ -153,3 +153,8 @@ async def test_retry_reruns_the_failed_part_with_new_parameters(api, write_nb, w
     assert steps["scale"]["status"] == steps["finish"]["status"] == "succeeded"
     metrics = {k: v for s in retried["steps"] for k, v in s["metrics"].items()} | retried["metrics"]
     assert metrics["result"] == 21
+
+
+async def test_retry_of_must_be_a_run_of_this_server(api, pipe_nb):
+    status, body = await api("POST", "runs", {"notebook": pipe_nb, "retry_of": "20200101-000000-dead"})
+    assert status == 422 and body["field"] == "retry_of", body
