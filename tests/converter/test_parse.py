@@ -252,3 +252,16 @@ def test_a_kale_style_notebook(compile_cells):
     assert lr.parameters == ["C", "max_iter"] and lr.metrics == ["acc_lr"]
     assert lr.resources.limits == {"nvidia.com/gpu": "1"}
     assert p.step("datapreprocessing").outputs == ["X", "y"]
+
+
+def test_nbformat_3_notebooks_are_upgraded(tmp_path):
+    import nbformat
+    from nbformat import v3
+
+    cells = [v3.new_code_cell(input="x = 1", metadata={"tags": ["step:a"]}),
+             v3.new_code_cell(input="print(x)", metadata={"tags": ["step:b"]})]
+    path = tmp_path / "old.ipynb"
+    path.write_text(nbformat.writes(v3.new_notebook(worksheets=[v3.new_worksheet(cells=cells)]), version=3))
+    p = compile_notebook(path)
+    assert p.valid and [s.name for s in p.steps] == ["a", "b"]
+    assert [(i.name, i.producer) for i in p.step("b").inputs] == [("x", "a")]
