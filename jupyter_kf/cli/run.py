@@ -76,6 +76,7 @@ def _first_run(args: argparse.Namespace) -> bool:
 
 def _main(args: argparse.Namespace) -> int:
     from . import _format as fmt
+
     if not args.notebook and not args.retry:
         return fmt.error(PROG, "give a NOTEBOOK (or --retry RUN_ID)", 2)
     if args.max_parallel is not None and args.max_parallel < 1:
@@ -110,30 +111,35 @@ def _main(args: argparse.Namespace) -> int:
 
     service = PipelineService(Path.cwd(), settings)
     progress = Progress(sys.stderr)
-    try:
-        run = service.submit(request, on_update=None if args.json else progress.update)
-    except InvalidPipeline as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    except ParameterError as exc:
-        return fmt.error(PROG, f"{exc}; nothing ran", 2)
-    except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
-        return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)
-
     interrupted: list[int] = []
+    run_ids: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
+        """Ctrl-C / SIGTERM: cancel the run (kernels are shut down), then exit with 130."""
         if not interrupted and not args.json:
-            print(f"\n{PROG}: {signal.Signals(signum).name}: cancelling run {run.id} ...", file=sys.stderr)
+            what = f"cancelling run {run_ids[0]}" if run_ids else "stopping before the run starts"
+            print(f"\n{PROG}: {signal.Signals(signum).name}: {what} ...", file=sys.stderr)
         interrupted.append(signum)
-        handle = service.handle(run.id)
+        handle = service.handle(run_ids[0]) if run_ids else None
         if handle is not None:
             handle.cancel()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        try:
+            run = service.submit(request, on_update=None if args.json else progress.update)
+        except InvalidPipeline as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        except ParameterError as exc:
+            return fmt.error(PROG, f"{exc}; nothing ran", 2)
+        except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
+            return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)
+        run_ids.append(run.id)
         handle = service.handle(run.id)
         assert handle is not None
+        if interrupted:  # a signal arrived while the run was being submitted
+            handle.cancel()
         while not handle.wait(0.25).status.finished or not getattr(handle, "done", True):
             if not args.json:
                 progress.tick()
