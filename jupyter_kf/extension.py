@@ -65,6 +65,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from .service import PipelineService
 
     config = KfConfig(parent=serverapp)
+    _configure_clusters(serverapp)
     root = Path(os.path.expanduser(serverapp.root_dir)).resolve()
     state = KfState(
         root=root,
@@ -80,6 +81,20 @@ def _load_jupyter_server_extension(serverapp) -> None:
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in routes()])
     _stop_runs_on_shutdown(serverapp, state)
     serverapp.log.info("jupyter-kf: REST API at %s (root %s)", base, root)
+
+
+def _configure_clusters(serverapp) -> None:
+    """Apply `c.KubernetesConfig` (over the KF_* environment) to the KFP and Argo backends.
+
+    A bad cluster setting must not take the local runner down with it: it is logged, and
+    `GET backends` reports the cluster backends as not configured, with the reason.
+    """
+    try:
+        from .k8s.backend import configure
+
+        configure(serverapp)
+    except Exception as exc:
+        serverapp.log.warning("jupyter-kf: cluster backends not configured: %s", exc)
 
 
 def _stop_runs_on_shutdown(serverapp, state: KfState) -> None:

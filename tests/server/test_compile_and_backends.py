@@ -59,3 +59,5 @@ async def test_backends_lists_local_as_available(api):
     assert by_name["local"]["available"] is True and by_name["local"]["configured"] is True
     for info in body["backends"]:
         assert set(info) == {"name", "available", "configured", "description", "reason"}
+        if not info["configured"]:
+            assert info["reason"], info  # says why
