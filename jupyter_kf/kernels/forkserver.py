@@ -6,10 +6,21 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
 _ZYGOTE = Path(__file__).with_name("zygote.py")
+_IPC_DIR: str | None = None
+
+
+def ipc_dir() -> str:
+    """A short private folder for kernels' IPC socket files (AF_UNIX paths: ~107 bytes at most);
+    removed by :func:`close_fork_servers` once empty."""
+    global _IPC_DIR
+    if _IPC_DIR is None or not os.path.isdir(_IPC_DIR):
+        _IPC_DIR = tempfile.mkdtemp(prefix="kf-ipc-")
+    return _IPC_DIR
 
 
 class ForkServerError(RuntimeError):
@@ -131,3 +142,8 @@ def close_fork_servers() -> None:
         _servers.clear()
     for server in servers:
         server.close()
+    if _IPC_DIR is not None:
+        try:
+            os.rmdir(_IPC_DIR)  # kernels remove their own socket files when they are shut down
+        except OSError:
+            pass

@@ -12,7 +12,6 @@ import asyncio
 import os
 import select
 import signal
-import tempfile
 import time
 import uuid
 from typing import Any
@@ -23,18 +22,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from .forkserver import ForkServerError, get_fork_server
-
-_IPC_DIR: str | None = None
-
-
-def _ipc_dir() -> str:
-    """A short private folder for socket files (AF_UNIX paths are limited to ~107 bytes)."""
-    global _IPC_DIR
-    if _IPC_DIR is None or not os.path.isdir(_IPC_DIR):
-        _IPC_DIR = tempfile.mkdtemp(prefix="kf-")
-    return _IPC_DIR
-
+from .forkserver import ForkServerError, get_fork_server, ipc_dir
 
 def _forkable(argv: list[str]) -> bool:
     """A kernelspec the fork server can serve: ``python -m ipykernel_launcher ...``."""
@@ -193,7 +181,7 @@ class StepKernelManager(KernelManager):
         kwargs.setdefault("transport", "ipc")
         super().__init__(**kwargs)
         if self.transport == "ipc":
-            self.ip = os.path.join(_ipc_dir(), uuid.uuid4().hex[:12])
+            self.ip = os.path.join(ipc_dir(), uuid.uuid4().hex[:12])
         self._clients: list[Any] = []
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:

@@ -50,6 +50,7 @@ PRELOAD = [
 # kernel reports no debugger. User code may still import debugpy (the mark is undone in children).
 NOT_PRELOADED = ["debugpy"]
 _children: set[int] = set()
+_connection_files: dict[int, str] = {}  # live child -> its connection file
 
 
 def _reap(*_: object) -> None:
@@ -61,6 +62,7 @@ def _reap(*_: object) -> None:
         if pid == 0:
             return
         _children.discard(pid)
+        _connection_files.pop(pid, None)  # its manager removed its files
 
 
 def _die_with_parent(parent: int) -> None:
@@ -180,11 +182,41 @@ def main() -> None:
             proto_out.close()
             _child(request, me)
         _children.add(pid)
+        argv = request.get("argv") or []
+        if "-f" in argv[:-1]:
+            _connection_files[pid] = argv[argv.index("-f") + 1]
         proto_out.write(json.dumps({"id": request.get("id"), "pid": pid}) + "\n")
-    for pid in list(_children):  # the runner is gone: leave nothing behind
+    live = [(pid, _connection_files.get(pid)) for pid in list(_children)]
+    for pid, _ in live:  # the runner is gone: leave nothing behind
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
+            pass
+    for _, conn_file in live:
+        if conn_file:
+            _remove_kernel_files(conn_file)
+
+
+
+def _remove_kernel_files(conn_file: str) -> None:
+    """A killed kernel's connection file and IPC socket files (its manager may be gone too)."""
+    try:
+        with open(conn_file) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return
+    paths = [conn_file]
+    if info.get("transport") == "ipc":
+        paths += [f"{info['ip']}-{info[k]}" for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port") if k in info]
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    if info.get("transport") == "ipc":
+        try:
+            os.rmdir(os.path.dirname(info["ip"]))  # the runner's socket folder, once empty
+        except OSError:
             pass
 
 
