@@ -93,7 +93,7 @@ def _configure_clusters(serverapp) -> None:
         from .k8s.backend import configure
 
         configure(serverapp)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (any bad setting: log it, keep the local runner)
         serverapp.log.warning("jupyter-kf: cluster backends not configured: %s", exc)
 
 

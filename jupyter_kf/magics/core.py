@@ -159,7 +159,7 @@ class KfMagics(Magics):
         if run.run_dir:
             try:
                 outputs = relpath(service.store_of(run.id).resolve(run.run_dir))
-            except Exception:  # a store that went away: the summary still shows the rest
+            except (LookupError, OSError):  # a store that went away: the summary still shows the rest
                 outputs = None
         return RunView(run, final=run.status.finished, step_notebooks=KfMagics._step_notebooks(service, run),
                        outputs=outputs)
@@ -170,7 +170,7 @@ class KfMagics(Magics):
         for s in run.steps:
             try:
                 path = Path(service.step_notebook(run.id, s.name))
-            except Exception:  # a step that never started has no notebook
+            except (LookupError, OSError):  # a step of a run whose store went away
                 continue
             if path.is_file():
                 out[s.name] = path
