@@ -145,7 +145,10 @@ class LocalExecutor:
                             self._set(name, StepStatus.skipped, error="the run was cancelled before this step started")
                 else:
                     self._schedule(running, workers)
-                if not running and not self._ready_or_blocked():
+                if not running:
+                    for name, st in self.status.items():  # nothing runs, so nothing can become ready
+                        if st == StepStatus.pending:
+                            self._set(name, StepStatus.skipped, error="its dependencies can never finish")
                     break
                 try:
                     name, outcome = self._done.get(timeout=CANCEL_POLL)
@@ -186,9 +189,6 @@ class LocalExecutor:
             for s in self.p.steps
             if self.status[s.name] == StepStatus.pending and all(self.status[d] in ok for d in s.depends_on)
         ]
-
-    def _ready_or_blocked(self) -> bool:
-        return any(st == StepStatus.pending for st in self.status.values())
 
     def _skip_blocked(self) -> None:
         bad = (StepStatus.failed, StepStatus.skipped, StepStatus.cancelled)
