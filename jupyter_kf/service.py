@@ -124,17 +124,24 @@ class PipelineService:
         return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), self.store_for(path)
 
     def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
+        """A retry runs the notebook as it is now (a fix made since the failure is picked up) with
+        the earlier run's parameters; when the notebook is gone or no longer compiles cleanly, the
+        earlier run's own pipeline. Which steps are reused is the backend's decision."""
         from jupyter_kf_converter.ir import Pipeline
 
         from .executor.parameters import resolve_parameters
 
         store = self._locate(request.retry_of)  # type: ignore[arg-type]
         old = store.get_run(request.retry_of)  # type: ignore[arg-type]
-        pipeline = Pipeline.from_json((store.run_path(old.id) / "pipeline.json").read_text())
-        params = {**old.parameters, **resolve_parameters(pipeline, request.parameters)}
-        path = self.resolve(old.notebook) if not Path(old.notebook).is_absolute() else Path(old.notebook)
+        path = self.resolve(old.notebook)
         if request.notebook and Path(request.notebook).name != path.name:
             raise ValueError(f"run {old.id} is a run of {old.notebook}, not of {request.notebook}")
+        pipeline = self.compile(path) if path.is_file() else None
+        if pipeline is None or not pipeline.valid:
+            pipeline = Pipeline.from_json((store.run_path(old.id) / "pipeline.json").read_text())
+        known = {p.name for p in pipeline.parameters}
+        params = {k: v for k, v in old.parameters.items() if k in known}
+        params.update(resolve_parameters(pipeline, request.parameters))
         return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), store
 
     def submit(self, request: RunRequest, on_update: OnUpdate | None = None) -> Run:

@@ -166,16 +166,34 @@ class LocalRun:
         )
 
     def _prepare_retry(self, old_id: str, work: Path) -> tuple[str | None, dict[str, Reuse]]:
-        """The earlier run's working folder (files its steps wrote included) and its finished steps."""
+        """The earlier run's working folder (with the files its steps wrote) and the steps to take
+        over from it: those that finished there, whose code and parameter values are unchanged
+        and whose upstream steps are all taken over too. The rest (failed, cancelled, skipped,
+        edited since, and everything downstream of them) runs again."""
+        from jupyter_kf_converter.ir import Pipeline
+
+        from ..cache import parameter_values, step_code
         from ..executor.runner import Reuse
 
         old = self.store.get_run(old_id)
+        old_pipeline = Pipeline.from_json((self.store.run_path(old_id) / "pipeline.json").read_text())
         old_work = self.store.work_dir(old_id)
         if old_work.is_dir():
             shutil.copytree(old_work, work, dirs_exist_ok=True, ignore=lambda d, names: ["kf-values"] if Path(d) == old_work else [])
+        finished = {s.name: s for s in old.steps if s.status in (StepStatus.succeeded, StepStatus.cached)}
+        new, params = self.pipeline, self.request.parameters
         reuse: dict[str, Reuse] = {}
-        for s in old.steps:
-            if s.status not in (StepStatus.succeeded, StepStatus.cached):
+        for step in new.steps:  # notebook order is a topological order
+            s = finished.get(step.name)
+            if s is None or any(d not in reuse for d in step.depends_on):
+                continue
+            try:
+                before = old_pipeline.step(step.name)
+            except KeyError:
+                continue
+            same = step_code(old_pipeline, before) == step_code(new, step) and sorted(before.outputs) == sorted(step.outputs)
+            same = same and parameter_values(old_pipeline, before, old.parameters) == parameter_values(new, step, params)
+            if not same:
                 continue
             origin = s.cached_from if s.status == StepStatus.cached and s.cached_from else old_id
             nb = self.store.step_notebook_path(origin, s.name)

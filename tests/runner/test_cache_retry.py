@@ -84,3 +84,28 @@ def test_retry_reruns_only_failed_and_downstream(service, make_notebook, nb_dir,
     # Files written by the reused steps are in the retry's working folder too.
     work = service.store_of(retried.id).work_dir(retried.id)
     assert (work / "side-file.txt").read_text() == "10"
+
+
+def test_retry_runs_the_fixed_notebook_and_reuses_only_unchanged_steps(service, make_notebook, nb_dir):
+    path = make_notebook(
+        [
+            ("base = 2", ["step:a"]),
+            ("raise RuntimeError('bug')\nfixed = base + 1", ["step:buggy"]),
+            ("other = base * 5", ["step:other"]),
+            ("final = fixed + other", ["step:last"]),
+            ("final", ["pipeline-metrics"]),
+        ],
+        "fixme.ipynb",
+        nb_dir,
+    )
+    failed = service.run(RunRequest(notebook="fixme.ipynb"))
+    assert statuses(failed) == {"a": "succeeded", "buggy": "failed", "other": "succeeded", "last": "skipped"}
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = "fixed = base + 1"  # the fix
+    nb.cells[2].source = "other = base * 6"  # an edit to a step that had succeeded
+    nbformat.write(nb, path)
+    retried = service.wait(service.retry(failed.id).id)
+    assert retried.status == RunStatus.succeeded, retried.error
+    assert statuses(retried) == {"a": "cached", "buggy": "succeeded", "other": "succeeded", "last": "succeeded"}
+    assert retried.metrics == {"final": 15}
