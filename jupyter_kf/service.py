@@ -215,8 +215,12 @@ class PipelineService:
         return run
 
     def retry(self, run_id: str, on_update: OnUpdate | None = None, **overrides: Any) -> Run:
-        """Submit a new run that reruns only the failed, cancelled and downstream steps of ``run_id``
-        (same snapshot and parameters; ``overrides`` are RunRequest fields, e.g. ``max_parallel``)."""
+        """Submit a new run that reruns only the failed, cancelled and downstream steps of ``run_id``.
+
+        It works in a copy of that run's working folder, with its parameters, and runs the notebook
+        as it is now: steps that finished there are taken over unless their code or parameters
+        changed since. ``overrides`` are RunRequest fields (e.g. ``max_parallel``, ``parameters``).
+        """
         old = self.get_run(run_id)
         fields = {"notebook": old.notebook, "backend": old.backend, "cache": old.cache, **overrides, "retry_of": run_id}
         return self.submit(RunRequest(**fields), on_update)
