@@ -64,6 +64,8 @@ def main(argv: Sequence[str]) -> int:
 def _first_run(args: argparse.Namespace) -> bool:
     """Cheaply (before any heavy import): will steps surely run? True without a run store yet or
     with --no-cache. Otherwise the fork server starts only when a step turns out not cached."""
+    if args.backend != "local":
+        return False
     if args.no_cache:
         return True
     if args.retry or not args.notebook:
