@@ -102,7 +102,9 @@ def bench(name: str, root: Path) -> dict[str, float]:
     folder.mkdir(parents=True)
     nbformat.write(WORKLOADS[name](), folder / f"{name}.ipynb")
     out = root / f"{name}-baseline.ipynb"  # outside the folder: the snapshot must not see it
-    baseline, baseline_cpu = timed([sys.executable, "-c", BASELINE, str(folder / f"{name}.ipynb"), str(out)], folder)
+    baseline, baseline_cpu = timed(
+        [sys.executable, "-c", BASELINE, str(folder / f"{name}.ipynb"), str(out)], folder
+    )
     first, first_cpu = timed([*KF, "run", f"{name}.ipynb"], folder)
     rerun, rerun_cpu = timed([*KF, "run", f"{name}.ipynb"], folder)
     return {
@@ -146,9 +148,11 @@ def main() -> int:
         hit = m["first"] <= TARGETS[name] and m["rerun"] <= RERUN_TARGET
         ok &= hit
         print(
-            f"{name:<9} {m['baseline']:>18.2f}s {m['first']:>7.2f}s {m['baseline'] / m['first']:>5.2f}x {TARGETS[name]:>6.1f}s"
+            f"{name:<9} {m['baseline']:>18.2f}s {m['first']:>7.2f}s"
+            f" {m['baseline'] / m['first']:>5.2f}x {TARGETS[name]:>6.1f}s"
             f"   {m['rerun']:>16.2f}s {RERUN_TARGET:>6.1f}s   "
-            f"{m['baseline_cpu']:>9.2f} / {m['first_cpu']:.2f} / {m['rerun_cpu']:.2f}  {'ok' if hit else 'MISSED'}"
+            f"{m['baseline_cpu']:>9.2f} / {m['first_cpu']:.2f} / {m['rerun_cpu']:.2f}"
+            f"  {'ok' if hit else 'MISSED'}"
         )
     print("ratio = papermill top-to-bottom wall time / jupyter kf run wall time (higher is better)")
     print("CPU = user+sys of the whole process tree (kernels included): on a shared machine the wall")

@@ -41,7 +41,9 @@ class InvalidPipeline(ValueError):
         self.pipeline = pipeline
         self.problems: list[Problem] = [p for p in pipeline.problems if p.severity == "error"]
         lines = [format_problem(p, notebook) for p in self.problems]
-        super().__init__(f"{notebook}: the pipeline has {len(lines)} problem(s); nothing ran\n" + "\n".join(lines))
+        super().__init__(
+            f"{notebook}: the pipeline has {len(lines)} problem(s); nothing ran\n" + "\n".join(lines)
+        )
 
 
 class PipelineService:
@@ -121,7 +123,11 @@ class PipelineService:
         if not pipeline.valid:
             raise InvalidPipeline(pipeline, self._display(path))
         params = resolve_parameters(pipeline, request.parameters)
-        return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), self.store_for(path)
+        return (
+            pipeline,
+            request.model_copy(update={"notebook": str(path), "parameters": params}),
+            self.store_for(path),
+        )
 
     def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
         """A retry runs the notebook as it is now (a fix made since the failure is picked up) with
@@ -222,7 +228,13 @@ class PipelineService:
         changed since. ``overrides`` are RunRequest fields (e.g. ``max_parallel``, ``parameters``).
         """
         old = self.get_run(run_id)
-        fields = {"notebook": old.notebook, "backend": old.backend, "cache": old.cache, **overrides, "retry_of": run_id}
+        fields = {
+            "notebook": old.notebook,
+            "backend": old.backend,
+            "cache": old.cache,
+            **overrides,
+            "retry_of": run_id,
+        }
         return self.submit(RunRequest(**fields), on_update)
 
     def step_log(self, run_id: str, step: str) -> str:

@@ -50,7 +50,11 @@ def backend_infos(store: RunStore) -> list[BackendInfo]:
         try:
             out.append(get_backend(name, store).info())
         except Exception as exc:  # missing module or optional dependency
-            out.append(BackendInfo(name=name, available=False, configured=False, reason=f"{type(exc).__name__}: {exc}"))
+            out.append(
+                BackendInfo(
+                    name=name, available=False, configured=False, reason=f"{type(exc).__name__}: {exc}"
+                )
+            )
     return out
 
 

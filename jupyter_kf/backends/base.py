@@ -63,5 +63,7 @@ class Backend(ABC):
         """Whether this backend is available (libraries) and configured (cluster access) here."""
 
     @abstractmethod
-    def start(self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None) -> RunHandle:
+    def start(
+        self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None
+    ) -> RunHandle:
         """Start ``run`` (already in ``self.store``) of ``pipeline``; return at once."""

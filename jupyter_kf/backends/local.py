@@ -48,7 +48,14 @@ def _import_step_runner() -> None:
 class LocalRun:
     """Handle of a local run executing in a background thread."""
 
-    def __init__(self, backend: LocalBackend, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None):
+    def __init__(
+        self,
+        backend: LocalBackend,
+        pipeline: Pipeline,
+        run: Run,
+        request: RunRequest,
+        on_update: OnUpdate | None,
+    ):
         self.backend = backend
         self.store = backend.store
         self.run_id = run.id
@@ -179,7 +186,12 @@ class LocalRun:
         old_pipeline = Pipeline.from_json((self.store.run_path(old_id) / "pipeline.json").read_text())
         old_work = self.store.work_dir(old_id)
         if old_work.is_dir():
-            shutil.copytree(old_work, work, dirs_exist_ok=True, ignore=lambda d, names: ["kf-values"] if Path(d) == old_work else [])
+            shutil.copytree(
+                old_work,
+                work,
+                dirs_exist_ok=True,
+                ignore=lambda d, names: ["kf-values"] if Path(d) == old_work else [],
+            )
         finished = {s.name: s for s in old.steps if s.status in (StepStatus.succeeded, StepStatus.cached)}
         new, params = self.pipeline, self.request.parameters
         reuse: dict[str, Reuse] = {}
@@ -191,15 +203,21 @@ class LocalRun:
                 before = old_pipeline.step(step.name)
             except KeyError:
                 continue
-            same = step_code(old_pipeline, before) == step_code(new, step) and sorted(before.outputs) == sorted(step.outputs)
-            same = same and parameter_values(old_pipeline, before, old.parameters) == parameter_values(new, step, params)
+            same = step_code(old_pipeline, before) == step_code(new, step) and sorted(
+                before.outputs
+            ) == sorted(step.outputs)
+            same = same and parameter_values(old_pipeline, before, old.parameters) == parameter_values(
+                new, step, params
+            )
             if not same:
                 continue
             origin = s.cached_from if s.status == StepStatus.cached and s.cached_from else old_id
             nb = self.store.step_notebook_path(origin, s.name)
             if nb.is_file():
                 logf = self.store.step_log_path(origin, s.name)
-                reuse[s.name] = Reuse(origin, nb, self.store.values_dir(origin, s.name), logf, s.cache_key, s.duration)
+                reuse[s.name] = Reuse(
+                    origin, nb, self.store.values_dir(origin, s.name), logf, s.cache_key, s.duration
+                )
         return old.snapshot, reuse
 
     def _fail(self, reason: str) -> None:
@@ -218,7 +236,12 @@ class LocalRun:
 
     def _finish_cancelled(self) -> None:
         for s in self.store.get_run(self.run_id).steps:
-            self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error="the run was cancelled before this step started")
+            self.store.update_step(
+                self.run_id,
+                s.name,
+                status=StepStatus.skipped,
+                error="the run was cancelled before this step started",
+            )
         self.store.update_run(self.run_id, status=RunStatus.cancelled, error="cancelled")
         if self.on_update:
             self.on_update(self.store.get_run(self.run_id))
@@ -234,10 +257,12 @@ class LocalBackend(Backend):
             name=self.name,
             available=True,
             configured=True,
-            description="Runs each step with papermill in a fresh local kernel; independent steps in parallel.",
+            description="Each step in a fresh local kernel (papermill); independent steps in parallel.",
         )
 
-    def start(self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None) -> LocalRun:
+    def start(
+        self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None
+    ) -> LocalRun:
         return LocalRun(self, pipeline, run, request, on_update).start()
 
     # -- policy -------------------------------------------------------------------------------
@@ -247,7 +272,9 @@ class LocalBackend(Backend):
         if request.max_parallel:
             return request.max_parallel
         settings = self.store.settings
-        return settings.max_parallel if "max_parallel" in settings.model_fields_set else default_max_parallel()
+        return (
+            settings.max_parallel if "max_parallel" in settings.model_fields_set else default_max_parallel()
+        )
 
     def speculate(self, pipeline: Pipeline, run: Run, request: RunRequest) -> bool:
         """Start root steps' kernels before their cache keys are known? Only when they will

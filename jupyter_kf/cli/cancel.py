@@ -19,8 +19,16 @@ PROG = "jupyter kf cancel"
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Cancel a running run.")
     p.add_argument("run", metavar="RUN", help="run id")
-    p.add_argument("--store", metavar="DIR", help="run store folder (default: ./kf-runs, then every known store)")
-    p.add_argument("--wait", type=float, default=30.0, metavar="S", help="seconds to wait for the run to stop (default 30; 0: do not wait)")
+    p.add_argument(
+        "--store", metavar="DIR", help="run store folder (default: ./kf-runs, then every known store)"
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for the run to stop (default 30; 0: do not wait)",
+    )
     return p
 
 

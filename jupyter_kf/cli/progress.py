@@ -82,7 +82,8 @@ class Progress:
     def _draw(self) -> None:
         run = self._run
         assert run is not None
-        lines = [f"run {run.id}  {fmt.status_text(run.status, color=self.color)}  {fmt.duration(time.monotonic() - self._started)}"]
+        elapsed = fmt.duration(time.monotonic() - self._started)
+        lines = [f"run {run.id}  {fmt.status_text(run.status, color=self.color)}  {elapsed}"]
         width = max((len(s.name) for s in run.steps), default=4)
         for s in run.steps:
             if s.status == StepStatus.running:
@@ -91,7 +92,11 @@ class Progress:
                 took = fmt.duration(s.duration)
             else:
                 took = ""
-            extra = f"from {s.cached_from}" if s.status == StepStatus.cached and s.cached_from else (s.error or "")
+            extra = (
+                f"from {s.cached_from}"
+                if s.status == StepStatus.cached and s.cached_from
+                else (s.error or "")
+            )
             if s.status == StepStatus.running and s.attempt > 1:
                 extra = f"attempt {s.attempt}"
             plain = fmt.status_text(s.status, symbol=True)
@@ -113,12 +118,16 @@ def summary(run: Run, store, color: bool = False) -> str:
         counts[s.status.value] = counts.get(s.status.value, 0) + 1
     order = ["succeeded", "cached", "failed", "cancelled", "skipped", "pending", "running"]
     tally = ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
-    lines = [f"run {run.id} {fmt.status_text(run.status, color=color)} in {fmt.duration(run.duration)} ({tally})"]
+    lines = [
+        f"run {run.id} {fmt.status_text(run.status, color=color)} in {fmt.duration(run.duration)} ({tally})"
+    ]
     if run.error:
         lines.append(f"  reason:    {run.error}")
     if run.metrics:
         lines.append("  metrics:   " + ", ".join(f"{k}={fmt.value(v)}" for k, v in run.metrics.items()))
-    lines.append(f"  notebooks: {fmt.display_path(store.run_path(run.id) / 'steps')}/<step>.ipynb (logs: <step>.log)")
+    lines.append(
+        f"  notebooks: {fmt.display_path(store.run_path(run.id) / 'steps')}/<step>.ipynb (logs: <step>.log)"
+    )
     lines.append(f"  files:     {fmt.display_path(store.work_dir(run.id))}")
     failed = [s for s in run.steps if s.status == StepStatus.failed]
     for s in failed:

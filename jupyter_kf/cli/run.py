@@ -22,13 +22,25 @@ _UNUSED_OPTIONAL = ("rfc3987_syntax", "pyarrow.fs")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Run a tagged notebook as a pipeline (locally by default).")
+    p = argparse.ArgumentParser(
+        prog=PROG, description="Run a tagged notebook as a pipeline (locally by default)."
+    )
     p.add_argument("notebook", metavar="NOTEBOOK", nargs="?", help="the notebook (optional with --retry)")
-    p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a pipeline parameter (typed like its default); repeatable")
-    p.add_argument("--max-parallel", type=int, metavar="N", help="steps running at once (default: max(8, 2 x CPUs))")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter (typed like its default); repeatable",
+    )
+    p.add_argument(
+        "--max-parallel", type=int, metavar="N", help="steps running at once (default: max(8, 2 x CPUs))"
+    )
     p.add_argument("--no-cache", action="store_true", help="run every step, even if a cached result exists")
-    p.add_argument("--retry", metavar="RUN_ID", help="rerun only the failed, cancelled and downstream steps of RUN_ID")
+    p.add_argument(
+        "--retry", metavar="RUN_ID", help="rerun only the failed, cancelled and downstream steps of RUN_ID"
+    )
     p.add_argument("--timeout", type=float, metavar="S", help="default per-step timeout in seconds")
     p.add_argument("-b", "--backend", default="local", help="local (default), kfp or argo")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: <notebook folder>/kf-runs)")

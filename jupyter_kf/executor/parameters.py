@@ -108,7 +108,9 @@ def resolve_parameters(pipeline: Pipeline, given: Mapping[str, Any]) -> dict[str
         param = known.get(name)
         if param is None:
             names = ", ".join(sorted(known)) or "none; the notebook has no pipeline-parameters cell"
-            raise ParameterError(f"unknown parameter {name!r} (pipeline {pipeline.name!r} parameters: {names})", name)
+            raise ParameterError(
+                f"unknown parameter {name!r} (pipeline {pipeline.name!r} parameters: {names})", name
+            )
         try:
             out[name] = coerce(param, value)
         except ValueError as exc:

@@ -142,7 +142,11 @@ class LocalExecutor:
                 if self._cancel.is_set():
                     for name, st in self.status.items():
                         if st == StepStatus.pending:
-                            self._set(name, StepStatus.skipped, error="the run was cancelled before this step started")
+                            self._set(
+                                name,
+                                StepStatus.skipped,
+                                error="the run was cancelled before this step started",
+                            )
                 else:
                     self._schedule(running, workers)
                 if not running:
@@ -176,7 +180,7 @@ class LocalExecutor:
                 if self._take_over(step):
                     progressed = True
                     continue
-                self.pool  # created (and its imports done) here, not racing in the workers
+                _ = self.pool  # created (and its imports done) here, not racing in the workers
                 running.add(step)
                 self._set(step, StepStatus.running, attempt=1)
                 workers.submit(self._run_step, step)
@@ -331,7 +335,9 @@ class LocalExecutor:
                     f.write(f"\n--- jupyter-kf: attempt {attempt} of {tries} ---\n")
             km = self.pool.take()
             self.kernels_started += 1
-            a = StepAttempt(name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill)
+            a = StepAttempt(
+                name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
+            )
             with self._lock:
                 self._attempts[name] = a
             if self._cancel.is_set():

@@ -89,12 +89,16 @@ class StepAttempt:
                     if self.killed:
                         return self._killed_outcome()
                     cell = failed_source_cell(self.output_nb)
-                    return StepOutcome(ok=False, error=self._describe(exc.ename, exc.evalue, cell), failed_cell=cell[0])
+                    return StepOutcome(
+                        ok=False, error=self._describe(exc.ename, exc.evalue, cell), failed_cell=cell[0]
+                    )
                 except Exception as exc:  # dead kernel, start failure, unreadable notebook
                     if self.killed:
                         return self._killed_outcome()
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    return StepOutcome(ok=False, error=f"step {self.step!r}: {type(exc).__name__}: {msg}"[:500])
+                    return StepOutcome(
+                        ok=False, error=f"step {self.step!r}: {type(exc).__name__}: {msg}"[:500]
+                    )
         finally:
             if timer:
                 timer.cancel()

@@ -97,7 +97,9 @@ class ForkServer:
         self.preloaded.update(todo)
         return answer
 
-    def fork(self, argv: list[str], cwd: str | os.PathLike | None, env: dict[str, str], stdio: str | None = None) -> int:
+    def fork(
+        self, argv: list[str], cwd: str | os.PathLike | None, env: dict[str, str], stdio: str | None = None
+    ) -> int:
         """Fork a kernel running ``ipykernel`` with ``argv`` (e.g. ``["-f", conn_file, ...]``)."""
         answer = self._request({"argv": argv, "cwd": str(cwd) if cwd else None, "env": env, "stdio": stdio})
         if "pid" not in answer:

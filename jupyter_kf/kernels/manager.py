@@ -14,15 +14,15 @@ import select
 import signal
 import time
 import uuid
-from typing import Any
-
 from queue import Empty
+from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from .forkserver import ForkServerError, get_fork_server, ipc_dir
+
 
 def _forkable(argv: list[str]) -> bool:
     """A kernelspec the fork server can serve: ``python -m ipykernel_launcher ...``."""
@@ -187,7 +187,9 @@ class StepKernelManager(KernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+            self.provisioner = ForkProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
         return await super()._async_pre_start_kernel(**kw)
 
     def client(self, **kwargs: Any) -> Any:

@@ -48,7 +48,9 @@ def modules_to_preload(pipeline: Pipeline, work_dir: Path | str | None = None) -
             top = name.split(".")[0]
             if top not in FORK_SAFE or name in seen:
                 continue
-            if work_dir is not None and ((Path(work_dir) / f"{top}.py").exists() or (Path(work_dir) / top).is_dir()):
+            if work_dir is not None and (
+                (Path(work_dir) / f"{top}.py").exists() or (Path(work_dir) / top).is_dir()
+            ):
                 continue
             seen.append(name)
     return seen

@@ -85,9 +85,11 @@ def _child(request: dict, zygote_pid: int) -> None:
         os.setpgid(0, 0)  # its own group: killing a kernel also kills what it spawned
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
-        out = os.open(request["stdio"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if request.get(
-            "stdio"
-        ) else devnull
+        out = (
+            os.open(request["stdio"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            if request.get("stdio")
+            else devnull
+        )
         os.dup2(out, 1)
         os.dup2(out, 2)
         for name in NOT_PRELOADED:
@@ -197,7 +199,6 @@ def main() -> None:
             _remove_kernel_files(conn_file)
 
 
-
 def _remove_kernel_files(conn_file: str) -> None:
     """A killed kernel's connection file and IPC socket files (its manager may be gone too)."""
     try:
@@ -207,7 +208,11 @@ def _remove_kernel_files(conn_file: str) -> None:
         return
     paths = [conn_file]
     if info.get("transport") == "ipc":
-        paths += [f"{info['ip']}-{info[k]}" for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port") if k in info]
+        paths += [
+            f"{info['ip']}-{info[k]}"
+            for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+            if k in info
+        ]
     for path in paths:
         try:
             os.unlink(path)

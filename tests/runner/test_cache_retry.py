@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from jupyter_kf.models import RunRequest, RunStatus, StepStatus
+from jupyter_kf.models import RunRequest, RunStatus
 
 CHAIN = [
     ("base = 2", ["step:a"]),
@@ -63,7 +63,13 @@ def test_retry_reruns_only_failed_and_downstream(service, make_notebook, nb_dir,
     make_notebook(
         [
             ("base = 2", ["step:a"]),
-            ("import os\nif not os.environ.get('KF_TEST_FIXED'):\n    raise RuntimeError('not yet')\nfixed = base + 1", ["step:flaky"]),
+            (
+                "import os\n"
+                "if not os.environ.get('KF_TEST_FIXED'):\n"
+                "    raise RuntimeError('not yet')\n"
+                "fixed = base + 1",
+                ["step:flaky"],
+            ),
             ("other = base * 5\nopen('side-file.txt', 'w').write(str(other))", ["step:other"]),
             ("final = fixed + other", ["step:last"]),
         ],
@@ -107,5 +113,10 @@ def test_retry_runs_the_fixed_notebook_and_reuses_only_unchanged_steps(service, 
     nbformat.write(nb, path)
     retried = service.wait(service.retry(failed.id).id)
     assert retried.status == RunStatus.succeeded, retried.error
-    assert statuses(retried) == {"a": "cached", "buggy": "succeeded", "other": "succeeded", "last": "succeeded"}
+    assert statuses(retried) == {
+        "a": "cached",
+        "buggy": "succeeded",
+        "other": "succeeded",
+        "last": "succeeded",
+    }
     assert retried.metrics == {"final": 15}

@@ -106,7 +106,9 @@ def test_failing_step_keeps_traceback_skips_dependents_and_sibling_finishes(serv
     bad = run.step("bad")
     assert bad.status == StepStatus.failed
     assert bad.failed_cell == 2  # index of the untagged cell continuing step bad in the source notebook
-    assert "'bad'" in run.error and "at cell 3" in run.error  # messages count cells from 1 and "ValueError: boom in bad" in run.error
+    assert (
+        "'bad'" in run.error and "at cell 3" in run.error
+    )  # messages count cells from 1 and "ValueError: boom in bad" in run.error
     assert "\n" not in run.error
     assert run.step("downstream").status == StepStatus.skipped
     assert "bad" in run.step("downstream").error
@@ -114,7 +116,9 @@ def test_failing_step_keeps_traceback_skips_dependents_and_sibling_finishes(serv
     assert "sibling done 10" in service.step_log(run.id, "good")
 
     executed = nbformat.read(service.step_notebook(run.id, "bad"), as_version=4)
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert errors and errors[0].ename == "ValueError"
     assert any("boom in bad" in line for line in errors[0].traceback)
 

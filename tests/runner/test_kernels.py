@@ -18,7 +18,9 @@ def test_modules_to_preload_only_fork_safe_and_not_shadowed(tmp_path):
         notebook="p.ipynb",
         imports=[cell(0, "import numpy as np\nimport torch\nimport matplotlib.pyplot as plt")],
         steps=[
-            Step(name="a", cells=[cell(1, "from sklearn.linear_model import Ridge\nimport scipy\n%time x = 1")]),
+            Step(
+                name="a", cells=[cell(1, "from sklearn.linear_model import Ridge\nimport scipy\n%time x = 1")]
+            ),
             Step(name="b", cells=[cell(2, "import pandas as pd\nfrom . import local")]),
         ],
     )
@@ -32,7 +34,10 @@ def test_modules_to_preload_only_fork_safe_and_not_shadowed(tmp_path):
 def test_preloaded_modules_are_not_names_and_numpy_is_reseeded(service, make_notebook, nb_dir):
     make_notebook(
         [
-            ("import numpy as np\na_rand = float(np.random.rand())\nimport sys\na_pid = __import__('os').getpid()", ["step:a"]),
+            (
+                "import numpy as np\na_rand = float(np.random.rand())\na_pid = __import__('os').getpid()",
+                ["step:a"],
+            ),
             (
                 "import sys, os\n"
                 "preloaded = 'numpy' in sys.modules  # this step never imported it\n"
@@ -65,9 +70,13 @@ def test_other_kernelspecs_start_normally(service, make_notebook, nb_dir, tmp_pa
     spec = tmp_path / "jupyter" / "kernels" / "plainpy"
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel", "-f", "{connection_file}"]  # not ipykernel_launcher
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "plain", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "plain", "language": "python"})
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    path = make_notebook([("import os\nx = os.getpid()", ["step:a"]), ("y = x", ["step:b"])], "plain.ipynb", nb_dir)
+    path = make_notebook(
+        [("import os\nx = os.getpid()", ["step:a"]), ("y = x", ["step:b"])], "plain.ipynb", nb_dir
+    )
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = {"name": "plainpy", "display_name": "plain", "language": "python"}
     nbformat.write(nb, path)

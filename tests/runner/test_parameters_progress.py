@@ -40,7 +40,11 @@ def test_strings_are_typed_by_the_defaults():
         "maybe": None,
     }
     # Values that are already typed (REST, magics) are checked, not parsed.
-    assert resolve_parameters(pipeline(), {"n": 2, "rate": 2, "on": False}) == {"n": 2, "rate": 2.0, "on": False}
+    assert resolve_parameters(pipeline(), {"n": 2, "rate": 2, "on": False}) == {
+        "n": 2,
+        "rate": 2.0,
+        "on": False,
+    }
 
 
 @pytest.mark.parametrize(
