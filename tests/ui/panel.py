@@ -154,3 +154,16 @@ def tags_on_disk(path: Path) -> list[list[str]]:
     """The tags of every cell of the notebook file, as saved."""
     nb = nbformat.read(path, as_version=4)
     return [list(c.metadata.get("tags", [])) for c in nb.cells]
+
+
+def widen_left_panel(page: Page, width: int) -> None:
+    """Drag the handle between the left side bar's panel and the main area to make it `width` px."""
+    panel = page.locator("#jp-left-stack").bounding_box()
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    assert panel and box, "left panel or split handle not found"
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(panel["x"] + width, y, steps=5)
+    page.mouse.up()

@@ -38,6 +38,7 @@ def test_tag_three_cells_as_steps_and_save(page: Page, lab: LabServer, lab_root:
     expect(page.locator(f'{tid("kf-step-item")}')).to_have_count(3, timeout=UI_TIMEOUT_MS)
     wait_compiled(page)
     page.locator(tid("kf-section-cell")).screenshot(path=screenshot_path("cell-editor.png"))
+    page.screenshot(path=screenshot_path("lab-cell-editor.png"))
 
     save_notebook(page)
     tags = poll(lambda: tags_on_disk(path), lambda t: t[1:] != [[], [], []] and "prev:load" in t[3],
