@@ -92,7 +92,6 @@ class LocalExecutor:
         self._done: queue.Queue[tuple[str, StepOutcome]] = queue.Queue()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
-        self.kernels_started = 0
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -334,7 +333,6 @@ class LocalExecutor:
                 with open(log_path, "a") as f:
                     f.write(f"\n--- jupyter-kf: attempt {attempt} of {tries} ---\n")
             km = self.pool.take()
-            self.kernels_started += 1
             a = StepAttempt(
                 name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
             )
