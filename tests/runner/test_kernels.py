@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 from jupyter_kf_converter.ir import Cell, Pipeline, Step
 
 from jupyter_kf.kernels.preload import modules_to_preload
@@ -84,3 +85,25 @@ def test_other_kernelspecs_start_normally(service, make_notebook, nb_dir, tmp_pa
     assert run.status == RunStatus.succeeded, run.error
     executed = nbformat.read(service.step_notebook(run.id, "b"), as_version=4)
     assert executed.metadata["kernelspec"]["name"] == "plainpy"
+
+
+def test_openmp_and_blas_work_in_kernels_forked_after_preloading(service, make_notebook, nb_dir):
+    """numpy, scipy and scikit-learn start native thread pools; a forked kernel must still use them."""
+    pytest.importorskip("sklearn")
+    make_notebook(
+        [
+            ("import numpy as np\nfrom sklearn.ensemble import HistGradientBoostingClassifier", ["imports"]),
+            ("X = np.random.rand(3000, 8)\ny = (X[:, 0] + X[:, 1] > 1).astype(int)", ["step:data"]),
+            (  # OpenMP (libgomp) in the fit, OpenBLAS in the matrix product
+                "score = float(HistGradientBoostingClassifier(max_iter=30).fit(X, y).score(X, y))\n"
+                "gram = float((X.T @ X).trace())",
+                ["step:fit", "timeout:120"],
+            ),
+            ("score\ngram", ["pipeline-metrics"]),
+        ],
+        "omp.ipynb",
+        nb_dir,
+    )
+    run = service.run(RunRequest(notebook="omp.ipynb"))
+    assert run.status == RunStatus.succeeded, run.error
+    assert run.metrics["score"] > 0.9 and run.metrics["gram"] > 0
