@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -125,12 +126,17 @@ class ForkServer:
 
 
 _servers: dict[str, ForkServer] = {}
+_atexit_registered = False
 _servers_lock = threading.Lock()
 
 
 def get_fork_server(python: str | None = None) -> ForkServer:
     """The process-wide fork server for ``python`` (started on first use, restarted if it died)."""
     key = python or sys.executable
+    global _atexit_registered
+    if not _atexit_registered:
+        atexit.register(close_fork_servers)  # an in-process caller (server, kernel) exiting
+        _atexit_registered = True
     with _servers_lock:
         server = _servers.get(key)
         if server is None or not server.alive:

@@ -51,6 +51,7 @@ PRELOAD = [
 NOT_PRELOADED = ["debugpy"]
 _children: set[int] = set()
 _connection_files: dict[int, str] = {}  # live child -> its connection file
+_ipc_dirs: set[str] = set()  # folders holding kernels' IPC socket files
 
 
 def _reap(*_: object) -> None:
@@ -187,6 +188,7 @@ def main() -> None:
         argv = request.get("argv") or []
         if "-f" in argv[:-1]:
             _connection_files[pid] = argv[argv.index("-f") + 1]
+            _note_ipc_dir(_connection_files[pid])
         proto_out.write(json.dumps({"id": request.get("id"), "pid": pid}) + "\n")
     live = [(pid, _connection_files.get(pid)) for pid in list(_children)]
     for pid, _ in live:  # the runner is gone: leave nothing behind
@@ -197,6 +199,8 @@ def main() -> None:
     for _, conn_file in live:
         if conn_file:
             _remove_kernel_files(conn_file)
+    for folder in _ipc_dirs:  # the runner's socket folders: every kernel of it is gone now
+        _clear_socket_folder(folder)
 
 
 def _remove_kernel_files(conn_file: str) -> None:
@@ -218,11 +222,26 @@ def _remove_kernel_files(conn_file: str) -> None:
             os.unlink(path)
         except OSError:
             pass
-    if info.get("transport") == "ipc":
-        try:
-            os.rmdir(os.path.dirname(info["ip"]))  # the runner's socket folder, once empty
-        except OSError:
-            pass
+
+
+def _note_ipc_dir(conn_file: str) -> None:
+    try:
+        with open(conn_file) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return
+    if info.get("transport") == "ipc" and info.get("ip"):
+        _ipc_dirs.add(os.path.dirname(info["ip"]))
+
+
+def _clear_socket_folder(folder: str) -> None:
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_socket():
+                os.unlink(entry.path)
+        os.rmdir(folder)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":
