@@ -11,8 +11,15 @@ from playwright.sync_api import Browser, Playwright
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "ui-screenshots"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
 

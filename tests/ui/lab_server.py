@@ -24,7 +24,10 @@ import psutil
 
 # JupyterLab's own notification settings: no news fetch, no update check (no toast, no network).
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
 }
 
 
@@ -46,11 +49,14 @@ class LabServer:
         """URL opening `notebook` (relative to the root) in a reset workspace, logged in by token."""
         return f"{self.url}/lab/tree/{urllib.request.pathname2url(notebook)}?reset&token={self.token}"
 
-    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 10) -> tuple[int, object]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, timeout: float = 10
+    ) -> tuple[int, object]:
         """`method` on `{url}/{path}` with the token; (status, decoded JSON or None)."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.url}/{path}", data=data, method=method,
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            f"{self.url}/{path}", data=data, method=method, headers={"Authorization": f"token {self.token}"}
+        )
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -79,16 +85,20 @@ class LabServer:
         text = self.log_path.read_text(errors="replace")[-tail:]
         return text.replace(self.token, "<token>")
 
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel the server runs (those of notebooks opened in Lab)."""
+        try:
+            status, kernels = self.request("GET", "api/kernels", timeout=5)
+            for k in kernels if status == 200 and isinstance(kernels, list) else []:
+                self.request("DELETE", f"api/kernels/{k['id']}", timeout=10)
+        except OSError:
+            pass
+
     def stop(self, timeout: float = 20) -> None:
         """Shut down every kernel, stop the server (SIGTERM, then SIGKILL), kill what it left."""
         leftovers = self.descendants()
         if self.proc.poll() is None:
-            try:
-                status, kernels = self.request("GET", "api/kernels", timeout=5)
-                for k in kernels if status == 200 and isinstance(kernels, list) else []:
-                    self.request("DELETE", f"api/kernels/{k['id']}", timeout=10)
-            except OSError:
-                pass
+            self.shutdown_kernels()
             leftovers = self.descendants()
             self.proc.terminate()
             try:
@@ -120,22 +130,35 @@ def start_lab(python: str, base: Path, root: Path, start_timeout: float = 90) ->
     (base / "workspaces").mkdir(exist_ok=True)
     token, port = secrets.token_hex(16), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_KF_")}
-    env.update({
-        "JUPYTER_CONFIG_DIR": str(base / "config"),
-        "JUPYTER_DATA_DIR": str(base / "data"),
-        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-        "JUPYTER_KF_REGISTRY": str(base / "kf-stores.json"),
-    })
+    env.update(
+        {
+            "JUPYTER_CONFIG_DIR": str(base / "config"),
+            "JUPYTER_DATA_DIR": str(base / "data"),
+            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+            "JUPYTER_KF_REGISTRY": str(base / "kf-stores.json"),
+        }
+    )
     cmd = [
-        python, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-        f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
-        f"--LabApp.user_settings_dir={settings_dir}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        python,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.allow_root=True",
+        f"--LabApp.user_settings_dir={settings_dir}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}",
         "--LabServerApp.open_browser=False",
     ]
     log_path = base / "jupyter-lab.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, stdin=subprocess.DEVNULL
+        )
     server = LabServer(proc, f"http://127.0.0.1:{port}", token, root, log_path)
     deadline = time.monotonic() + start_timeout
     last = None
@@ -148,11 +171,15 @@ def start_lab(python: str, base: Path, root: Path, start_timeout: float = 90) ->
                 return server
             if last[0] == 404 and server.request("GET", "api/status")[0] == 200:
                 server.stop()
-                raise RuntimeError(f"jupyter lab runs but the jupyter_kf server extension is not enabled "
-                                   f"(GET jupyter-kf/api/backends: 404) for {python}:\n{server.log()}")
+                raise RuntimeError(
+                    f"jupyter lab runs but the jupyter_kf server extension is not enabled "
+                    f"(GET jupyter-kf/api/backends: 404) for {python}:\n{server.log()}"
+                )
         except OSError:
             pass
         if time.monotonic() > deadline:
             server.stop()
-            raise RuntimeError(f"jupyter lab did not answer in {start_timeout:.0f} s (last: {last}):\n{server.log()}")
+            raise RuntimeError(
+                f"jupyter lab did not answer in {start_timeout:.0f} s (last: {last}):\n{server.log()}"
+            )
         time.sleep(0.3)

@@ -54,7 +54,9 @@ def cells(page: Page) -> Locator:
 def select_cell(page: Page, index: int) -> None:
     """Click a cell's input prompt (command mode) and wait until the cell editor shows it."""
     cells(page).nth(index).locator(".jp-InputPrompt").click()
-    expect(page.locator(tid("kf-cell-editor"))).to_have_attribute("data-cell-index", str(index), timeout=UI_TIMEOUT_MS)
+    expect(page.locator(tid("kf-cell-editor"))).to_have_attribute(
+        "data-cell-index", str(index), timeout=UI_TIMEOUT_MS
+    )
 
 
 def active_cell_index(page: Page) -> int:
@@ -67,13 +69,13 @@ def active_cell_index(page: Page) -> int:
 
 def cell_tags(page: Page) -> list[str]:
     """The tags the cell editor shows for the active cell."""
-    return page.locator(f'{tid("kf-cell-tags")} code').all_inner_texts()
+    return page.locator(f"{tid('kf-cell-tags')} code").all_inner_texts()
 
 
 def expect_tag(page: Page, tag: str) -> None:
-    expect(page.locator(f'{tid("kf-cell-tags")} code', has_text=re.compile(f"^{re.escape(tag)}$"))).to_have_count(
-        1, timeout=UI_TIMEOUT_MS
-    )
+    expect(
+        page.locator(f"{tid('kf-cell-tags')} code", has_text=re.compile(f"^{re.escape(tag)}$"))
+    ).to_have_count(1, timeout=UI_TIMEOUT_MS)
 
 
 def tag_step(page: Page, index: int, name: str, prev: tuple[str, ...] = ()) -> None:
@@ -138,7 +140,9 @@ def wait_run_status(page: Page, run_id: str, statuses: tuple[str, ...], timeout:
     return row.get_attribute("data-status") or ""
 
 
-def poll(fetch: Callable[[], T], ok: Callable[[T], bool], timeout: float, what: str, interval: float = 0.2) -> T:
+def poll(
+    fetch: Callable[[], T], ok: Callable[[T], bool], timeout: float, what: str, interval: float = 0.2
+) -> T:
     """Call `fetch` until `ok(value)`, for at most `timeout` s; fail with the last value."""
     deadline = time.monotonic() + timeout
     while True:

@@ -12,7 +12,14 @@ from playwright.sync_api import Page, expect
 from .lab_browser import screenshot_path
 from .lab_server import LabServer
 from .panel import (
-    UI_TIMEOUT_MS, active_cell_index, graph_edges, graph_nodes, open_notebook, open_panel, select_cell, tid,
+    UI_TIMEOUT_MS,
+    active_cell_index,
+    graph_edges,
+    graph_nodes,
+    open_notebook,
+    open_panel,
+    select_cell,
+    tid,
 )
 
 # Cell index -> is the cell inside the visible part of the notebook's scroller?
@@ -52,16 +59,23 @@ EDGES_THROUGH_NODES = """() => {
 
 def write_graph_notebook(path: Path) -> None:
     """load -> square -> total inferred from data; load -> total only by an explicit prev:."""
-    nbformat.write(build_notebook([
-        ("import math", ["imports"]),
-        ("numbers = list(range(10))", ["step:load"]),
-        ("squares = [n * n for n in numbers]", ["step:square"]),
-        ("total = math.fsum(squares)", ["step:total", "prev:load"]),
-        "print(total)",
-    ]), path)
+    nbformat.write(
+        build_notebook(
+            [
+                ("import math", ["imports"]),
+                ("numbers = list(range(10))", ["step:load"]),
+                ("squares = [n * n for n in numbers]", ["step:square"]),
+                ("total = math.fsum(squares)", ["step:total", "prev:load"]),
+                "print(total)",
+            ]
+        ),
+        path,
+    )
 
 
-def test_graph_draws_steps_with_inferred_and_explicit_edges(page: Page, lab: LabServer, lab_root: Path) -> None:
+def test_graph_draws_steps_with_inferred_and_explicit_edges(
+    page: Page, lab: LabServer, lab_root: Path
+) -> None:
     write_graph_notebook(lab_root / "graph.ipynb")
     open_notebook(page, lab, "graph.ipynb")
     open_panel(page)
@@ -85,12 +99,17 @@ def test_graph_draws_steps_with_inferred_and_explicit_edges(page: Page, lab: Lab
     # Clicking a node selects the step's first cell.
     select_cell(page, 0)
     page.locator(f'{tid("kf-graph-node")}[data-step="total"]').click()
-    expect(page.locator(tid("kf-cell-editor"))).to_have_attribute("data-cell-index", "3", timeout=UI_TIMEOUT_MS)
+    expect(page.locator(tid("kf-cell-editor"))).to_have_attribute(
+        "data-cell-index", "3", timeout=UI_TIMEOUT_MS
+    )
     assert active_cell_index(page) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="graph.tsx draws an edge that skips a layer straight through the node "
-                   "between (load->total under square), so the explicit prev: edge cannot be seen")
+@pytest.mark.xfail(
+    strict=True,
+    reason="graph.tsx draws an edge that skips a layer straight through the node "
+    "between (load->total under square), so the explicit prev: edge cannot be seen",
+)
 def test_graph_edges_do_not_run_under_other_nodes(page: Page, lab: LabServer, lab_root: Path) -> None:
     write_graph_notebook(lab_root / "graph-geometry.ipynb")
     open_notebook(page, lab, "graph-geometry.ipynb")
@@ -101,12 +120,17 @@ def test_graph_edges_do_not_run_under_other_nodes(page: Page, lab: LabServer, la
 
 def test_problem_click_selects_and_scrolls_to_its_cell(page: Page, lab: LabServer, lab_root: Path) -> None:
     filler = "md:## Notes\n\n" + "\n\n".join(f"Paragraph {i} of a long explanation." for i in range(60))
-    nbformat.write(build_notebook([
-        ("a = 1", ["step:first"]),
-        ("b = a + 1", ["step:second"]),
-        filler,
-        ("c = b + undefined_thing", ["step:third"]),
-    ]), lab_root / "problem.ipynb")
+    nbformat.write(
+        build_notebook(
+            [
+                ("a = 1", ["step:first"]),
+                ("b = a + 1", ["step:second"]),
+                filler,
+                ("c = b + undefined_thing", ["step:third"]),
+            ]
+        ),
+        lab_root / "problem.ipynb",
+    )
     open_notebook(page, lab, "problem.ipynb")
     open_panel(page)
 
@@ -119,7 +143,9 @@ def test_problem_click_selects_and_scrolls_to_its_cell(page: Page, lab: LabServe
     select_cell(page, 0)
     assert not page.evaluate(CELL_IN_VIEW, 3), "the problem's cell should start out of view"
     problem.locator("button").click()
-    expect(page.locator(tid("kf-cell-editor"))).to_have_attribute("data-cell-index", "3", timeout=UI_TIMEOUT_MS)
+    expect(page.locator(tid("kf-cell-editor"))).to_have_attribute(
+        "data-cell-index", "3", timeout=UI_TIMEOUT_MS
+    )
     assert active_cell_index(page) == 3
     page.wait_for_function(CELL_IN_VIEW, arg=3, timeout=UI_TIMEOUT_MS)
     page.screenshot(path=screenshot_path("problem.png"))
