@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..models import Run, RunStatus, StepRun, StepStatus
+from . import files
 from .step import StepAttempt, StepOutcome, write_input_notebook
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class LocalExecutor:
         self._done: queue.Queue[tuple[str, StepOutcome]] = queue.Queue()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
+        self._env_key: str | None = None
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -236,19 +238,7 @@ class LocalExecutor:
         if self.plan.speculative and not step.depends_on:
             return False
         if reuse is None and self._cacheable(step):
-            from ..cache import CacheKeyError, step_cache_key
-
-            try:
-                key = step_cache_key(
-                    self.p,
-                    name,
-                    values_dir=self.store.values_dir(self.plan.run_id),
-                    parameters=self.plan.parameters,
-                    snapshot=self.plan.snapshot_key,
-                )
-            except CacheKeyError as exc:
-                log.warning("no cache key for step %s: %s", name, exc)
-                key = None
+            key = self._key(name)
             if key is not None:
                 self.store.update_step(self.plan.run_id, name, cache_key=key)
                 hit = self.store.find_cached(key, exclude_run=self.plan.run_id)
@@ -271,20 +261,47 @@ class LocalExecutor:
         """Store the cache key of a step that ran without a lookup (so later runs can reuse it)."""
         if not self._cacheable(self.p.step(name)) or self.store.get_step(self.plan.run_id, name).cache_key:
             return
-        from ..cache import CacheKeyError, step_cache_key
+        key = self._key(name)
+        if key is not None:
+            self.store.update_step(self.plan.run_id, name, cache_key=key)
 
+    def _key(self, name: str) -> str | None:
+        """The step's cache key (``jupyter_kf.cache``), or None when it cannot have one.
+
+        Besides what ``cache.step_cache_key`` covers, a step with explicit ``prev:`` dependencies
+        (data passed in files, which no manifest hashes) also depends on those steps' own keys.
+        """
+        from ..cache import (
+            CacheKeyError,
+            cache_key,
+            environment_key,
+            input_hashes,
+            parameter_values,
+            step_code,
+        )
+
+        step = self.p.step(name)
         try:
-            key = step_cache_key(
-                self.p,
-                name,
-                values_dir=self.store.values_dir(self.plan.run_id),
-                parameters=self.plan.parameters,
-                snapshot=self.plan.snapshot_key,
-            )
+            inputs = input_hashes(step, self.store.values_dir(self.plan.run_id))
         except CacheKeyError as exc:
             log.warning("no cache key for step %s: %s", name, exc)
-            return
-        self.store.update_step(self.plan.run_id, name, cache_key=key)
+            return None
+        for dep in sorted({e.source for e in self.p.edges if e.target == name and e.kind == "explicit"}):
+            dep_key = self.store.get_step(self.plan.run_id, dep).cache_key
+            if dep_key is None:  # e.g. an uncached step: what it wrote is not identified
+                return None
+            inputs[f"{dep}/(step)"] = dep_key
+        if self._env_key is None:
+            self._env_key = environment_key(self.p.kernel.name)
+        return cache_key(
+            step=name,
+            code=step_code(self.p, step),
+            inputs=inputs,
+            parameters=parameter_values(self.p, step, self.plan.parameters),
+            snapshot=self.plan.snapshot_key,
+            environment=self._env_key,
+            outputs=step.outputs,
+        )
 
     def _cacheable(self, step: Any) -> bool:
         if not self.plan.cache:
@@ -302,6 +319,7 @@ class LocalExecutor:
         copy_file(reuse.notebook, self.store.step_notebook_path(self.plan.run_id, name))
         if reuse.log and reuse.log.is_file():
             copy_file(reuse.log, self.store.step_log_path(self.plan.run_id, name))
+        files.restore(self.store.run_path(reuse.origin_run) / "files" / name, self.plan.work_dir)
 
     # -- one step (worker thread) -------------------------------------------------------------
     def _run_step(self, name: str) -> None:
@@ -340,12 +358,16 @@ class LocalExecutor:
                 self._attempts[name] = a
             if self._cancel.is_set():
                 a.stop()
+            before = files.scan(self.plan.work_dir)
             try:
                 outcome = a.run()
             finally:
                 with self._lock:
                     self._attempts.pop(name, None)
                 self.pool.discard(km)
+            if outcome.ok:
+                kept = self.store.run_path(self.plan.run_id) / "files" / name
+                files.capture(self.plan.work_dir, before, kept)
             if outcome.ok or self._cancel.is_set():
                 return outcome
         return outcome

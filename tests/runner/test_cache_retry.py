@@ -120,3 +120,36 @@ def test_retry_runs_the_fixed_notebook_and_reuses_only_unchanged_steps(service, 
         "last": "succeeded",
     }
     assert retried.metrics == {"final": 15}
+
+
+def test_files_passed_through_prev_edges_survive_caching(service, make_notebook, nb_dir):
+    path = make_notebook(
+        [
+            ("with open('data.txt', 'w') as f:\n    f.write('v1')", ["step:writer"]),
+            ("with open('data.txt') as f:\n    content = f.read()", ["step:reader", "prev:writer"]),
+            ("content", ["pipeline-metrics"]),
+        ],
+        "files.ipynb",
+        nb_dir,
+    )
+    first = service.run(RunRequest(notebook="files.ipynb"))
+    assert first.status == RunStatus.succeeded, first.error
+    assert first.metrics == {"content": "v1"}
+
+    def edit(index: int, source: str) -> None:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells[index].source = source
+        nbformat.write(nb, path)
+
+    edit(1, "with open('data.txt') as f:\n    content = f.read() + '!'")
+    second = service.run(RunRequest(notebook="files.ipynb"))
+    # The writer is reused from the cache; the file it wrote is back in the new working folder.
+    assert statuses(second) == {"writer": "cached", "reader": "succeeded"}, second.error
+    assert second.metrics == {"content": "v1!"}
+
+    edit(0, "with open('data.txt', 'w') as f:\n    f.write('v2')")
+    third = service.run(RunRequest(notebook="files.ipynb"))
+    # The reader's code did not change, but what it reads did: it runs again.
+    assert statuses(third) == {"writer": "succeeded", "reader": "succeeded"}
+    assert third.metrics == {"content": "v2!"}
+    assert not (nb_dir / "data.txt").exists()  # all of it happened in the runs' folders
