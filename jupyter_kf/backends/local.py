@@ -21,7 +21,8 @@ from .base import Backend, OnUpdate
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
 
-    from ..executor.runner import LocalExecutor, Reuse
+    from ..executor.reuse import Reuse
+    from ..executor.runner import LocalExecutor
     from ..kernels.pool import KernelPool
 
 log = logging.getLogger("jupyter_kf.backends.local")
@@ -181,7 +182,7 @@ class LocalRun:
         from jupyter_kf_converter.ir import Pipeline
 
         from ..cache import parameter_values, step_code
-        from ..executor.runner import Reuse
+        from ..executor.reuse import Reuse
 
         old = self.store.get_run(old_id)
         old_pipeline = Pipeline.from_json((self.store.run_path(old_id) / "pipeline.json").read_text())

@@ -3,6 +3,8 @@
 - ``runner``: scheduling (dependencies, parallelism, cache hits, retry reuse, cancel) and the
   run/step records in the store;
 - ``step``: one attempt of one step (papermill, timeout watchdog, failure explained);
+- ``reuse``: cache keys and taking over a cached or retried step's outputs;
+- ``files``: the files a step wrote into the working folder, kept and restored with it;
 - ``parameters``: run parameters typed by the notebook's parameter defaults.
 
 The local backend (``jupyter_kf.backends.local``) prepares a run (snapshot, working folder) and

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import Run, RunStatus, StepRun, StepStatus
 from . import files
+from .reuse import Reuse, StepCache
 from .step import StepAttempt, StepOutcome, write_input_notebook
 
 if TYPE_CHECKING:
@@ -39,18 +40,6 @@ CANCEL_POLL = 0.25  # s between checks of the store's cancel flag (cancel from a
 def default_max_parallel() -> int:
     """Steps mostly wait (on kernels, I/O, sleeps), so run more of them than there are cores."""
     return max(8, 2 * (os.cpu_count() or 1))
-
-
-@dataclass
-class Reuse:
-    """A finished step whose outputs a new run takes over instead of running it."""
-
-    origin_run: str
-    notebook: Path
-    values_dir: Path
-    log: Path | None
-    cache_key: str | None
-    duration: float | None = None
 
 
 @dataclass
@@ -93,7 +82,7 @@ class LocalExecutor:
         self._done: queue.Queue[tuple[str, StepOutcome]] = queue.Queue()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
-        self._env_key: str | None = None
+        self.cache = StepCache(store, plan)
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -234,20 +223,17 @@ class LocalExecutor:
         """Reuse a retried run's result or a cache hit for ``name``; True when the step is done."""
         step = self.p.step(name)
         reuse = self.plan.reuse.get(name)
-        key = None
         if self.plan.speculative and not step.depends_on:
             return False
-        if reuse is None and self._cacheable(step):
-            key = self._key(name)
+        if reuse is None and self.cache.enabled_for(step):
+            key = self.cache.key(name)
             if key is not None:
                 self.store.update_step(self.plan.run_id, name, cache_key=key)
-                hit = self.store.find_cached(key, exclude_run=self.plan.run_id)
-                if hit is not None:
-                    reuse = Reuse(hit.run_id, hit.notebook, hit.values_dir, hit.log, key, hit.duration)
+                reuse = self.cache.lookup(key)
         if reuse is None:
             return False
         try:
-            self._copy_outputs(name, reuse)
+            self.cache.copy_outputs(name, reuse)
         except OSError as exc:  # outputs vanished since they were recorded: run the step instead
             log.warning("cannot reuse step %s from run %s: %s", name, reuse.origin_run, exc)
             return False
@@ -259,67 +245,13 @@ class LocalExecutor:
 
     def _record_key(self, name: str) -> None:
         """Store the cache key of a step that ran without a lookup (so later runs can reuse it)."""
-        if not self._cacheable(self.p.step(name)) or self.store.get_step(self.plan.run_id, name).cache_key:
+        if not self.cache.enabled_for(self.p.step(name)):
             return
-        key = self._key(name)
+        if self.store.get_step(self.plan.run_id, name).cache_key:
+            return
+        key = self.cache.key(name)
         if key is not None:
             self.store.update_step(self.plan.run_id, name, cache_key=key)
-
-    def _key(self, name: str) -> str | None:
-        """The step's cache key (``jupyter_kf.cache``), or None when it cannot have one.
-
-        Besides what ``cache.step_cache_key`` covers, a step with explicit ``prev:`` dependencies
-        (data passed in files, which no manifest hashes) also depends on those steps' own keys.
-        """
-        from ..cache import (
-            CacheKeyError,
-            cache_key,
-            environment_key,
-            input_hashes,
-            parameter_values,
-            step_code,
-        )
-
-        step = self.p.step(name)
-        try:
-            inputs = input_hashes(step, self.store.values_dir(self.plan.run_id))
-        except CacheKeyError as exc:
-            log.warning("no cache key for step %s: %s", name, exc)
-            return None
-        for dep in sorted({e.source for e in self.p.edges if e.target == name and e.kind == "explicit"}):
-            dep_key = self.store.get_step(self.plan.run_id, dep).cache_key
-            if dep_key is None:  # e.g. an uncached step: what it wrote is not identified
-                return None
-            inputs[f"{dep}/(step)"] = dep_key
-        if self._env_key is None:
-            self._env_key = environment_key(self.p.kernel.name)
-        return cache_key(
-            step=name,
-            code=step_code(self.p, step),
-            inputs=inputs,
-            parameters=parameter_values(self.p, step, self.plan.parameters),
-            snapshot=self.plan.snapshot_key,
-            environment=self._env_key,
-            outputs=step.outputs,
-        )
-
-    def _cacheable(self, step: Any) -> bool:
-        if not self.plan.cache:
-            return False
-        return step.cache if step.cache is not None else self.p.cache
-
-    def _copy_outputs(self, name: str, reuse: Reuse) -> None:
-        from .._fsutil import copy_file
-
-        target = self.store.values_dir(self.plan.run_id, name)
-        if target.exists():
-            shutil.rmtree(target)
-        if reuse.values_dir.is_dir():
-            shutil.copytree(reuse.values_dir, target, copy_function=lambda s, d: copy_file(Path(s), Path(d)))
-        copy_file(reuse.notebook, self.store.step_notebook_path(self.plan.run_id, name))
-        if reuse.log and reuse.log.is_file():
-            copy_file(reuse.log, self.store.step_log_path(self.plan.run_id, name))
-        files.restore(self.store.run_path(reuse.origin_run) / "files" / name, self.plan.work_dir)
 
     # -- one step (worker thread) -------------------------------------------------------------
     def _run_step(self, name: str) -> None:

@@ -1,0 +1,105 @@
+"""Taking a step's result over instead of running it: cache keys, lookups, copying outputs.
+
+A step is reused from the cache (a finished step elsewhere in the store with the same key) or,
+for a retry, from the run being retried. Reusing copies its values, executed notebook and log
+into the new run and puts back the files it wrote into the working folder (``files.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import files
+
+if TYPE_CHECKING:
+    from ..store import RunStore
+    from .runner import ExecutionPlan
+
+log = logging.getLogger("jupyter_kf.executor")
+
+
+@dataclass
+class Reuse:
+    """A finished step whose outputs a new run takes over instead of running it."""
+
+    origin_run: str  # the run that executed it
+    notebook: Path
+    values_dir: Path
+    log: Path | None
+    cache_key: str | None
+    duration: float | None = None
+
+
+class StepCache:
+    """Cache keys and reuse for the steps of one run."""
+
+    def __init__(self, store: RunStore, plan: ExecutionPlan) -> None:
+        self.store, self.plan, self.p = store, plan, plan.pipeline
+        self._env_key: str | None = None
+
+    def enabled_for(self, step: Any) -> bool:
+        if not self.plan.cache:
+            return False
+        return step.cache if step.cache is not None else self.p.cache
+
+    def key(self, name: str) -> str | None:
+        """The step's cache key (``jupyter_kf.cache``), or None when it cannot have one.
+
+        Besides what ``cache.step_cache_key`` covers, a step with explicit ``prev:`` dependencies
+        (data passed in files, which no manifest hashes) also depends on those steps' own keys.
+        """
+        from ..cache import (
+            CacheKeyError,
+            cache_key,
+            environment_key,
+            input_hashes,
+            parameter_values,
+            step_code,
+        )
+
+        step = self.p.step(name)
+        try:
+            inputs = input_hashes(step, self.store.values_dir(self.plan.run_id))
+        except CacheKeyError as exc:
+            log.warning("no cache key for step %s: %s", name, exc)
+            return None
+        for dep in sorted({e.source for e in self.p.edges if e.target == name and e.kind == "explicit"}):
+            dep_key = self.store.get_step(self.plan.run_id, dep).cache_key
+            if dep_key is None:  # e.g. an uncached step: what it wrote is not identified
+                return None
+            inputs[f"{dep}/(step)"] = dep_key
+        if self._env_key is None:
+            self._env_key = environment_key(self.p.kernel.name)
+        return cache_key(
+            step=name,
+            code=step_code(self.p, step),
+            inputs=inputs,
+            parameters=parameter_values(self.p, step, self.plan.parameters),
+            snapshot=self.plan.snapshot_key,
+            environment=self._env_key,
+            outputs=step.outputs,
+        )
+
+    def lookup(self, key: str) -> Reuse | None:
+        hit = self.store.find_cached(key, exclude_run=self.plan.run_id)
+        if hit is None:
+            return None
+        return Reuse(hit.run_id, hit.notebook, hit.values_dir, hit.log, key, hit.duration)
+
+    def copy_outputs(self, name: str, reuse: Reuse) -> None:
+        """Values, executed notebook, log and written files of ``reuse`` into this run."""
+        from .._fsutil import copy_file
+
+        target = self.store.values_dir(self.plan.run_id, name)
+        if target.exists():
+            shutil.rmtree(target)
+        if reuse.values_dir.is_dir():
+            shutil.copytree(reuse.values_dir, target, copy_function=lambda s, d: copy_file(Path(s), Path(d)))
+        copy_file(reuse.notebook, self.store.step_notebook_path(self.plan.run_id, name))
+        if reuse.log and reuse.log.is_file():
+            copy_file(reuse.log, self.store.step_log_path(self.plan.run_id, name))
+        files.restore(self.store.run_path(reuse.origin_run) / "files" / name, self.plan.work_dir)
