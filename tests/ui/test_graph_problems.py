@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import build_notebook
 from playwright.sync_api import Page, expect
 
 from .lab_browser import screenshot_path
 from .lab_server import LabServer
+from .notebooks import write_notebook
 from .panel import (
     UI_TIMEOUT_MS,
     active_cell_index,
@@ -59,17 +58,15 @@ EDGES_THROUGH_NODES = """() => {
 
 def write_graph_notebook(path: Path) -> None:
     """load -> square -> total inferred from data; load -> total only by an explicit prev:."""
-    nbformat.write(
-        build_notebook(
-            [
-                ("import math", ["imports"]),
-                ("numbers = list(range(10))", ["step:load"]),
-                ("squares = [n * n for n in numbers]", ["step:square"]),
-                ("total = math.fsum(squares)", ["step:total", "prev:load"]),
-                "print(total)",
-            ]
-        ),
+    write_notebook(
         path,
+        [
+            ("import math", ["imports"]),
+            ("numbers = list(range(10))", ["step:load"]),
+            ("squares = [n * n for n in numbers]", ["step:square"]),
+            ("total = math.fsum(squares)", ["step:total", "prev:load"]),
+            "print(total)",
+        ],
     )
 
 
@@ -120,16 +117,14 @@ def test_graph_edges_do_not_run_under_other_nodes(page: Page, lab: LabServer, la
 
 def test_problem_click_selects_and_scrolls_to_its_cell(page: Page, lab: LabServer, lab_root: Path) -> None:
     filler = "md:## Notes\n\n" + "\n\n".join(f"Paragraph {i} of a long explanation." for i in range(60))
-    nbformat.write(
-        build_notebook(
-            [
-                ("a = 1", ["step:first"]),
-                ("b = a + 1", ["step:second"]),
-                filler,
-                ("c = b + undefined_thing", ["step:third"]),
-            ]
-        ),
+    write_notebook(
         lab_root / "problem.ipynb",
+        [
+            ("a = 1", ["step:first"]),
+            ("b = a + 1", ["step:second"]),
+            filler,
+            ("c = b + undefined_thing", ["step:third"]),
+        ],
     )
     open_notebook(page, lab, "problem.ipynb")
     open_panel(page)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
-from conftest import build_notebook
 from playwright.sync_api import Page, expect
 
 from .flows import WINE_STEPS, copy_wine_example, open_step_notebook, run_to_success
 from .lab_browser import screenshot_path
 from .lab_server import LabServer
+from .notebooks import write_notebook
 from .panel import (
     RUN_TIMEOUT_MS,
     UI_TIMEOUT_MS,
@@ -54,16 +53,14 @@ def test_run_wine_pipeline_and_open_a_step_notebook(page: Page, lab: LabServer) 
 def test_cancel_a_long_run_from_the_panel(page: Page, lab: LabServer, lab_root: Path) -> None:
     folder = lab_root / "cancel"
     folder.mkdir()
-    nbformat.write(
-        build_notebook(
-            [
-                ("import time", ["imports"]),
-                ("x = 1", ["step:first"]),
-                ("time.sleep(30)\ny = x + 1", ["step:slow"]),
-                ("z = y * 2", ["step:after"]),
-            ]
-        ),
+    write_notebook(
         folder / "slow.ipynb",
+        [
+            ("import time", ["imports"]),
+            ("x = 1", ["step:first"]),
+            ("time.sleep(30)\ny = x + 1", ["step:slow"]),
+            ("z = y * 2", ["step:after"]),
+        ],
     )
     open_notebook(page, lab, "cancel/slow.ipynb")
     open_panel(page)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from conftest import build_notebook
 from playwright.sync_api import Page, expect
 
 from .lab_browser import screenshot_path
 from .lab_server import LabServer
+from .notebooks import write_notebook
 from .panel import (
     UI_TIMEOUT_MS,
     cells,
@@ -28,16 +27,14 @@ from .panel import (
 
 def test_tag_three_cells_as_steps_and_save(page: Page, lab: LabServer, lab_root: Path) -> None:
     path = lab_root / "tagging.ipynb"
-    nbformat.write(
-        build_notebook(
-            [
-                "import math",
-                "numbers = list(range(10))",
-                "squares = [n * n for n in numbers]",
-                "total = math.fsum(squares)\nprint(total)",
-            ]
-        ),
+    write_notebook(
         path,
+        [
+            "import math",
+            "numbers = list(range(10))",
+            "squares = [n * n for n in numbers]",
+            "total = math.fsum(squares)\nprint(total)",
+        ],
     )
     assert tags_on_disk(path) == [[], [], [], []]
 
