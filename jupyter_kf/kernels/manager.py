@@ -12,6 +12,7 @@ import asyncio
 import os
 import select
 import signal
+import sys
 import time
 import uuid
 from queue import Empty
@@ -27,6 +28,22 @@ from .forkserver import ForkServerError, get_fork_server, ipc_dir
 def _forkable(argv: list[str]) -> bool:
     """A kernelspec the fork server can serve: ``python -m ipykernel_launcher ...``."""
     return len(argv) >= 3 and argv[1:3] == ["-m", "ipykernel_launcher"]
+
+
+def kernel_python(kernel_name: str) -> str | None:
+    """The interpreter whose fork server serves ``kernel_name`` (None: it is not forkable)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = list(KernelSpecManager().get_kernel_spec(kernel_name).argv)
+    except NoSuchKernel:
+        return None
+    if not _forkable(argv):
+        return None
+    major, minor = sys.version_info[:2]
+    if argv[0] in ("python", f"python{major}", f"python{major}.{minor}"):  # as jupyter_client does
+        return sys.executable
+    return argv[0] if os.path.isabs(argv[0]) else None
 
 
 class ForkedProcess:

@@ -123,9 +123,13 @@ class KernelPool:
         import logging
 
         from .forkserver import ForkServerError, get_fork_server
+        from .manager import kernel_python
 
+        python = kernel_python(self.kernel_name)
+        if python is None:  # not a kernel the fork server serves
+            return
         try:
-            answer = get_fork_server().preload(self.preload)
+            answer = get_fork_server(python).preload(self.preload)
         except ForkServerError as exc:
             logging.getLogger("jupyter_kf.kernels").warning("could not preload %s: %s", self.preload, exc)
             return
