@@ -20,7 +20,7 @@ import pytest
 from jupyter_kf_converter import compile_notebook, runtime
 from jupyter_kf_converter.emit import emit_steps
 
-from conftest import build_notebook
+from kf_testing import build_notebook
 
 # Names whose final values must agree (callables are checked through what they computed).
 COMPARED = ["count", "arr", "frame", "config", "total", "shifted", "result", "accuracy"]

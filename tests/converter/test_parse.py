@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import build_notebook
+from kf_testing import build_notebook
 from core_helpers import compile_cells_fixture, inputs, problems  # noqa: F401 (fixture)
 from jupyter_kf_converter import ConverterError, compile_notebook
 from jupyter_kf_converter.tags import parse_tags

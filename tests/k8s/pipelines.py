@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import build_notebook
+from kf_testing import build_notebook
 from jupyter_kf_converter import compile_notebook
 from jupyter_kf_converter.ir import Pipeline
 

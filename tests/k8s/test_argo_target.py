@@ -167,7 +167,7 @@ def test_invalid_pipeline_and_unknown_target_and_option_are_refused():
 def test_converter_compiles_argo_without_kfp_hera_or_kubernetes(tmp_path):
     """The converter's CLI path must not pull heavy cluster libraries in."""
     nb = tmp_path / "demo.ipynb"
-    from conftest import build_notebook
+    from kf_testing import build_notebook
 
     nbformat.write(build_notebook(DEMO_CELLS), nb)
     code = (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from conftest import build_notebook
+from kf_testing import build_notebook
 from jupyter_kf_converter.cli import main
 
 from .fakeapi import workflow_causes

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import build_notebook
+from kf_testing import build_notebook
 
 from jupyter_kf.models import RunRequest, RunStatus, StepStatus
 from jupyter_kf.service import PipelineService
