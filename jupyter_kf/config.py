@@ -28,8 +28,9 @@ ENV_PREFIX = "JUPYTER_KF_"
 DEFAULT_STORE = "kf-runs"
 
 
-def _default_parallel() -> int:
-    return max(2, os.cpu_count() or 2)
+def default_max_parallel() -> int:
+    """Steps mostly wait (on kernels, I/O, sleeps), so run more of them than there are cores."""
+    return max(8, 2 * (os.cpu_count() or 1))
 
 
 class Settings(BaseModel):
@@ -41,7 +42,7 @@ class Settings(BaseModel):
         default=DEFAULT_STORE,
         description="Run store folder; relative paths are taken inside the notebook's folder.",
     )
-    max_parallel: int = Field(default_factory=_default_parallel, ge=1, le=256, description="Steps at once.")
+    max_parallel: int = Field(default_factory=default_max_parallel, ge=1, le=256, description="Steps at once.")
     cache: bool = Field(default=True, description="Reuse cached step results unless a run asks otherwise.")
     timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, seconds.")
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")

@@ -269,14 +269,7 @@ class LocalBackend(Backend):
 
     # -- policy -------------------------------------------------------------------------------
     def max_parallel(self, request: RunRequest) -> int:
-        from ..executor.runner import default_max_parallel
-
-        if request.max_parallel:
-            return request.max_parallel
-        settings = self.store.settings
-        return (
-            settings.max_parallel if "max_parallel" in settings.model_fields_set else default_max_parallel()
-        )
+        return request.max_parallel or self.store.settings.max_parallel
 
     def speculate(self, pipeline: Pipeline, run: Run, request: RunRequest) -> bool:
         """Start root steps' kernels before their cache keys are known? Only when they will

@@ -9,7 +9,6 @@ change is written to the run store first, then reported through ``on_update(run)
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import shutil
 import threading
@@ -35,11 +34,6 @@ log = logging.getLogger("jupyter_kf.executor")
 OnUpdate = Callable[[Run], None]
 LOOKAHEAD = 3  # levels of the DAG behind running steps whose kernels are started in advance
 CANCEL_POLL = 0.25  # s between checks of the store's cancel flag (cancel from another process)
-
-
-def default_max_parallel() -> int:
-    """Steps mostly wait (on kernels, I/O, sleeps), so run more of them than there are cores."""
-    return max(8, 2 * (os.cpu_count() or 1))
 
 
 @dataclass
