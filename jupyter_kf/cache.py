@@ -1,9 +1,10 @@
 """Step cache keys: a sha256 over everything that decides a step's outputs.
 
 A key covers the step's code (its code cells plus the pipeline's imports and functions), what it
-saves and loads, the content hashes of its inputs (from the producers' value manifests), the
-values of the parameters it uses, the snapshot of the data volume, and the environment (Python
-version, kernel name, installed distributions). Timeouts, retries and resources are left out:
+saves and loads, the content hashes of its inputs (from the producers' value manifests), the keys
+of the steps it names with ``prev:`` (data passed in files, which no manifest hashes), the values
+of the parameters it uses, the snapshot of the data volume, and the environment (Python version,
+kernel name, installed distributions). Timeouts, retries and resources are left out:
 they do not change what a successful step produces.
 
 :func:`cache_key` is a pure function of its arguments; the helpers gather those arguments.
@@ -25,6 +26,10 @@ KEY_VERSION = 1  # bump when what goes into a key changes
 
 class CacheKeyError(Exception):
     """A key cannot be computed (e.g. a producer's manifest lacks an input); names step and value."""
+
+
+class UncachedDependency(CacheKeyError):
+    """A step named with ``prev:`` has no cache key (e.g. its caching is off)."""
 
 
 def _canonical(obj: Any) -> str:
@@ -79,13 +84,34 @@ def input_hashes(step: Step, values_dir: str | os.PathLike[str]) -> dict[str, st
             try:
                 manifests[inp.producer] = read_manifest(values_dir, inp.producer)
             except FileNotFoundError as e:
-                raise CacheKeyError(f"step {step.name!r}: input {inp.name!r} from step {inp.producer!r}: {e}") from None
+                raise CacheKeyError(
+                    f"step {step.name!r}: input {inp.name!r} from step {inp.producer!r}: {e}"
+                ) from None
         entry = manifests[inp.producer].get(inp.name)
         if not isinstance(entry, dict) or not entry.get("sha256"):
             raise CacheKeyError(
                 f"step {step.name!r}: step {inp.producer!r} did not save {inp.name!r} (not in its manifest)"
             )
         out[key] = entry["sha256"]
+    return out
+
+
+def explicit_dependencies(pipeline: Pipeline, step: Step | str) -> list[str]:
+    """The steps ``step`` names with ``prev:`` (explicit edges), sorted."""
+    name = step if isinstance(step, str) else step.name
+    return sorted({e.source for e in pipeline.edges if e.target == name and e.kind == "explicit"})
+
+
+def prev_keys(pipeline: Pipeline, step: Step, keys: Mapping[str, str | None]) -> dict[str, str]:
+    """``{"dep/(step)": key}`` for each ``prev:`` dependency of ``step``, from ``keys`` (the
+    dependencies' own cache keys). A dependency without a key (e.g. a step with caching off: what
+    it wrote is not identified) leaves ``step`` without one too."""
+    out: dict[str, str] = {}
+    for dep in explicit_dependencies(pipeline, step):
+        key = keys.get(dep)
+        if not key:
+            raise UncachedDependency(f"step {step.name!r}: its prev: dependency {dep!r} has no cache key")
+        out[f"{dep}/(step)"] = key
     return out
 
 
@@ -102,7 +128,9 @@ def environment_key(kernel_name: str) -> str:
     return hashlib.sha256(_canonical([python_version(), kernel_name, packages_hash()]).encode()).hexdigest()
 
 
-def snapshot_key(store: str | os.PathLike[str], snapshot_id: str | None, notebook: str | None = None) -> str | None:
+def snapshot_key(
+    store: str | os.PathLike[str], snapshot_id: str | None, notebook: str | None = None
+) -> str | None:
     """The snapshot component of cache keys: :meth:`SnapshotStore.data_key` of ``snapshot_id``
     in the run store folder ``store``, leaving out ``notebook`` (a path relative to the folder
     that was snapshotted, e.g. ``pipeline.ipynb``)."""
@@ -121,9 +149,15 @@ def step_cache_key(
     parameters: Mapping[str, Any],
     snapshot: str | None,
     environment: str | None = None,
+    upstream_keys: Mapping[str, str | None] | None = None,
 ) -> str:
     """The cache key of ``step`` in a run whose values live in ``values_dir`` (its producers must
     have finished). ``environment`` defaults to :func:`environment_key` of the pipeline's kernel.
+    ``upstream_keys`` are the cache keys of the run's finished steps by name; those of the steps
+    ``step`` names with ``prev:`` are part of its key (:func:`explicit_dependencies`).
+
+    Raises :class:`CacheKeyError` when an input is missing from its producer's manifest or a
+    ``prev:`` dependency has no key: such a step has no cache key.
 
     ``snapshot`` should be :func:`snapshot_key` of the run's snapshot (content only, without the
     notebook itself) rather than the raw snapshot id, so that editing one step of the notebook, or
@@ -133,7 +167,7 @@ def step_cache_key(
     return cache_key(
         step=s.name,
         code=step_code(pipeline, s),
-        inputs=input_hashes(s, values_dir),
+        inputs={**input_hashes(s, values_dir), **prev_keys(pipeline, s, upstream_keys or {})},
         parameters=parameter_values(pipeline, s, parameters),
         snapshot=snapshot,
         environment=environment if environment is not None else environment_key(pipeline.kernel.name),

@@ -47,42 +47,34 @@ class StepCache:
         return step.cache if step.cache is not None else self.p.cache
 
     def key(self, name: str) -> str | None:
-        """The step's cache key (``jupyter_kf.cache``), or None when it cannot have one.
-
-        Besides what ``cache.step_cache_key`` covers, a step with explicit ``prev:`` dependencies
-        (data passed in files, which no manifest hashes) also depends on those steps' own keys.
-        """
+        """The step's cache key (``cache.step_cache_key``), or None when it cannot have one."""
         from ..cache import (
             CacheKeyError,
-            cache_key,
+            UncachedDependency,
             environment_key,
-            input_hashes,
-            parameter_values,
-            step_code,
+            explicit_dependencies,
+            step_cache_key,
         )
 
-        step = self.p.step(name)
-        try:
-            inputs = input_hashes(step, self.store.values_dir(self.plan.run_id))
-        except CacheKeyError as exc:
-            log.warning("no cache key for step %s: %s", name, exc)
-            return None
-        for dep in sorted({e.source for e in self.p.edges if e.target == name and e.kind == "explicit"}):
-            dep_key = self.store.get_step(self.plan.run_id, dep).cache_key
-            if dep_key is None:  # e.g. an uncached step: what it wrote is not identified
-                return None
-            inputs[f"{dep}/(step)"] = dep_key
         if self._env_key is None:
             self._env_key = environment_key(self.p.kernel.name)
-        return cache_key(
-            step=name,
-            code=step_code(self.p, step),
-            inputs=inputs,
-            parameters=parameter_values(self.p, step, self.plan.parameters),
-            snapshot=self.plan.snapshot_key,
-            environment=self._env_key,
-            outputs=step.outputs,
-        )
+        run_id = self.plan.run_id
+        upstream = {d: self.store.get_step(run_id, d).cache_key for d in explicit_dependencies(self.p, name)}
+        try:
+            return step_cache_key(
+                self.p,
+                name,
+                values_dir=self.store.values_dir(run_id),
+                parameters=self.plan.parameters,
+                snapshot=self.plan.snapshot_key,
+                environment=self._env_key,
+                upstream_keys=upstream,
+            )
+        except UncachedDependency as exc:  # expected: what an uncached step wrote is not identified
+            log.debug("no cache key: %s", exc)
+        except CacheKeyError as exc:
+            log.warning("no cache key for step %s: %s", name, exc)
+        return None
 
     def lookup(self, key: str) -> Reuse | None:
         hit = self.store.find_cached(key, exclude_run=self.plan.run_id)

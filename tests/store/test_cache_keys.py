@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jupyter_kf_converter.ir import Cell, Input, Parameter, Pipeline, Step
+from jupyter_kf_converter.ir import Cell, Edge, Input, Parameter, Pipeline, Step
 from jupyter_kf_converter.runtime import StepValues
 
-from jupyter_kf.cache import CacheKeyError, environment_key, snapshot_key, step_cache_key
+from jupyter_kf.cache import (
+    CacheKeyError,
+    UncachedDependency,
+    environment_key,
+    snapshot_key,
+    step_cache_key,
+)
 
 
 def pipeline(**changes) -> Pipeline:
@@ -125,3 +131,26 @@ def test_default_environment_and_snapshot_key(values: Path, project: Path) -> No
     b = store.create(project).id
     assert snapshot_key(store.store, a, "pipeline.ipynb") == snapshot_key(store.store, b, "pipeline.ipynb")
     assert snapshot_key(store.store, None) is None
+
+
+def test_prev_dependencies_keys_are_part_of_the_key(values: Path) -> None:
+    """report reads a file load wrote (prev:load): no manifest hashes it, so load's key counts."""
+    p = pipeline(edges=[Edge(source="load", target="report", kind="explicit")])
+
+    def report_key(**upstream: str | None) -> str:
+        return step_cache_key(p, "report", values_dir=values, parameters={}, snapshot="s", environment="e",
+                              upstream_keys=upstream)
+
+    base = report_key(load="key-a")
+    assert report_key(load="key-a") == base
+    assert report_key(load="key-b") != base
+    assert report_key(load="key-a", train="other") == base  # not a prev: dependency of report
+    with pytest.raises(UncachedDependency, match="step 'report'.*prev: dependency 'load'"):
+        report_key(load=None)  # load ran uncached: what it wrote is not identified
+    with pytest.raises(CacheKeyError):
+        report_key()
+    # an inferred edge passes data through manifests, whose hashes are in the key already
+    inferred = pipeline(edges=[Edge(source="load", target="train", kind="inferred", names=["df"])])
+    assert step_cache_key(inferred, "train", values_dir=values, parameters={}, snapshot="s", environment="e") \
+        == step_cache_key(inferred, "train", values_dir=values, parameters={}, snapshot="s", environment="e",
+                          upstream_keys={"load": "anything"})
