@@ -1,7 +1,8 @@
 /**
  * The pipeline graph as SVG, from the compile route's `graph` JSON (nodes with layer/order,
- * edges with kind explicit|inferred). Explicit edges are solid, inferred ones dashed; a node
- * shows its step's status in the shown run; clicking (or Enter on) a node selects its first cell.
+ * edges with kind explicit|inferred, and the lanes of edges that skip layers as `waypoints`).
+ * Explicit edges are solid, inferred ones dashed; a node shows its step's status in the shown
+ * run; clicking (or Enter on) a node selects its first cell.
  */
 import * as React from 'react';
 
@@ -12,6 +13,9 @@ const NODE_H = 38;
 const GAP_X = 20;
 const GAP_Y = 36;
 const PAD = 10;
+/** A lane: where an edge that skips layers passes a layer, beside that layer's steps. */
+const LANE_W = 8;
+const LANE_GAP = 12;
 
 export interface NodeBox {
   id: string;
@@ -19,37 +23,102 @@ export interface NodeBox {
   y: number;
 }
 
-/** Pixel positions of the nodes: layers top to bottom, each layer centred. */
-export function layoutGraph(graph: Graph): { boxes: Map<string, NodeBox>; width: number; height: number } {
-  const byLayer = new Map<number, typeof graph.nodes>();
-  for (const n of graph.nodes) {
-    const list = byLayer.get(n.layer) ?? [];
-    list.push(n);
-    byLayer.set(n.layer, list);
-  }
-  const widest = Math.max(1, ...[...byLayer.values()].map(l => l.length));
-  const width = PAD * 2 + widest * NODE_W + (widest - 1) * GAP_X;
-  const layers = Math.max(1, graph.layers || byLayer.size);
-  const height = PAD * 2 + layers * NODE_H + (layers - 1) * GAP_Y;
-  const boxes = new Map<string, NodeBox>();
-  for (const [layer, nodes] of byLayer) {
-    nodes.sort((a, b) => a.order - b.order);
-    const rowWidth = nodes.length * NODE_W + (nodes.length - 1) * GAP_X;
-    const x0 = (width - rowWidth) / 2;
-    nodes.forEach((n, i) => {
-      boxes.set(n.id, { id: n.id, x: x0 + i * (NODE_W + GAP_X), y: PAD + layer * (NODE_H + GAP_Y) });
-    });
-  }
-  return { boxes, width, height };
+export interface Point {
+  x: number;
+  y: number;
 }
 
-function edgePath(a: NodeBox, b: NodeBox): string {
-  const x1 = a.x + NODE_W / 2;
-  const y1 = a.y + NODE_H;
-  const x2 = b.x + NODE_W / 2;
-  const y2 = b.y;
-  const dy = Math.max(16, (y2 - y1) / 2);
-  return `M ${x1} ${y1} C ${x1} ${y1 + dy}, ${x2} ${y2 - dy}, ${x2} ${y2 - 2}`;
+export interface GraphLayout {
+  boxes: Map<string, NodeBox>;
+  /** `${layer}:${order}` of a lane -> its centre line (x) and top (y) */
+  lanes: Map<string, Point>;
+  width: number;
+  height: number;
+}
+
+const laneKey = (layer: number, order: number) => `${layer}:${order}`;
+
+/**
+ * Pixel positions of the nodes and lanes: layers top to bottom, each layer centred, its steps in
+ * order followed by the lanes of the edges that pass it (the edges' `waypoints`).
+ */
+export function layoutGraph(graph: Graph): GraphLayout {
+  type Item = { order: number; node?: string; lane?: string };
+  const rows = new Map<number, Item[]>();
+  const row = (layer: number) => rows.get(layer) ?? rows.set(layer, []).get(layer)!;
+  for (const n of graph.nodes) {
+    row(n.layer).push({ order: n.order, node: n.id });
+  }
+  const laneSeen = new Set<string>();
+  for (const e of graph.edges) {
+    for (const w of e.waypoints ?? []) {
+      const key = laneKey(w.layer, w.order);
+      if (!laneSeen.has(key)) {
+        laneSeen.add(key);
+        row(w.layer).push({ order: w.order, lane: key });
+      }
+    }
+  }
+  const rowWidth = (items: Item[]) =>
+    items.reduce((sum, it, i) => sum + (it.node ? NODE_W : LANE_W) + (i ? (it.node ? GAP_X : LANE_GAP) : 0), 0);
+  for (const items of rows.values()) {
+    items.sort((a, b) => a.order - b.order);
+  }
+  const widest = Math.max(NODE_W, ...[...rows.values()].map(rowWidth));
+  const width = PAD * 2 + widest;
+  const layers = Math.max(1, graph.layers || rows.size, ...[...rows.keys()].map(l => l + 1));
+  const height = PAD * 2 + layers * NODE_H + (layers - 1) * GAP_Y;
+  const boxes = new Map<string, NodeBox>();
+  const lanes = new Map<string, Point>();
+  for (const [layer, items] of rows) {
+    const y = PAD + layer * (NODE_H + GAP_Y);
+    let x = (width - rowWidth(items)) / 2;
+    items.forEach((it, i) => {
+      x += i ? (it.node ? GAP_X : LANE_GAP) : 0;
+      if (it.node) {
+        boxes.set(it.node, { id: it.node, x, y });
+        x += NODE_W;
+      } else {
+        lanes.set(it.lane!, { x: x + LANE_W / 2, y });
+        x += LANE_W;
+      }
+    });
+  }
+  return { boxes, lanes, width, height };
+}
+
+/** A cubic Bézier segment: start, two control points, end. */
+export type Cubic = [Point, Point, Point, Point];
+
+/** A curve leaving `a` and reaching `b` vertically; it stays between their heights. */
+function link(a: Point, b: Point): Cubic {
+  const dy = (b.y - a.y) / 2;
+  return [a, { x: a.x, y: a.y + dy }, { x: b.x, y: b.y - dy }, b];
+}
+
+/**
+ * The edge from box `a` to box `b` as cubic segments: down through the gaps between layers, and
+ * straight down its lane in every layer it skips, so it never runs under another step.
+ */
+export function edgeCurves(a: NodeBox, b: NodeBox, waypoints: Point[] = []): Cubic[] {
+  const curves: Cubic[] = [];
+  let from: Point = { x: a.x + NODE_W / 2, y: a.y + NODE_H };
+  for (const w of waypoints) {
+    const top = { x: w.x, y: w.y };
+    const bottom = { x: w.x, y: w.y + NODE_H };
+    curves.push(link(from, top), [top, top, bottom, bottom]);
+    from = bottom;
+  }
+  const to = { x: b.x + NODE_W / 2, y: b.y - 2 };
+  // Bend at least 16 px, also for a backwards edge (an invalid prev: to a later step).
+  const dy = Math.max(16, (to.y - from.y) / 2);
+  curves.push([from, { x: from.x, y: from.y + dy }, { x: to.x, y: to.y - dy }, to]);
+  return curves;
+}
+
+function edgePath(curves: Cubic[]): string {
+  const p = (q: Point) => `${q.x} ${q.y}`;
+  return `M ${p(curves[0][0])} ` + curves.map(c => `C ${p(c[1])}, ${p(c[2])}, ${p(c[3])}`).join(' ');
 }
 
 function shorten(label: string): string {
@@ -66,7 +135,7 @@ export function PipelineGraph(props: {
   if (!graph.nodes.length) {
     return <div className="jp-kf-empty">No steps yet: tag a cell as a step.</div>;
   }
-  const { boxes, width, height } = layoutGraph(graph);
+  const { boxes, lanes, width, height } = layoutGraph(graph);
   const edgeTitle = (e: GraphEdge) =>
     `${e.source} → ${e.target} (${e.kind}${e.names && e.names.length ? `: ${e.names.join(', ')}` : ''})`;
   return (
@@ -90,7 +159,8 @@ export function PipelineGraph(props: {
         {graph.edges.map(e => {
           const a = boxes.get(e.source);
           const b = boxes.get(e.target);
-          if (!a || !b) {
+          const waypoints = (e.waypoints ?? []).map(w => lanes.get(`${w.layer}:${w.order}`));
+          if (!a || !b || waypoints.some(w => !w)) {
             return null;
           }
           return (
@@ -101,7 +171,7 @@ export function PipelineGraph(props: {
               data-source={e.source}
               data-target={e.target}
               data-kind={e.kind}
-              d={edgePath(a, b)}
+              d={edgePath(edgeCurves(a, b, waypoints as Point[]))}
               markerEnd="url(#jp-kf-arrow)"
             >
               <title>{edgeTitle(e)}</title>

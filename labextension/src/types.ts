@@ -62,6 +62,8 @@ export interface GraphEdge {
   target: string;
   kind: 'explicit' | 'inferred';
   names?: string[];
+  /** Lanes the edge runs through in the layers it skips (`order` counts on after the layer's steps). */
+  waypoints?: { layer: number; order: number }[];
 }
 
 export interface Graph {

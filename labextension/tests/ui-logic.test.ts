@@ -1,4 +1,4 @@
-import { layoutGraph } from '../src/graph';
+import { Cubic, edgeCurves, layoutGraph, Point } from '../src/graph';
 import { coerceParameter, showParameter } from '../src/runForm';
 import { formatDuration, isFinished, Run, runDuration } from '../src/types';
 import { Graph, Parameter } from '../src/types';
@@ -28,6 +28,52 @@ describe('layoutGraph', () => {
     expect(a.x).toBeCloseTo((b.x + c.x) / 2);
     expect(width).toBeGreaterThan(c.x);
     expect(height).toBeGreaterThan(d.y);
+  });
+});
+
+describe('edges that skip layers', () => {
+  // load -> square -> total from data; load -> total by prev:, past square (as graph_json gives it).
+  const graph: Graph = {
+    name: 'p',
+    valid: true,
+    layers: 3,
+    nodes: [
+      { id: 'load', label: 'load', layer: 0, order: 0, cells: [1], first_cell: 1 },
+      { id: 'square', label: 'square', layer: 1, order: 0, cells: [2], first_cell: 2 },
+      { id: 'total', label: 'total', layer: 2, order: 0, cells: [3], first_cell: 3 }
+    ],
+    edges: [
+      { source: 'load', target: 'square', kind: 'inferred', names: ['numbers'], waypoints: [] },
+      { source: 'square', target: 'total', kind: 'inferred', names: ['squares'], waypoints: [] },
+      { source: 'load', target: 'total', kind: 'explicit', names: [], waypoints: [{ layer: 1, order: 1 }] }
+    ]
+  };
+  const at = (c: Cubic, t: number): Point => {
+    const k = [(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t ** 3];
+    return { x: c.reduce((s, p, i) => s + k[i] * p.x, 0), y: c.reduce((s, p, i) => s + k[i] * p.y, 0) };
+  };
+  const inside = (p: Point, box: { x: number; y: number }) =>
+    p.x > box.x + 2 && p.x < box.x + 128 - 2 && p.y > box.y + 2 && p.y < box.y + 38 - 2;
+
+  it('route around the steps in between, through their lane', () => {
+    const layout = layoutGraph(graph);
+    const box = (id: string) => layout.boxes.get(id)!;
+    const lane = layout.lanes.get('1:1')!;
+    expect(lane.y).toBe(box('square').y);
+    expect(lane.x).toBeGreaterThan(box('square').x + 128); // the lane is beside square
+    expect(layout.width).toBeGreaterThan(lane.x);
+    const curves = edgeCurves(box('load'), box('total'), [lane]);
+    const points = curves.flatMap(c => Array.from({ length: 41 }, (_, i) => at(c, i / 40)));
+    expect(points.filter(p => inside(p, box('square')))).toEqual([]);
+    // it still joins its own ends: from load's bottom to total's top
+    expect(points[0]).toEqual({ x: box('load').x + 64, y: box('load').y + 38 });
+    expect(points[points.length - 1].x).toBeCloseTo(box('total').x + 64);
+    expect(points[points.length - 1].y).toBeCloseTo(box('total').y - 2);
+  });
+
+  it('keep edges between adjacent layers a single curve', () => {
+    const layout = layoutGraph(graph);
+    expect(edgeCurves(layout.boxes.get('load')!, layout.boxes.get('square')!)).toHaveLength(1);
   });
 });
 

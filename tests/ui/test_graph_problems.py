@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from .lab_browser import screenshot_path
@@ -102,11 +101,6 @@ def test_graph_draws_steps_with_inferred_and_explicit_edges(
     assert active_cell_index(page) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph.tsx draws an edge that skips a layer straight through the node "
-    "between (load->total under square), so the explicit prev: edge cannot be seen",
-)
 def test_graph_edges_do_not_run_under_other_nodes(page: Page, lab: LabServer, lab_root: Path) -> None:
     write_graph_notebook(lab_root / "graph-geometry.ipynb")
     open_notebook(page, lab, "graph-geometry.ipynb")
