@@ -138,6 +138,12 @@ export class KfController {
     if (!state || this.starting) {
       return null;
     }
+    const step = state.stepNotebook;
+    if (step) {
+      this.message = { kind: 'error', text: `${state.path} is an executed step notebook, not a pipeline: run ${step.pipeline}'s notebook.` };
+      this._changed.emit();
+      return null;
+    }
     this.starting = true;
     this.message = null;
     this._changed.emit();

@@ -55,6 +55,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     const hasNotebook = () => controller.current !== null;
+    // An executed step notebook is a step's record, not a pipeline: no compile, no run.
+    const hasPipeline = () => hasNotebook() && !controller.current?.stepNotebook;
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'Pipeline: Open Panel',
       caption: 'Show the pipeline panel of the current notebook',
@@ -63,7 +65,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.compile, {
       label: 'Pipeline: Compile Notebook',
       caption: 'Compile the current notebook into a pipeline now',
-      isEnabled: hasNotebook,
+      isEnabled: hasPipeline,
       execute: async () => {
         app.shell.activateById(panel.id);
         await controller.current?.compile();
@@ -72,11 +74,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.run, {
       label: 'Pipeline: Run Notebook',
       caption: 'Save the current notebook and run it as a pipeline (default backend and cache)',
-      isEnabled: hasNotebook,
+      isEnabled: hasPipeline,
       execute: async () => {
         app.shell.activateById(panel.id);
         const state = controller.current;
         if (!state) {
+          return;
+        }
+        const step = state.stepNotebook;
+        if (step) {
+          Notification.warning(
+            `${state.path} is step ${step.step} of pipeline ${step.pipeline} (an executed step notebook): run the pipeline's notebook instead.`,
+            { autoClose: 5000 }
+          );
           return;
         }
         const result = await state.compile();

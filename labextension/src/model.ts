@@ -119,6 +119,31 @@ export function pipelineName(notebookPath: string, metadata: Record<string, any>
   return notebookStepName(notebookPath);
 }
 
+/** What an executed step notebook says about itself (emit writes `jupyter_kf = {pipeline, step}`). */
+export interface StepNotebookInfo {
+  pipeline: string;
+  step: string;
+  /** The run's id when the notebook sits in a run folder (`kf-runs/<run>/steps/<step>.ipynb`). */
+  run: string | null;
+}
+
+/**
+ * The step notebook's pipeline and step when the notebook is one the converter emitted (and a run
+ * executed), else null: such a notebook is one step's record, not a pipeline to compile or run.
+ */
+export function stepNotebookInfo(metadata: Record<string, any> | null | undefined, path = ''): StepNotebookInfo | null {
+  const ours = metadata?.jupyter_kf;
+  if (!ours || typeof ours !== 'object' || typeof ours.step !== 'string' || !ours.step) {
+    return null;
+  }
+  const run = /(?:^|\/)([^/]+)\/steps\/[^/]+\.ipynb$/i.exec(path);
+  return {
+    step: ours.step,
+    pipeline: typeof ours.pipeline === 'string' && ours.pipeline ? ours.pipeline : '(unknown)',
+    run: run ? run[1] : null
+  };
+}
+
 /** Assign every cell to its block and step. */
 export function deriveModel(cells: readonly CellInput[], notebookPath = 'pipeline.ipynb'): NotebookModel {
   const assigned: CellAssignment[] = cells.map((c, index) => {

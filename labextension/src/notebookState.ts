@@ -1,6 +1,7 @@
 /**
  * Per-notebook state: the cells' roles derived from their tags (updated on every change, used
  * for the cell markers and the editor) and the compiled pipeline (debounced POST compile).
+ * An executed step notebook (one a run wrote) is never compiled: it is a step's record.
  */
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ICellModel } from '@jupyterlab/cells';
@@ -8,7 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { KfApi } from './api';
 import { applyMarkers, clearMarkers } from './markers';
-import { CellInput, deriveModel, NotebookModel, pipelineName } from './model';
+import { CellInput, deriveModel, NotebookModel, pipelineName, StepNotebookInfo, stepNotebookInfo } from './model';
 import { applyRole, CellRole, parseTags, sameTags } from './tags';
 import { CompileResult } from './types';
 
@@ -43,6 +44,11 @@ export class NotebookState {
 
   get path(): string {
     return this.panel.context.path;
+  }
+
+  /** Set when this is an executed step notebook (its metadata names its pipeline and step). */
+  get stepNotebook(): StepNotebookInfo | null {
+    return stepNotebookInfo((this.panel.model?.metadata ?? {}) as Record<string, any>, this.path);
   }
 
   get isDisposed(): boolean {
@@ -94,6 +100,9 @@ export class NotebookState {
     if (this._timer) {
       clearTimeout(this._timer);
       this._timer = null;
+    }
+    if (this.stepNotebook) {
+      return null; // not a pipeline: compiling it would make a one-step pipeline of generated code
     }
     const signature = this._signature;
     this.compiling = true;
@@ -192,14 +201,19 @@ export class NotebookState {
   private refreshMarkers(): void {
     // Cells are (re)created on insert/move/type change: re-mark them (cheap, attribute writes).
     requestAnimationFrame(() => {
-      if (!this._disposed && !this.panel.isDisposed) {
+      if (this._disposed || this.panel.isDisposed) {
+        return;
+      }
+      if (this.stepNotebook) {
+        clearMarkers(this.panel.content);
+      } else {
         applyMarkers(this.panel.content, this.model);
       }
     });
   }
 
   private scheduleCompile(delay: number): void {
-    if (!this._active) {
+    if (!this._active || this.stepNotebook) {
       return;
     }
     if (this._timer) {

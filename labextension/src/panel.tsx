@@ -10,7 +10,7 @@ import { Section } from './components';
 import { KfController } from './controller';
 import { PipelineGraph } from './graph';
 import { pipelineIcon } from './icons';
-import { NotebookModel, pipelineName } from './model';
+import { NotebookModel, pipelineName, StepNotebookInfo } from './model';
 import { tagsOf } from './notebookState';
 import { ProblemsList } from './problems';
 import { RunForm } from './runForm';
@@ -71,6 +71,43 @@ function StepsList(props: {
   );
 }
 
+/** An executed step notebook: say whose step it is; nothing to compile or run here. */
+function StepNotebookView(props: { path: string; info: StepNotebookInfo }): JSX.Element {
+  const { path, info } = props;
+  return (
+    <div className="jp-kf-body">
+      <header className="jp-kf-header">
+        <div className="jp-kf-title">
+          <span className="jp-kf-title-label">Pipeline</span>
+          <span className="jp-kf-pipeline-name" data-testid="kf-pipeline-name">
+            {info.pipeline}
+          </span>
+        </div>
+        <div className="jp-kf-notebook-path" title={path}>
+          {path}
+        </div>
+      </header>
+      <div
+        className="jp-kf-step-notebook"
+        data-testid="kf-step-notebook"
+        data-step={info.step}
+        data-pipeline={info.pipeline}
+        data-run={info.run ?? ''}
+        role="note"
+      >
+        <p>
+          This is step <strong>{info.step}</strong> of pipeline <strong>{info.pipeline}</strong> (an executed step
+          notebook{info.run ? <>, from run <code>{info.run}</code></> : null}).
+        </p>
+        <p className="jp-kf-hint">
+          It records what the step ran, with its outputs; it is not compiled or run as a pipeline. To change the
+          step, edit the pipeline&apos;s own notebook and run that.
+        </p>
+      </div>
+    </div>
+  );
+}
+
 function PanelBody(props: { controller: KfController }): JSX.Element {
   const c = props.controller;
   const state = c.current;
@@ -80,6 +117,10 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
         Open a notebook to see it as a pipeline.
       </div>
     );
+  }
+  const stepNotebook = state.stepNotebook;
+  if (stepNotebook) {
+    return <StepNotebookView path={state.path} info={stepNotebook} />;
   }
   const compiled = state.compileResult;
   const notebook = state.panel.content;
