@@ -61,6 +61,9 @@ class ArgoBackend(ClusterBackend):
         driver = ArgoDriver(self, pipeline, run, request)
         return ClusterRunHandle(self.store, run, driver, on_update, poll_interval=self.poll_interval).start()
 
+    def attach_driver(self, run: Run, record: dict[str, Any]) -> ArgoDriver:
+        return ArgoDriver.attach(self, run, record)
+
     def step_log(self, run: Run, step: str) -> str:
         """The live log of a step's (latest) pod."""
         from ..k8s.workflows import get_workflow, pod_log, pod_name, step_pod_nodes
@@ -75,14 +78,33 @@ class ArgoBackend(ClusterBackend):
 
 
 class ArgoDriver:
-    def __init__(self, backend: ArgoBackend, pipeline: Pipeline, run: Run, request: RunRequest) -> None:
+    def __init__(
+        self, backend: ArgoBackend, pipeline: Pipeline | None, run: Run, request: RunRequest | None
+    ) -> None:
         self.backend = backend
         self.pipeline = pipeline
         self.run = run
         self.request = request
+        self.steps = {s.name for s in (pipeline.steps if pipeline else run.steps)}
         self.clients: KubeClients = backend.clients()
         self.plan: ClusterPlan | None = None
         self.name: str | None = None
+
+    @classmethod
+    def attach(cls, backend: ArgoBackend, run: Run, record: dict[str, Any]) -> ArgoDriver:
+        """A driver for a workflow submitted earlier, from its ``cluster.json`` (nothing is submitted)."""
+        from ..k8s.prepare import plan_from_record
+
+        driver = cls(backend, None, run, None)
+        driver.name = record.get("workflow") or run.external_id
+        if not driver.name:
+            raise ValueError(f"run {run.id}: cluster.json names no Workflow")
+        driver.namespace = record["namespace"]  # where it was submitted, whatever the settings say now
+        driver.plan = plan_from_record(record)
+        return driver
+
+    def describe(self) -> str:
+        return f"Workflow {self.namespace}/{self.name}"
 
     @cached_property
     def namespace(self) -> str:
@@ -94,7 +116,7 @@ class ArgoDriver:
 
         from ..k8s.volumes import k8s_name
 
-        assert self.plan is not None
+        assert self.plan is not None and self.pipeline is not None
         opts = self.plan.options
         opts.generate_name = k8s_name(self.pipeline.name, limit=40) + "-"
         wf = build_workflow(self.pipeline, opts)
@@ -111,6 +133,7 @@ class ArgoDriver:
         from ..k8s.prepare import notebook_folder, prepare, write_record
         from ..k8s.workflows import create_workflow, require_name
 
+        assert self.pipeline is not None and self.request is not None
         folder = notebook_folder(self.run, self.pipeline, self.request, self.backend.root)
         self.plan = prepare(
             self.clients, self.pipeline, self.run, self.request, namespace=self.namespace, folder=folder
@@ -118,7 +141,13 @@ class ArgoDriver:
         self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
         created = create_workflow(self.clients, self.manifest(), self.namespace)
         self.name = require_name(created)
-        write_record(self.backend.store.run_path(self.run.id), self.plan, backend="argo", workflow=self.name)
+        write_record(
+            self.backend.store.run_path(self.run.id),
+            self.plan,
+            keep_snapshot=self.backend.settings.keep_snapshot,
+            backend="argo",
+            workflow=self.name,
+        )
         return self.name, None
 
     def poll(self) -> ClusterState:
@@ -131,9 +160,7 @@ class ArgoDriver:
         steps: dict[str, StepState] = {}
         for node in nodes.values():
             name = node.get("displayName")
-            if node.get("type") not in ("Pod", "Retry", "Skipped") or name not in {
-                s.name for s in self.pipeline.steps
-            }:
+            if node.get("type") not in ("Pod", "Retry", "Skipped") or name not in self.steps:
                 continue
             pods = step_pod_nodes(wf, name)
             state = StepState(

@@ -71,6 +71,9 @@ class KfpBackend(ClusterBackend):
         driver = KfpDriver(self, pipeline, run, request)
         return ClusterRunHandle(self.store, run, driver, on_update, poll_interval=self.poll_interval).start()
 
+    def attach_driver(self, run: Run, record: dict[str, Any]) -> KfpDriver:
+        return KfpDriver.attach(self, run, record)
+
     def step_log(self, run: Run, step: str) -> str:
         """The live log of a step's pod."""
         from ..k8s.workflows import pod_log
@@ -81,17 +84,37 @@ class KfpBackend(ClusterBackend):
 
 
 class KfpDriver:
-    def __init__(self, backend: KfpBackend, pipeline: Pipeline, run: Run, request: RunRequest) -> None:
+    def __init__(
+        self, backend: KfpBackend, pipeline: Pipeline | None, run: Run, request: RunRequest | None
+    ) -> None:
         from ..k8s.volumes import k8s_name
 
         self.backend = backend
         self.pipeline = pipeline
         self.run = run
         self.request = request
+        self.steps = {s.name for s in (pipeline.steps if pipeline else run.steps)}
         self.clients: KubeClients = backend.clients()
-        self.pvc = k8s_name(pipeline.name, run.id, "work")
+        self.pvc = k8s_name(run.pipeline, run.id, "work")
         self.plan: ClusterPlan | None = None
         self.run_id: str | None = None
+
+    @classmethod
+    def attach(cls, backend: KfpBackend, run: Run, record: dict[str, Any]) -> KfpDriver:
+        """A driver for a run submitted earlier, from its ``cluster.json`` (nothing is submitted)."""
+        from ..k8s.prepare import plan_from_record
+
+        driver = cls(backend, None, run, None)
+        driver.run_id = record.get("kfp_run") or run.external_id
+        if not driver.run_id:
+            raise ValueError(f"run {run.id}: cluster.json names no KFP run")
+        driver.pvc = record.get("pvc") or driver.pvc
+        driver.namespace = record["namespace"]  # where it was submitted, whatever the settings say now
+        driver.plan = plan_from_record(record)
+        return driver
+
+    def describe(self) -> str:
+        return f"KFP run {self.run_id}"
 
     # Resolved in the run's thread: a configuration error fails the run with its message.
     @cached_property
@@ -105,12 +128,13 @@ class KfpDriver:
     def compiled(self) -> str:
         from jupyter_kf_converter.targets.kfp import compile_kfp
 
-        assert self.plan is not None
+        assert self.plan is not None and self.pipeline is not None
         return compile_kfp(self.pipeline, self.plan.options)
 
     def submit(self) -> tuple[str, str | None]:
         from ..k8s.prepare import notebook_folder, prepare, write_record
 
+        assert self.pipeline is not None and self.request is not None
         api, namespace = self.api, self.namespace  # configuration errors before any cluster call
         folder = notebook_folder(self.run, self.pipeline, self.request, self.backend.root)
         self.plan = prepare(
@@ -132,6 +156,7 @@ class KfpDriver:
         write_record(
             self.backend.store.run_path(self.run.id),
             self.plan,
+            keep_snapshot=s.keep_snapshot,
             backend="kfp",
             kfp_run=self.run_id,
             pvc=self.pvc,
@@ -142,7 +167,7 @@ class KfpDriver:
         assert self.run_id is not None
         details = self.api.get_run(self.run_id)
         steps: dict[str, StepState] = {}
-        names = {s.name for s in self.pipeline.steps}
+        names = self.steps
         pods = _task_pods(details)
         for task in (details.get("run_details") or {}).get("task_details") or []:
             name = task.get("display_name")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend
 from ..models import BackendInfo, Run
@@ -14,9 +14,12 @@ from .config import ClusterSettings
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
 
+    from ..backends.base import OnUpdate
     from ..store import RunStore
+    from ..store.liveness import WatchLock
     from .client import KubeClients
     from .prepare import ClusterPlan
+    from .watch import ClusterDriver, ClusterRunHandle
 
 _DEFAULT_SETTINGS: ClusterSettings | None = None
 
@@ -53,13 +56,17 @@ class ClusterBackend(Backend):
         store: RunStore,
         settings: ClusterSettings | None = None,
         *,
-        poll_interval: float = 2.0,
+        poll_interval: float | None = None,
         root: Path | None = None,
     ) -> None:
         super().__init__(store)
         self._settings = settings
-        self.poll_interval = poll_interval
+        self._poll_interval = poll_interval
         self.root = root
+
+    @property
+    def poll_interval(self) -> float:
+        return self._poll_interval or self.settings.poll_interval
 
     @property
     def settings(self) -> ClusterSettings:
@@ -116,6 +123,38 @@ class ClusterBackend(Backend):
 
     def config_reason(self) -> str | None:
         return self.k8s_reason()
+
+    # -- watching a run again -----------------------------------------------------------------
+    def attach_driver(self, run: Run, record: dict[str, Any]) -> ClusterDriver:
+        """A driver for a run submitted earlier (by any process), from its ``cluster.json``."""
+        raise NotImplementedError
+
+    def reattach(
+        self, run: Run, *, lock: WatchLock | None = None, on_update: OnUpdate | None = None
+    ) -> ClusterRunHandle:
+        """Resume watching ``run`` (submitted earlier, its watcher gone) from ``external_id`` and
+        ``cluster.json``: step states, logs of finished steps, cleanup at the end. Returns the
+        started handle; it holds ``lock`` (or takes the run's watch lock) while it watches.
+        The caller should hold the lock: without it, this raises if another process watches."""
+        import json
+
+        from ..store.liveness import WatchLock
+        from .watch import ClusterRunHandle
+
+        run_dir = self.store.run_path(run.id)
+        record = json.loads((run_dir / "cluster.json").read_text())
+        lock = lock or WatchLock(run_dir)
+        if not lock.acquire():
+            raise RuntimeError(f"run {run.id} is already watched by another process")
+        try:
+            driver = self.attach_driver(run, record)
+        except BaseException:
+            lock.release()
+            raise
+        handle = ClusterRunHandle(
+            self.store, run, driver, on_update, poll_interval=self.poll_interval, attached=True, lock=lock
+        )
+        return handle.start()
 
     # -- helpers for the drivers --------------------------------------------------------------
     def record_cache_keys(self, pipeline: Pipeline, run: Run, plan: ClusterPlan) -> None:

@@ -25,6 +25,7 @@ at each request (projected tokens rotate), and a token given directly is kept ou
 ``KF_SNAPSHOT_TIMEOUT``     Seconds to wait for a snapshot to be ready (default 300).
 ``KF_KEEP_SNAPSHOT``        ``1``: keep the VolumeSnapshot after the run (default 0).
 ``KF_SNAPSHOT``             ``0``: no volume snapshot; run volumes start empty (default 1).
+``KF_POLL_INTERVAL``        Seconds between reads of a watched run's state (default 2).
 ==========================  =================================================================
 """
 
@@ -60,6 +61,7 @@ ENV = {
     "snapshot_timeout": "KF_SNAPSHOT_TIMEOUT",
     "keep_snapshot": "KF_KEEP_SNAPSHOT",
     "snapshot": "KF_SNAPSHOT",
+    "poll_interval": "KF_POLL_INTERVAL",
     "service_account_dir": "KF_SERVICE_ACCOUNT_DIR",
     "pod_name": "HOSTNAME",
 }
@@ -90,6 +92,7 @@ class ClusterSettings(BaseModel):
     snapshot_timeout: float = Field(default=300.0, gt=0)
     keep_snapshot: bool = False
     snapshot: bool = True
+    poll_interval: float = Field(default=2.0, gt=0)
     service_account_dir: str = SA_DIR
     pod_name: str | None = None
 
@@ -166,6 +169,9 @@ def _configurable():
             config=True
         )
         snapshot = Bool(None, allow_none=True, help="Snapshot the notebook's volume for each run.").tag(
+            config=True
+        )
+        poll_interval = Float(None, allow_none=True, help="Seconds between reads of a run's state.").tag(
             config=True
         )
 

@@ -51,14 +51,18 @@ def notebook_folder(
     return str(base.resolve())
 
 
-def write_record(store_run_dir: Path, plan: ClusterPlan, **fields: object) -> None:
-    """``cluster.json`` in the run's folder: where and how the run was submitted (no secrets)."""
+def write_record(store_run_dir: Path, plan: ClusterPlan, *, keep_snapshot: bool, **fields: object) -> None:
+    """``cluster.json`` in the run's folder: where and how the run was submitted (no secrets), and
+    what its watcher must delete at the end; a watcher re-attached later works from it alone."""
     import json
+
+    from .._fsutil import atomic_write_text
 
     record = {
         "namespace": plan.namespace,
         "snapshot": plan.snapshot_name,
         "source_pvc": plan.snapshot.source_pvc if plan.snapshot else None,
+        "keep_snapshot": keep_snapshot,
         "image": plan.options.image,
         "service_account": plan.options.service_account,
         "workdir": plan.options.workdir,
@@ -66,8 +70,22 @@ def write_record(store_run_dir: Path, plan: ClusterPlan, **fields: object) -> No
         "notes": plan.notes,
         **fields,
     }
-    store_run_dir.mkdir(parents=True, exist_ok=True)
-    (store_run_dir / "cluster.json").write_text(json.dumps(record, indent=2, default=str))
+    atomic_write_text(store_run_dir / "cluster.json", json.dumps(record, indent=2, default=str))
+
+
+def plan_from_record(record: dict) -> ClusterPlan:
+    """The parts of a run's plan its cleanup needs, read back from ``cluster.json``."""
+    plan = ClusterPlan(namespace=record["namespace"], options=TargetOptions(pvc_name=record.get("pvc")))
+    if record.get("snapshot"):
+        plan.snapshot = VolumeSnapshotInfo(
+            name=record["snapshot"],
+            namespace=record["namespace"],
+            source_pvc=record.get("source_pvc") or "",
+            storage_class=None,
+            snapshot_class=None,
+            size=None,
+        )
+    return plan
 
 
 def prepare(

@@ -2,7 +2,8 @@
 
 A backend supplies a :class:`ClusterDriver` (submit / poll / cancel / step log / cleanup); this
 module runs it in a thread, writes every step change to the store, reports ``on_update``, honours
-cancellation requested through the store, and always ends the run in a finished status.
+cancellation requested through the store, and ends the run in a finished status, unless it is
+detached (this process stops watching; the run goes on and is re-attached, see reattach.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..models import Run, RunStatus, StepStatus
+from .client import ClusterConfigError
 
 if TYPE_CHECKING:
     from ..backends.base import OnUpdate
     from ..store import RunStore
+    from ..store.liveness import WatchLock
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,22 @@ class ClusterDriver(Protocol):
 
     def cleanup(self) -> None: ...
 
+    def describe(self) -> str:
+        """The cluster object, for messages (e.g. ``Workflow team/demo-x7k2p``)."""
+
+
+class _Detach(Exception):
+    """This process cannot watch the run (no access); it goes on on the cluster, unwatched."""
+
 
 class ClusterRunHandle:
-    """RunHandle for KFP and Argo runs (see ``backends/base.py`` for the contract)."""
+    """RunHandle for KFP and Argo runs (see ``backends/base.py`` for the contract).
+
+    While it watches, it holds the run's watch lock (one watcher per run across processes). Once
+    the run is submitted, the store records it as a cluster lease: if this process dies, the run
+    stays active and the next process that opens the store re-attaches a watcher
+    (``attached=True``: no submission, resume from the driver's external id).
+    """
 
     def __init__(
         self,
@@ -65,16 +81,31 @@ class ClusterRunHandle:
         *,
         poll_interval: float = 2.0,
         max_poll_errors: int = 5,
+        attached: bool = False,
+        lock: WatchLock | None = None,
     ) -> None:
+        from ..store.liveness import WatchLock
+
         self.store = store
         self.run_id = run.id
         self.driver = driver
         self.on_update = on_update
         self.poll_interval = poll_interval
         self.max_poll_errors = max_poll_errors
+        self.attached = attached
+        self.lock = lock or WatchLock(store.run_path(run.id))
+        self.detached_reason: str | None = None
+        self.first_pass = threading.Event()  # set once the cluster's state was read and applied
         self._cancel = threading.Event()
+        self._detach = threading.Event()
         self._done = threading.Event()
         self._logged: set[str] = set()
+        if attached:  # logs copied by an earlier watcher stay as they are
+            self._logged = {
+                s.name
+                for s in run.steps
+                if s.status.finished and store.step_log_path(run.id, s.name).is_file()
+            }
         self._thread = threading.Thread(target=self._main, name=f"kf-cluster-{run.id}", daemon=True)
 
     def start(self) -> ClusterRunHandle:
@@ -88,6 +119,15 @@ class ClusterRunHandle:
     def cancel(self) -> None:
         self._cancel.set()
 
+    def detach(self, timeout: float | None = 10.0) -> None:
+        """Stop watching without stopping the run: it goes on on the cluster, the lock is
+        released, and the next process (or store read) that checks the run re-attaches."""
+        self._detach.set()
+        self._done.wait(timeout)
+
+    # No ``done`` attribute on purpose: PipelineService.close() (server shutdown) cancels handles
+    # that have one; a cluster run must go on, and is re-attached after the restart.
+
     # -- the thread ---------------------------------------------------------------------------
     def _report(self) -> None:
         if self.on_update:
@@ -99,56 +139,94 @@ class ClusterRunHandle:
     def _cancel_wanted(self) -> bool:
         return self._cancel.is_set() or self.store.cancel_requested(self.run_id)
 
+    def _sleep(self, seconds: float) -> None:
+        self._detach.wait(seconds)
+
     def _main(self) -> None:
+        outcome: tuple[RunStatus, str | None] | None = None
+        if not self.lock.acquire():  # never for a new run; an attached handle gets the lock held
+            log.warning("run %s is already watched by another process", self.run_id)
+            self.first_pass.set()
+            self._done.set()
+            return
         try:
-            self._run()
+            outcome = self._run()
+        except _Detach as exc:
+            self.detached_reason = str(exc)
+            if self._cancel_wanted():
+                outcome = (
+                    RunStatus.cancelled,
+                    f"cancelled; {self.driver.describe()} could not be stopped from here: {exc}",
+                )
+            else:
+                log.warning("run %s: not watched from this process: %s", self.run_id, exc)
         except Exception as exc:
             log.debug("cluster run failed", exc_info=True)
-            self._finish(RunStatus.failed, _one_line(exc))
+            outcome = (RunStatus.failed, _one_line(exc))
+        try:
+            if outcome is not None:  # the run is over: clean up first, so a finished run owes nothing
+                try:
+                    self.driver.cleanup()
+                except Exception as exc:
+                    log.warning("cleanup after run %s failed: %s", self.run_id, exc)
+                self._finish(*outcome)
         finally:
-            try:
-                self.driver.cleanup()
-            except Exception as exc:
-                log.warning("cleanup after run %s failed: %s", self.run_id, exc)
+            self.lock.release()
+            self.first_pass.set()
             self._done.set()
 
-    def _run(self) -> None:
-        if self._cancel_wanted():
-            self._finish(RunStatus.cancelled, "cancelled before submission")
-            return
-        self.store.update_run(self.run_id, status=RunStatus.running)
-        self._report()
-        external_id, url = self.driver.submit()
-        self.store.update_run(self.run_id, external_id=external_id, external_url=url)
-        self._report()
+    def _run(self) -> tuple[RunStatus, str | None] | None:
+        """Submit (unless attached) and watch; the final (status, error), or None when detached."""
+        if not self.attached:
+            if self._cancel_wanted():
+                return RunStatus.cancelled, "cancelled before submission"
+            self.store.update_run(self.run_id, status=RunStatus.running)
+            self._report()
+            external_id, url = self.driver.submit()
+            self.store.update_run(self.run_id, external_id=external_id, external_url=url)
+            from ..store.liveness import record_cluster_lease
+
+            record_cluster_lease(self.store.path / "runs.sqlite", self.run_id, self.store.run_path(self.run_id))
+            self._report()
         cancel_sent = False
         errors = 0
-        while True:
-            if not cancel_sent and self._cancel_wanted():
-                self.driver.cancel()
-                cancel_sent = True
+        while not self._detach.is_set():
             try:
+                if not cancel_sent and self._cancel_wanted():
+                    self.driver.cancel()
+                    cancel_sent = True
                 state = self.driver.poll()
             except Exception as exc:  # a blip must not fail a run that goes on in the cluster
+                status = getattr(exc, "status", None)
+                if status == 404:
+                    end = RunStatus.cancelled if cancel_sent or self._cancel_wanted() else RunStatus.interrupted
+                    return end, (
+                        f"{end.value}: {self.driver.describe()} no longer exists on the cluster "
+                        "(404 Not Found); its outcome is unknown"
+                    )
+                if self.attached and (status in (401, 403) or isinstance(exc, ClusterConfigError)):
+                    raise _Detach(_one_line(exc)) from None
                 errors += 1
-                if errors > self.max_poll_errors or getattr(exc, "status", None) in (401, 403, 404):
+                if errors > self.max_poll_errors or status in (401, 403):
                     raise
                 log.warning(
                     "run %s: polling failed (%d/%d): %s", self.run_id, errors, self.max_poll_errors, exc
                 )
-                self._done.wait(min(30.0, self.poll_interval * 2**errors))
+                self._sleep(min(30.0, self.poll_interval * 2**errors))
                 continue
             errors = 0
             self._apply(state)
+            self.first_pass.set()
             if state.status.finished:
                 status = (
                     RunStatus.cancelled
                     if cancel_sent and state.status != RunStatus.succeeded
                     else state.status
                 )
-                self._finish(status, None if status == RunStatus.succeeded else state.error)
-                return
-            self._done.wait(self.poll_interval)
+                return status, None if status == RunStatus.succeeded else state.error
+            self._sleep(self.poll_interval)
+        self.detached_reason = "detached"
+        return None
 
     def _apply(self, state: ClusterState) -> None:
         changed = False
@@ -186,14 +264,14 @@ class ClusterRunHandle:
 
     def _save_log(self, step: str, pod: str) -> str:
         """Copy the pod's log into the store (the step's log file); return it."""
+        from .._fsutil import atomic_write_text
+
         self._logged.add(step)
         try:
             text = self.driver.pod_log(pod)
         except Exception as exc:
             text = f"(jupyter-kf: could not read the log of pod {pod}: {exc})\n"
-        path = self.store.step_log_path(self.run_id, step)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        atomic_write_text(self.store.step_log_path(self.run_id, step), text)
         return text
 
     def _rel(self, path: Any) -> str:
@@ -203,10 +281,14 @@ class ClusterRunHandle:
         run = self.store.get_run(self.run_id)
         for step in run.steps:
             if not step.status.finished:
-                end = StepStatus.cancelled if status == RunStatus.cancelled else StepStatus.skipped
-                if step.status == StepStatus.pending:
-                    end = StepStatus.skipped
-                self.store.update_step(self.run_id, step.name, status=end)
+                stopped = status in (RunStatus.cancelled, RunStatus.interrupted)
+                if step.status == StepStatus.running and stopped:
+                    self.store.update_step(self.run_id, step.name, status=StepStatus.cancelled, error=error)
+                else:
+                    fields: dict[str, Any] = {"status": StepStatus.skipped}
+                    if status == RunStatus.interrupted:
+                        fields["error"] = error
+                    self.store.update_step(self.run_id, step.name, **fields)
         self.store.update_run(self.run_id, status=status, error=error)
         self._report()
 
