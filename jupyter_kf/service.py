@@ -71,8 +71,19 @@ class PipelineService:
             return str(path)
 
     def store_for(self, notebook: str | Path) -> RunStore:
-        """The run store of a notebook's folder (opened once per service)."""
+        """The run store of a notebook's folder (opened once per service; created by the first
+        run or snapshot written to it, never by reading)."""
         return self._store(self.settings.store_path(self.resolve(notebook).parent))
+
+    def _existing_store(self, path: Path) -> RunStore | None:
+        """The store at ``path`` if it holds runs (reads of a store that was never written need
+        not open it, nor remember every folder a caller asked about)."""
+        path = Path(path).resolve()
+        with self._lock:
+            store = self._stores.get(path)
+        if store is None and (path / "runs.sqlite").is_file():
+            store = self._store(path)
+        return store
 
     def _store(self, path: Path) -> RunStore:
         from .store import RunStore
@@ -201,13 +212,15 @@ class PipelineService:
 
         if notebook is not None:
             nb = self.resolve(notebook)
-            return self.store_for(nb).list_runs(self._display(nb), limit=limit)
+            store = self._existing_store(self.settings.store_path(nb.parent))
+            return store.list_runs(self._display(nb), limit=limit) if store else []
         paths = {self.settings.store_path(self.root).resolve()}
         paths |= {p.resolve() for p in known_stores(self.settings) if p.resolve().is_relative_to(self.root)}
         runs: list[Run] = []
         for p in paths:
-            if (p / "runs.sqlite").is_file():
-                runs += self._store(p).list_runs(limit=limit)
+            store = self._existing_store(p)
+            if store is not None:
+                runs += store.list_runs(limit=limit)
         runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return runs[:limit]
 
@@ -254,13 +267,15 @@ class PipelineService:
         return self.store_for(nb).snapshots.create(nb.parent, notebook=nb.name)
 
     def list_snapshots(self, notebook: str | Path) -> list[Snapshot]:
+        from .snapshots import SnapshotStore
+
         nb = self.resolve(notebook)
-        return self.store_for(nb).snapshots.list(nb.parent)
+        return SnapshotStore(self.settings.store_path(nb.parent)).list(nb.parent)
 
     def backends(self) -> list[BackendInfo]:
         from .backends import backend_infos
 
-        return backend_infos(self._store(self.settings.store_path(self.root)))
+        return backend_infos(self._store(self.settings.store_path(self.root)))  # opened, not created
 
     def close(self) -> None:
         """Cancel runs this service started that are still active, then close the stores."""

@@ -147,15 +147,6 @@ class KfHandler(APIHandler):
         )
         return real.relative_to(self.kf.root).as_posix()
 
-    def has_store(self, notebook: str) -> bool:
-        """Whether the run store for ``notebook`` (relative to the root) exists yet.
-
-        Reads (listing runs or snapshots) check this first: opening a store creates its folder,
-        and a GET must not create folders (least of all for notebooks that do not exist).
-        """
-        store = self.kf.service.settings.store_path((self.kf.root / notebook).parent)
-        return (store / "runs.sqlite").is_file()
-
     # -- calling the core -------------------------------------------------------------------
     async def call(self, fn, /, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking core call in the worker pool, mapping its exceptions to 4xx."""

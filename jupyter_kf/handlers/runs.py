@@ -48,10 +48,7 @@ class RunsHandler(_RunHandler):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            if notebook is not None and not self.has_store(notebook):
-                runs = []  # no run of it yet (and no store folder to create for a GET)
-            else:
-                runs = await self.call(self.kf.service.list_runs, notebook, limit=limit)
+            runs = await self.call(self.kf.service.list_runs, notebook, limit=limit)  # creates nothing
             seqs, cursor = watch.observe(runs)
             if since_seq is None:
                 break

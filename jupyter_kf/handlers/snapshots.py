@@ -14,9 +14,6 @@ class SnapshotsHandler(KfHandler):
     @authorized
     async def get(self) -> None:
         notebook = self.notebook_path(self.query("notebook"))
-        if not self.has_store(notebook):
-            self.send(SnapshotList(snapshots=[]))  # none taken yet; a GET creates no store folder
-            return
         self.send(SnapshotList(snapshots=await self.call(self.kf.service.list_snapshots, notebook)))
 
     @web.authenticated

@@ -9,7 +9,9 @@ Layout (docs/architecture.md)::
     <store>/<run_id>/work/kf-values/<step>/   values, manifest.json, metrics.json
     <store>/<run_id>/steps/<step>.ipynb|.log  executed notebook and log of each step
 
-Paths inside ``Run``/``StepRun`` records are relative to the store folder. Each row holds the
+Nothing is created by reading: the folder and ``runs.sqlite`` appear with the first run (or a
+snapshot creates the folder), see ``db.py``. Paths inside ``Run``/``StepRun`` records are
+relative to the store folder. Each row holds the
 model as JSON plus the few columns queries need, so a model field added later needs no migration.
 A runner records its pid and process start time; a store opened later marks runs whose runner is
 gone as ``interrupted`` (their finished steps stay reusable through their cache keys).
@@ -22,20 +24,19 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._fsutil import atomic_write_text
 from ..config import Settings
 from ..models import Run, RunStatus, StepRun, StepStatus
+from .db import Database
 from .errors import StoreError, UnknownRun, UnknownStep
 from .liveness import process_start_time, runner_alive
 from .registry import known_stores, locate, register_store
-from .rows import SCHEMA, SCHEMA_VERSION, CacheHit, apply_fields, new_run_id, run_json, utcnow
+from .rows import CacheHit, apply_fields, new_run_id, run_json, utcnow
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -57,22 +58,21 @@ class RunStore:
     def __init__(self, path: Path | str, *, settings: Settings | None = None, register: bool = True) -> None:
         self.path = Path(path).resolve()
         self.settings = settings or Settings.from_env()
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path / "runs.sqlite", timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        with self._write() as db:
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                for statement in filter(str.strip, SCHEMA.split(";")):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if register:
-            register_store(self.path, self.settings)
+        self._register = register
         self._last_recovery = 0.0
-        self.interrupted = self.recover_interrupted()
+        # Nothing is created until something is written (a run, a snapshot): see db.py.
+        self._dbase = Database(self.path / "runs.sqlite", on_open=self._opened)
+        self._lock = self._dbase.lock
+        self.interrupted: list[str] = self.recover_interrupted() if self._dbase.exists else []
+
+    def _opened(self) -> None:
+        if self._register:
+            register_store(self.path, self.settings)
+
+    @property
+    def exists(self) -> bool:
+        """Whether this store has been created (by a run or a snapshot)."""
+        return self._dbase.exists
 
     @classmethod
     def for_folder(cls, folder: Path | str, settings: Settings | None = None, **kw: Any) -> RunStore:
@@ -85,8 +85,7 @@ class RunStore:
         return cls.for_folder(Path(notebook).resolve().parent, settings, **kw)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._dbase.close()
 
     def __enter__(self) -> RunStore:
         return self
@@ -101,25 +100,11 @@ class RunStore:
         return SnapshotStore(self.path)
 
     # -- transactions -----------------------------------------------------------------------
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._dbase.write()
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            finally:
-                self._db.execute("COMMIT")
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._dbase.read()
 
     # -- paths ------------------------------------------------------------------------------
     def run_path(self, run_id: str) -> Path:
@@ -150,6 +135,7 @@ class RunStore:
     # -- creating runs ------------------------------------------------------------------------
     def new_run_id(self) -> str:
         """A fresh run id, reserved by creating its folder (unique across processes)."""
+        self._dbase.ensure()
         for _ in range(100):
             run_id = new_run_id()
             try:

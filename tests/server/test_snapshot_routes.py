@@ -22,3 +22,20 @@ async def test_snapshot_create_and_list(api, pipe_nb, root):
     assert status == 200
     ids = [s["id"] for s in listed["snapshots"]]
     assert snap["id"] in ids and changed["id"] in ids
+
+
+async def test_reads_create_no_store_folder(api, pipe_nb, root):
+    def tree() -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+    before = tree()
+    assert (await api("GET", "backends"))[0] == 200
+    assert (await api("GET", "runs"))[1]["runs"] == []
+    assert (await api("GET", "runs", params={"notebook": pipe_nb}))[1]["runs"] == []
+    assert (await api("GET", "runs", params={"notebook": "no/such/missing.ipynb"}))[1]["runs"] == []
+    assert (await api("GET", "snapshots", params={"notebook": pipe_nb}))[1]["snapshots"] == []
+    assert tree() == before
+    status, snap = await api("POST", "snapshots", {"notebook": pipe_nb})  # a write creates the store
+    assert status == 201 and (root / "kf-runs").is_dir()
+    status, listed = await api("GET", "snapshots", params={"notebook": pipe_nb})
+    assert [s["id"] for s in listed["snapshots"]] == [snap["id"]]

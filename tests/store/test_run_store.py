@@ -128,6 +128,7 @@ def test_list_runs_newest_first_filtered_and_limited(store: RunStore) -> None:
 
 
 def test_registry_lets_any_surface_find_a_run(tmp_path: Path, store: RunStore) -> None:
+    new_run(store)  # a store is registered once it is written to
     other = RunStore.for_folder(tmp_path / "other-project")
     run = new_run(other)
     reg = json.loads(Path(os.environ["JUPYTER_KF_REGISTRY"]).read_text())

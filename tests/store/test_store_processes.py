@@ -113,7 +113,8 @@ def test_sigkilled_runner_is_reported_interrupted_with_finished_steps_reusable(
         runner.send_signal(signal.SIGKILL)
         runner.wait(30)
     with RunStore(path) as store:
-        assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        with store._read() as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert store.interrupted == [run_id]
         run = store.get_run(run_id)
         assert run.status == RunStatus.interrupted and f"pid {runner.pid}" in run.error
