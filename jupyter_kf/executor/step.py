@@ -1,15 +1,17 @@
 """Execute one step notebook with papermill in a fresh kernel, and explain a failure.
 
 The executed notebook is always written (papermill writes it also when a cell fails); its
-stream output goes to the step's log as it is produced.
+stream output goes to the step's log as it is produced, and a failure ends the log with the
+failing cell, the exception and its traceback.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..kernels.manager import StepKernelManager
@@ -87,33 +89,30 @@ class StepAttempt:
                     return StepOutcome(ok=True)
                 except PapermillExecutionError as exc:
                     if self.killed:
-                        return self._killed_outcome()
+                        return self._killed_outcome(log)
                     cell = failed_source_cell(self.output_nb)
-                    return StepOutcome(
-                        ok=False, error=self._describe(exc.ename, exc.evalue, cell), failed_cell=cell[0]
-                    )
+                    error = self._describe(exc.ename, exc.evalue, cell)
+                    write_failure(log, error, exc.traceback)
+                    return StepOutcome(ok=False, error=error, failed_cell=cell[0])
                 except Exception as exc:  # dead kernel, start failure, unreadable notebook
                     if self.killed:
-                        return self._killed_outcome()
+                        return self._killed_outcome(log)
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    return StepOutcome(
-                        ok=False, error=f"step {self.step!r}: {type(exc).__name__}: {msg}"[:500]
-                    )
+                    error = f"step {self.step!r}: {type(exc).__name__}: {msg}"[:500]
+                    write_failure(log, error, [])
+                    return StepOutcome(ok=False, error=error)
         finally:
             if timer:
                 timer.cancel()
 
-    def _killed_outcome(self) -> StepOutcome:
+    def _killed_outcome(self, log: IO[str]) -> StepOutcome:
         if self.timed_out:
             cell = running_source_cell(self.output_nb)
             where = f" in cell {cell + 1}" if cell is not None else ""
-            return StepOutcome(
-                ok=False,
-                error=f"step {self.step!r} timed out after {self.timeout:g} s{where}; its kernel was killed",
-                failed_cell=cell,
-                timed_out=True,
-                killed=True,
-            )
+            error = f"step {self.step!r} timed out after {self.timeout:g} s{where}; its kernel was killed"
+            write_failure(log, error, [])
+            return StepOutcome(ok=False, error=error, failed_cell=cell, timed_out=True, killed=True)
+        write_failure(log, f"step {self.step!r} was cancelled", [])
         return StepOutcome(ok=False, error=f"step {self.step!r} was cancelled", killed=True)
 
     def _describe(self, ename: str, evalue: str, cell: tuple[int | None, str | None]) -> str:
@@ -130,6 +129,19 @@ class StepAttempt:
         else:
             where = "in a generated cell"
         return f"step {self.step!r} failed {where}: {ename}: {evalue}"[:500]
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # colour and cursor codes in IPython tracebacks
+
+
+def write_failure(log: IO[str], error: str, traceback: list[str]) -> None:
+    """Append why the step failed to its log: the one-line error (naming the cell, counted from 1)
+    and the traceback without colour codes, so the log alone explains the failure."""
+    text = "\n".join(_ANSI.sub("", part) for part in traceback).rstrip()
+    log.write(f"\n--- jupyter-kf: {error} ---\n")
+    if text:
+        log.write(text + "\n")
+    log.flush()
 
 
 def _read(path: Path) -> Any | None:

@@ -122,6 +122,13 @@ def test_failing_step_keeps_traceback_skips_dependents_and_sibling_finishes(serv
     assert errors and errors[0].ename == "ValueError"
     assert any("boom in bad" in line for line in errors[0].traceback)
 
+    # the log alone says why: the cell (counted from 1), the exception and its traceback
+    log = service.step_log(run.id, "bad")
+    assert "step 'bad' failed at cell 3: ValueError: boom in bad" in log
+    assert "Traceback (most recent call last)" in log
+    assert "raise ValueError('boom in bad')" in log
+    assert "\x1b[" not in log  # no terminal colour codes
+
 
 def test_parameters_override_and_errors(service, make_notebook, nb_dir):
     make_notebook(
