@@ -62,7 +62,7 @@ def installed_packages() -> tuple[tuple[str, str], ...]:
     stamp = [SCAN_VERSION, state]
     try:
         cache = scan_cache_file([p for p, _ in state])
-    except Exception:  # no usable Jupyter runtime dir: scan every time
+    except (ImportError, OSError):  # no usable Jupyter runtime dir: scan every time
         return _scan()
     try:
         doc = json.loads(cache.read_text())
