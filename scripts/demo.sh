@@ -8,3 +8,5 @@ echo "==> the pipeline:"
 .venv/bin/jupyter kf compile examples/wine-pipeline.ipynb --graph text
 echo "==> running it locally:"
 .venv/bin/jupyter kf run examples/wine-pipeline.ipynb "$@"
+echo "==> the run and its metrics (jupyter kf runs):"
+.venv/bin/jupyter kf runs -n examples/wine-pipeline.ipynb --limit 1
