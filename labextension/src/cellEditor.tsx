@@ -259,7 +259,7 @@ function StepFields(props: {
           value={role.timeout ?? ''}
           label="Timeout"
           testid="kf-step-timeout"
-          placeholder="seconds, or 5m, 2h"
+          placeholder="e.g. 90, 5m, 2h"
           onCommit={v => {
             const t = v.trim();
             if (t && parseDuration(t) === null) {

@@ -152,7 +152,11 @@ function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
                 </button>
               )}
             </div>
-            {step.cached_from && <div className="jp-kf-hint">cached from {step.cached_from}</div>}
+            {step.cached_from && (
+              <div className="jp-kf-hint">
+                cached from <span className="jp-kf-nowrap">{step.cached_from}</span>
+              </div>
+            )}
             {step.error && (
               <div className="jp-kf-error-text" data-testid="kf-run-step-error">
                 {step.error}
