@@ -1,7 +1,9 @@
 """Models shared by the core, the CLI, the magics and the REST API (one place, like jupyter-scheduler).
 
 The REST API serialises exactly these; the OpenAPI spec (`jupyter_kf/openapi.yaml`) describes them.
-Paths in these models are relative to the run store's root unless noted.
+Paths: over REST every path is relative to the server root (``handlers/present.py``). In the core
+(store, CLI, magics) a run's ``run_dir`` and its steps' ``notebook``/``log`` are relative to the
+run store folder (``RunStore.resolve``), and a snapshot's ``root`` is absolute.
 """
 
 from __future__ import annotations
@@ -69,15 +71,26 @@ class StepRun(_Model):
     cached_from: str | None = Field(default=None, description="Run id whose outputs were reused.")
     error: str | None = Field(default=None, description="One-line reason when failed or skipped.")
     failed_cell: int | None = Field(default=None, description="Source-notebook cell index that failed.")
-    notebook: str | None = Field(default=None, description="Executed step notebook path.")
-    log: str | None = Field(default=None, description="Step log path.")
+    notebook: str | None = Field(
+        default=None,
+        description="Executed step notebook: relative to the server root over REST (null when outside it); "
+        "relative to the run store folder in the core.",
+    )
+    log: str | None = Field(
+        default=None,
+        description="Step log: relative to the server root over REST (null when outside it); "
+        "relative to the run store folder in the core.",
+    )
     metrics: dict[str, Any] = Field(default_factory=dict)
 
 
 class Run(_Model):
     id: str
     pipeline: str
-    notebook: str
+    notebook: str = Field(
+        description="The notebook that ran: relative to the server root over REST; in the core, relative to "
+        "the folder the run was started from (absolute when outside it)."
+    )
     backend: str = "local"
     status: RunStatus = RunStatus.queued
     created_at: datetime
@@ -87,7 +100,11 @@ class Run(_Model):
     cache: bool = True
     snapshot: str | None = None
     retry_of: str | None = None
-    run_dir: str | None = Field(default=None, description="The run's working folder.")
+    run_dir: str | None = Field(
+        default=None,
+        description="The run's working folder (its steps' cwd and files): relative to the server root over "
+        "REST (null when outside it); relative to the run store folder in the core.",
+    )
     error: str | None = Field(default=None, description="One-line reason when failed.")
     steps: list[StepRun] = Field(default_factory=list)
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -110,8 +127,15 @@ class Run(_Model):
 class Snapshot(_Model):
     id: str = Field(description="Content address of the snapshot's manifest.")
     created_at: datetime
-    root: str = Field(description="The folder that was snapshotted.")
-    notebook: str | None = None
+    root: str = Field(
+        description="The folder that was snapshotted: relative to the server root over REST ('' for the "
+        "root itself); absolute in the core."
+    )
+    notebook: str | None = Field(
+        default=None,
+        description="The pipeline's notebook: relative to the server root over REST; relative to `root` "
+        "in the core.",
+    )
     files: int = 0
     bytes: int = 0
     new_bytes: int = Field(default=0, description="Bytes stored that no earlier snapshot had.")

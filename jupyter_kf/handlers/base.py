@@ -20,6 +20,7 @@ from tornado import web
 
 from ..models import Run
 from ..paths import PathError, resolve_in_root
+from .present import run_view
 
 if TYPE_CHECKING:
     from ..extension import KfState
@@ -160,7 +161,8 @@ class KfHandler(APIHandler):
             raise api from None
 
     async def get_run(self, run_id: str) -> Run:
-        """The run, if its store is this server's: under the root, or the configured store."""
+        """The run, if its store is this server's (under the root, or the configured store), as
+        responses show it: paths relative to the server root (``present.run_view``)."""
         if not _NAME.fullmatch(run_id):  # ids are `YYYYMMDD-HHMMSS-xxxx`; never a path
             raise ApiError(404, f"no run {run_id[:80]!r}")
         service = self.kf.service
@@ -168,7 +170,17 @@ class KfHandler(APIHandler):
         path = Path(store.path).resolve()
         if not (path.is_relative_to(self.kf.root) or path == service.settings.store_path(self.kf.root).resolve()):
             raise ApiError(404, f"no run {run_id!r} under the server root")
-        return await self.call(service.get_run, run_id)
+        run = await self.call(service.get_run, run_id)
+        return run_view(run, path, self.kf.root, service.settings)
+
+    async def present(self, runs: list[Run]) -> list[Run]:
+        """Runs from the core as responses show them: paths relative to the server root."""
+        service, root = self.kf.service, self.kf.root
+
+        def view() -> list[Run]:
+            return [run_view(r, Path(service.store_of(r.id).path), root, service.settings) for r in runs]
+
+        return await self.call(view)
 
     # -- output -----------------------------------------------------------------------------
     def send(self, model: BaseModel | dict | list, status: int = 200) -> None:

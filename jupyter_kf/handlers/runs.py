@@ -59,7 +59,7 @@ class RunsHandler(_RunHandler):
             if self._gone:
                 return
             await watch.wait(min(self.kf.poll_interval, remaining))
-        self.send(RunList(runs=runs, cursor=cursor))
+        self.send(RunList(runs=await self.present(runs), cursor=cursor))
 
     @web.authenticated
     @authorized
@@ -73,7 +73,7 @@ class RunsHandler(_RunHandler):
                 raise ApiError(422, f"retry_of: {exc.message}", field="retry_of") from None
         run = await self.call(self.kf.service.submit, req, on_update=self.kf.watch.notify)
         self.set_header("Location", self.run_url(run))
-        self.send(run, 202)
+        self.send((await self.present([run]))[0], 202)
 
 
 class RunHandler(_RunHandler):
@@ -90,7 +90,7 @@ class CancelHandler(_RunHandler):
         await self.get_run(run_id)  # 404 for unknown runs, whatever cancel() does with them
         run = await self.call(self.kf.service.cancel, run_id)
         self.kf.watch.notify(run)
-        self.send(run)
+        self.send((await self.present([run]))[0])
 
 
 class RetryHandler(_RunHandler):
@@ -103,7 +103,7 @@ class RetryHandler(_RunHandler):
             raise ApiError(409, f"run {run_id} is still {old.status.value}: cancel it or wait before retrying")
         run = await self.call(self.kf.service.retry, run_id, on_update=self.kf.watch.notify, **overrides)
         self.set_header("Location", self.run_url(run))
-        self.send(run, 202)
+        self.send((await self.present([run]))[0], 202)
 
 
 class RunEventsHandler(_RunHandler):

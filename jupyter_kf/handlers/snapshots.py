@@ -7,6 +7,7 @@ from tornado import web
 
 from ..models import SnapshotList, SnapshotRequest
 from .base import KfHandler
+from .present import snapshot_view
 
 
 class SnapshotsHandler(KfHandler):
@@ -14,11 +15,12 @@ class SnapshotsHandler(KfHandler):
     @authorized
     async def get(self) -> None:
         notebook = self.notebook_path(self.query("notebook"))
-        self.send(SnapshotList(snapshots=await self.call(self.kf.service.list_snapshots, notebook)))
+        snapshots = await self.call(self.kf.service.list_snapshots, notebook)
+        self.send(SnapshotList(snapshots=[snapshot_view(s, self.kf.root) for s in snapshots]))
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         req = self.parse_body(SnapshotRequest)
         snapshot = await self.call(self.kf.service.create_snapshot, self.notebook_path(req.notebook))
-        self.send(snapshot, 201)
+        self.send(snapshot_view(snapshot, self.kf.root), 201)
