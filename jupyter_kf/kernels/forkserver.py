@@ -9,10 +9,22 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 _ZYGOTE = Path(__file__).with_name("zygote.py")
 _IPC_DIR: str | None = None
+HASH_SEED = "0"
+
+
+def kernel_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) for kernels and the fork server, with ``PYTHONHASHSEED``
+    fixed unless the user set it. Forked kernels inherit the fork server's hash seed, which would
+    otherwise differ per run; a set of strings then pickles in another order each run, and the
+    steps that load it miss the cache."""
+    out = dict(os.environ if env is None else env)
+    out.setdefault("PYTHONHASHSEED", HASH_SEED)
+    return out
 
 
 def ipc_dir() -> str:
@@ -48,6 +60,7 @@ class ForkServer:
             text=True,
             bufsize=1,
             close_fds=True,
+            env=kernel_env(),
         )
         self._ready = threading.Event()
         self._error: str | None = None

@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from pathlib import Path
 
+from .forkserver import kernel_env
 from .manager import StepKernelManager
 
 
@@ -31,7 +32,7 @@ class KernelPool:
         self._preload_lock = threading.Lock()
         self._preloaded = not self.preload
         self.cwd = str(cwd)
-        self.env = {**os.environ, **(env or {})}
+        self.env = kernel_env({**os.environ, **(env or {})})  # PYTHONHASHSEED too
         self.cap = max(1, cap)
         self._idle: deque[StepKernelManager] = deque()
         self._live: set[StepKernelManager] = set()  # started and not yet killed (idle or in use)

@@ -153,3 +153,31 @@ def test_files_passed_through_prev_edges_survive_caching(service, make_notebook,
     assert statuses(third) == {"writer": "succeeded", "reader": "succeeded"}
     assert third.metrics == {"content": "v2!"}
     assert not (nb_dir / "data.txt").exists()  # all of it happened in the runs' folders
+
+
+SET_OF_STRINGS = [
+    ("import os", ["imports"]),
+    # rerun every time (caching off); what it produces is the same set each time
+    (
+        "names = {f'name-{i}' for i in range(40)}\nseed = os.environ.get('PYTHONHASHSEED')",
+        ["step:make", "cache:disabled"],
+    ),
+    ("count = len(names)\nprint('seed', seed)", ["step:use"]),
+    ("count", ["pipeline-metrics"]),
+]
+
+
+def test_a_set_of_strings_pickles_the_same_in_every_run(service, make_notebook, nb_dir, monkeypatch):
+    """Kernels forked from a fork server share its hash seed; a new fork server per run (as each
+    `jupyter kf run` process has) must not change how a set of strings pickles."""
+    from jupyter_kf.kernels import close_fork_servers
+
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    make_notebook(SET_OF_STRINGS, "sets.ipynb", nb_dir)
+    close_fork_servers()
+    first = service.run(RunRequest(notebook="sets.ipynb"))
+    assert first.status == RunStatus.succeeded, first.error
+    close_fork_servers()  # the next run's kernels come from a new fork server
+    again = service.run(RunRequest(notebook="sets.ipynb"))
+    assert statuses(again) == {"make": "succeeded", "use": "cached"}
+    assert "seed 0" in service.step_log(first.id, "use")
