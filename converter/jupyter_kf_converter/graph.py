@@ -68,13 +68,13 @@ def _dot_id(text: str) -> str:
 
 
 def to_dot(p: Pipeline) -> str:
-    """Graphviz DOT; explicit (prev:) edges are dashed, edges are labelled with the names carried."""
+    """Graphviz DOT; inferred (data) edges are dashed as in the panel, labelled with the names carried."""
     out = [f"digraph {_dot_id(p.name)} {{", "  rankdir=TB;", '  node [shape=box, style="rounded"];']
     for s in p.steps:
         out.append(f"  {_dot_id(s.name)};")
     for e in p.edges:
         attrs = [f"label={_dot_id(', '.join(e.names))}"] if e.names else []
-        if e.kind == "explicit":
+        if e.kind == "inferred":
             attrs.append("style=dashed")
         out.append(f"  {_dot_id(e.source)} -> {_dot_id(e.target)}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
     out.append("}")
@@ -167,7 +167,7 @@ def to_svg(p: Pipeline) -> str:
         if way:
             label_at = (x + 4, y - _NODE_H / 2 + 4)
         d.append(_vertical_link(x, y, x2, y2))
-        dash = ' stroke-dasharray="5,4"' if e.kind == "explicit" else ""
+        dash = ' stroke-dasharray="5,4"' if e.kind == "inferred" else ""  # as in the panel
         parts.append(f'<path class="edge {e.kind}" data-source="{escape(e.source)}" '
                      f'data-target="{escape(e.target)}" d="{" ".join(d)}" fill="none" stroke="#555"{dash} '
                      f'marker-end="url(#arrow)"/>')

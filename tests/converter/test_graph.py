@@ -38,9 +38,10 @@ def test_text_graph_shows_dependencies_kinds_and_names(compile_cells):
 def test_dot(compile_cells):
     dot = to_dot(compile_cells(DIAMOND))
     assert dot.startswith('digraph "pipeline" {')
-    assert '"load" -> "left" [label="raw"];' in dot
-    assert '"right" -> "side" [style=dashed];' in dot
-    assert '"left" -> "join" [label="left", style=dashed];' in dot
+    # inferred (data) edges dashed, explicit prev: edges solid: the panel's convention
+    assert '"load" -> "left" [label="raw", style=dashed];' in dot
+    assert '"right" -> "side";' in dot
+    assert '"left" -> "join" [label="left"];' in dot
 
 
 def test_svg_is_well_formed_with_a_box_per_step_and_a_path_per_edge(compile_cells):
@@ -50,7 +51,9 @@ def test_svg_is_well_formed_with_a_box_per_step_and_a_path_per_edge(compile_cell
     assert len(root.findall(".//s:rect", ns)) == len(p.steps)
     paths = root.findall(".//s:path[@class]", ns)
     assert len(paths) == len(p.edges)
-    assert sum("stroke-dasharray" in e.attrib for e in paths) == 3
+    dashed = {(e.attrib["data-source"], e.attrib["data-target"]) for e in paths if "stroke-dasharray" in e.attrib}
+    assert dashed == {(e.source, e.target) for e in p.edges if e.kind == "inferred"}
+    assert any(e.kind == "explicit" for e in p.edges) and dashed
     labels = {t.text for t in root.findall(".//s:text", ns)}
     assert {"load", "left", "right", "join", "side", "raw"} <= labels
 
