@@ -99,5 +99,10 @@ def open_step_notebook(
     expect(page).to_have_url(re.compile(f"/lab/tree/{re.escape(str(path))}"), timeout=UI_TIMEOUT_MS)
     output = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output", has_text=output_text)
     expect(output).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    # The panel follows the new tab and knows it is a step's record, not a pipeline to compile or run.
+    record = page.locator(tid("kf-step-notebook"))
+    expect(record).to_have_attribute("data-step", step, timeout=UI_TIMEOUT_MS)
+    expect(record).to_have_attribute("data-run", run_id)
+    expect(page.locator(tid("kf-run-button"))).to_have_count(0)
     if screenshot:
         page.screenshot(path=screenshot_path(screenshot))
