@@ -9,7 +9,9 @@ Each step notebook holds, in order (every generated cell has ``metadata.jupyter_
    inputs of kind "value" and replays the import statements of inputs of kind "import";
 4. the step's own cells (``role`` "step"), outputs cleared; markdown and raw cells are carried as
    documentation and never executed;
-5. ``save``: saves the outputs later steps use, records the step's metrics, writes the manifest.
+5. ``save``: saves the outputs later steps use (``save_outputs(globals(), name=[consumers])``:
+   an output the step did not define is an error naming it, the step and its consumers),
+   records the step's metrics, writes the manifest.
 
 Copied cells keep their original cell index in ``metadata.jupyter_kf.source_cell``, so an error in
 an executed step notebook points back at the source notebook.
@@ -103,9 +105,19 @@ def load_source(step: Step) -> str:
 
 def save_source(pipeline: Pipeline, step: Step) -> str:
     lines = ["# jupyter-kf: save the values later steps use, and this step's metrics"]
-    for name, consumers in consumers_of(pipeline, step).items():
-        listed = ", ".join(_q(c) for c in consumers)
-        lines.append(f"{RUNTIME_HANDLE}.save({_q(name)}, {name}, consumers=[{listed}])")
+    # Outputs are looked up in globals() by name, so one the step did not define (e.g. assigned
+    # only under an `if`) is an error naming it, the step and its consumers, not a bare NameError.
+    outputs = [
+        f"{name}=[{', '.join(_q(c) for c in consumers)}]"
+        for name, consumers in consumers_of(pipeline, step).items()
+    ]
+    if outputs:
+        call = f"{RUNTIME_HANDLE}.save_outputs(globals(), {', '.join(outputs)})"
+        if len(call) > 100:
+            call = "\n".join(
+                [f"{RUNTIME_HANDLE}.save_outputs(", "    globals(),", *(f"    {o}," for o in outputs), ")"]
+            )
+        lines.append(call)
     if step.metrics:
         pairs = ", ".join(f"{_q(m)}: {m}" for m in step.metrics)
         lines.append(f"{RUNTIME_HANDLE}.save_metrics({{{pairs}}})")

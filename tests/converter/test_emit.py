@@ -113,8 +113,7 @@ def test_load_and_save_code_is_short_and_imports_only_the_runtime() -> None:
     save_a = a.cells[-1].source
     assert save_a.splitlines() == [
         "# jupyter-kf: save the values later steps use, and this step's metrics",
-        '_kf.save("x", x, consumers=["b", "c"])',
-        '_kf.save("données", données, consumers=["b"])',
+        '_kf.save_outputs(globals(), x=["b", "c"], données=["b"])',
         "_kf.finish()",
     ]
     assert b.cells[-1].source.splitlines()[1:] == ['_kf.save_metrics({"score": score})', "_kf.finish()"]
@@ -165,3 +164,20 @@ def test_emit_refuses_a_pipeline_with_errors(tmp_path: Path) -> None:
 def test_unknown_step() -> None:
     with pytest.raises(KeyError, match="has no step 'nope'"):
         emit_step(small_pipeline(), "nope")
+
+
+def test_a_long_save_call_puts_one_output_per_line() -> None:
+    long_names = [f"a_rather_long_output_name_{i}" for i in range(4)]
+    p = small_pipeline()
+    a = p.step("a").model_copy(update={"outputs": long_names})
+    c = p.step("c").model_copy(update={"inputs": [Input(name=n, producer="a") for n in long_names]})
+    p = p.model_copy(update={"steps": [a, p.step("b").model_copy(update={"inputs": []}), c]})
+    save = emit_step(p, "a").cells[-1].source
+    assert save.splitlines()[1:] == [
+        "_kf.save_outputs(",
+        "    globals(),",
+        *(f'    {n}=["c"],' for n in long_names),
+        ")",
+        "_kf.finish()",
+    ]
+    ast.parse(save)

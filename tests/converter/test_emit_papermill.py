@@ -180,3 +180,25 @@ def test_unpicklable_output_fails_the_producing_step(tmp_path: Path) -> None:
     assert err.value.ename == "UnpicklableValueError"
     assert "cannot pass 'conn' (sqlite3.Connection) from step 'load' to step 'train'" in err.value.evalue
     assert not (tmp_path / "kf-values/load/manifest.json").exists()
+
+
+def test_an_output_assigned_only_under_a_condition_is_a_clear_error(tmp_path: Path) -> None:
+    nb = build_notebook(
+        [
+            ("use_x = False", ["pipeline-parameters"]),
+            ("if use_x:\n    x = 1\ny = 2", ["step:prep"]),
+            ("print(x + y)", ["step:train"]),
+            ("print(x)", ["step:report"]),
+        ]
+    )
+    path = emit_steps(compile_notebook(nb), tmp_path / "steps")["prep"]
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        run(path, tmp_path / "prep.out.ipynb", tmp_path, _kf_values_dir="kf-values")
+    assert err.value.ename == "MissingOutputError"
+    assert err.value.evalue == (
+        "step 'prep' did not define 'x', which steps 'train', 'report' need "
+        "(is it only assigned under a condition?)"
+    )
+    assert not (tmp_path / "kf-values/prep/manifest.json").exists()
+    run(path, tmp_path / "prep.out.ipynb", tmp_path, _kf_values_dir="kf-values", use_x=True)
+    assert set(runtime.read_manifest(tmp_path / "kf-values", "prep")) == {"x", "y"}

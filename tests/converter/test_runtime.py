@@ -241,3 +241,21 @@ def test_without_cloudpickle_the_standard_pickle_is_used(tmp_path: Path, monkeyp
     assert entry["format"] == "pickle" and back == {"a": (1, 2.5, "x")}
     with pytest.raises(UnpicklableValueError, match=r"^cannot pass 'f' \(function\) from step 's' to step 't': "):
         StepValues(tmp_path, "s").save("f", lambda v: v, consumers=["t"])
+
+
+def test_save_outputs_names_an_output_the_step_did_not_define(tmp_path: Path) -> None:
+    from jupyter_kf_converter.runtime import MissingOutputError
+
+    values = StepValues(tmp_path, "prep")
+    namespace = {"y": 2, "namespace": 3}  # an output may be named like save_outputs' own parameter
+    with pytest.raises(MissingOutputError) as err:
+        values.save_outputs(namespace, x=["train"], y=["train", "report"], z=["report", "eval"])
+    assert str(err.value) == (
+        "step 'prep' did not define 'x', which step 'train' needs; nor 'z', which steps 'report', 'eval' "
+        "need (is it only assigned under a condition?)"
+    )
+    assert isinstance(err.value, NameError) and values.saved == {}  # nothing saved half-way
+    values.save_outputs(namespace, y=["train"], namespace=["train"])
+    values.finish()
+    assert set(runtime.read_manifest(tmp_path, "prep")) == {"y", "namespace"}
+    assert StepValues(tmp_path, "train").load("namespace", producer="prep") == 3

@@ -39,6 +39,10 @@ class MissingInputError(ValueTransferError, LookupError):
     """A step's input was not saved where its producer should have saved it."""
 
 
+class MissingOutputError(ValueTransferError, NameError):
+    """A step did not define a value later steps load (e.g. it assigns it only under a condition)."""
+
+
 def step_folder(values_dir: str | os.PathLike[str], step: str) -> Path:
     return Path(os.path.abspath(values_dir)) / step
 
@@ -49,6 +53,15 @@ def _steps_phrase(steps: Iterable[str]) -> str:
         return ""
     label = "step" if len(names) == 1 else "steps"
     return f" to {label} " + ", ".join(repr(n) for n in names)
+
+
+def _needs(steps: Iterable[str]) -> str:
+    names = list(steps)
+    if not names:
+        return "this step passes on"
+    if len(names) == 1:
+        return f"step {names[0]!r} needs"
+    return "steps " + ", ".join(repr(n) for n in names) + " need"
 
 
 def _write_atomically(folder: Path, final_name: str, write: Any) -> Any:
@@ -134,7 +147,9 @@ def read_metrics(values_dir: str | os.PathLike[str], step: str) -> dict[str, Any
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_value(values_dir: str | os.PathLike[str], producer: str, name: str, consumer: str | None = None) -> Any:
+def load_value(
+    values_dir: str | os.PathLike[str], producer: str, name: str, consumer: str | None = None
+) -> Any:
     """Load ``name`` saved by step ``producer``; a missing value raises :class:`MissingInputError`."""
     folder = step_folder(values_dir, producer)
     manifest_path = folder / MANIFEST
@@ -159,8 +174,7 @@ def load_value(values_dir: str | os.PathLike[str], producer: str, name: str, con
         size = path.stat().st_size
     except FileNotFoundError:
         raise MissingInputError(
-            f"{who} {name!r} from step {producer!r}, but {path} does not exist "
-            f"(listed in {manifest_path})"
+            f"{who} {name!r} from step {producer!r}, but {path} does not exist (listed in {manifest_path})"
         ) from None
     if size != entry.get("bytes", size):  # a cheap check against a damaged or partial copy
         raise MissingInputError(
@@ -214,6 +228,21 @@ class StepValues:
 
     def save(self, name: str, value: Any, consumers: Iterable[str] = ()) -> None:
         self.saved[name] = save_value(self.values_dir, self.step, name, value, consumers)
+
+    def save_outputs(self, namespace: Mapping[str, Any], /, **consumers: Iterable[str]) -> None:
+        """Save each output named in ``consumers`` (``name=[steps that load it]``) from
+        ``namespace`` (the step's globals). Raises :class:`MissingOutputError` naming the value,
+        this step and its consumers when the step did not define one, before saving anything."""
+        missing = [
+            f"{name!r}, which {_needs(steps)}" for name, steps in consumers.items() if name not in namespace
+        ]
+        if missing:
+            raise MissingOutputError(
+                f"step {self.step!r} did not define {'; nor '.join(missing)} "
+                "(is it only assigned under a condition?)"
+            )
+        for name, steps in consumers.items():
+            self.save(name, namespace[name], steps)
 
     def save_metrics(self, metrics: Mapping[str, Any]) -> None:
         save_metrics(self.values_dir, self.step, metrics)
