@@ -3,6 +3,7 @@ started from that environment, and through that environment's `jupyter kf run`."
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,7 +17,14 @@ METRICS = {"best_accuracy", "logreg_accuracy", "forest_accuracy", "svm_accuracy"
 RUN_TIMEOUT_S = 180  # six steps, fresh kernels, on two shared cores
 
 
-def test_demo_runs_through_the_rest_api(binder_lab: LabServer) -> None:
+def assert_ran_in(binder_env: BinderEnv, run_dir: Path) -> None:
+    """The run's recorded environment is the Binder venv (not the environment running the tests)."""
+    recorded = json.loads((run_dir / "env.json").read_text())
+    assert Path(recorded["executable"]).parent == binder_env.bin, recorded["executable"]
+    assert "jupyter-kf" in recorded["packages"]
+
+
+def test_demo_runs_through_the_rest_api(binder_env: BinderEnv, binder_lab: LabServer) -> None:
     status, compiled = binder_lab.api("compile", {"notebook": DEMO})
     assert status == 200, compiled
     assert {s["name"] for s in compiled["pipeline"]["steps"]} == WINE_STEPS, compiled
@@ -36,7 +44,9 @@ def test_demo_runs_through_the_rest_api(binder_lab: LabServer) -> None:
     assert METRICS <= set(run["metrics"]), run["metrics"]
     assert 0.5 < run["metrics"]["best_accuracy"] <= 1.0
     # The store sits beside the notebook, in the server's root (a copy), never in the repository.
-    assert (binder_lab.root / "examples" / "kf-runs" / run_id / "steps" / "evaluate.ipynb").is_file()
+    run_dir = binder_lab.root / "examples" / "kf-runs" / run_id
+    assert (run_dir / "steps" / "evaluate.ipynb").is_file()
+    assert_ran_in(binder_env, run_dir)
 
 
 def test_demo_runs_through_the_cli(binder_env: BinderEnv, tmp_path: Path) -> None:
@@ -59,3 +69,4 @@ def test_demo_runs_through_the_cli(binder_env: BinderEnv, tmp_path: Path) -> Non
     runs = [p for p in (tmp_path / "examples" / "kf-runs").iterdir() if (p / "steps").is_dir()]
     assert len(runs) == 1
     assert {p.stem for p in (runs[0] / "steps").glob("*.ipynb")} == WINE_STEPS
+    assert_ran_in(binder_env, runs[0])
