@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui.conftest import (  # noqa: F401  (fixtures and the failure-report hook, re-exported)
-    browser,
-    lab_servers,
+from playwright import sync_api as playwright_api
+from ui.conftest import (  # noqa: F401  (the page fixture and the failure-report hook, re-exported)
+    LabServers,
     page,
     pytest_runtest_makereport,
 )
-from ui.lab_browser import chromium_path
+from ui.lab_browser import chromium_path, launch_chromium
 from ui.lab_server import LabServer
 
 from .env import REPO, BinderEnv, build, reuse
@@ -64,10 +64,31 @@ def copy_examples(dest: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def binder_lab(binder_env: BinderEnv, lab_servers) -> Iterator[LabServer]:  # noqa: F811
+# The browser and the servers of tests/ui's fixtures, but ended with this package: Playwright's sync
+# API cannot run twice at once in one thread, and tests/ui starts its own for the rest of the session.
+@pytest.fixture(scope="package")
+def lab_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServers]:
+    servers = LabServers(tmp_path_factory)
+    try:
+        yield servers
+    finally:
+        servers.stop_all()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[playwright_api.Browser]:
+    with playwright_api.sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="package")
+def binder_lab(binder_env: BinderEnv, lab_servers: LabServers) -> LabServer:
     """JupyterLab from the Binder venv (one per session), its root laid out like the repository's
     (examples/ copied there, so the demo config's default_url resolves and kf-runs/ stays out of the repo)."""
     lab = lab_servers.get(binder_env.python)
     copy_examples(lab.root)
-    yield lab
+    return lab
