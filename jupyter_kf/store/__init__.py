@@ -9,9 +9,9 @@ Layout (docs/architecture.md)::
     <store>/<run_id>/work/kf-values/<step>/   values, manifest.json, metrics.json
     <store>/<run_id>/steps/<step>.ipynb|.log  executed notebook and log of each step
 
-Nothing is created by reading: the folder and ``runs.sqlite`` appear with the first run (or a
-snapshot creates the folder), see ``db.py``. Paths inside ``Run``/``StepRun`` records are
-relative to the store folder. Each row holds the
+Nothing is created by reading: the folder and ``runs.sqlite`` appear with the first run (a
+snapshot creates the folder too), see ``db.py``. Paths inside ``Run``/``StepRun`` records are
+relative to the store folder (the REST API shows them from the server root). Each row holds the
 model as JSON plus the few columns queries need, so a model field added later needs no migration.
 A runner records its pid and process start time; a store opened later marks runs whose runner is
 gone as ``interrupted`` (their finished steps stay reusable through their cache keys).
