@@ -64,12 +64,11 @@ def try_reattach(run_dir: Path, lock: WatchLock) -> bool:
     if failed_at is not None and time.monotonic() - failed_at < RETRY_AFTER:
         lock.release()
         return True
-    try:
-        record = json.loads((run_dir / "cluster.json").read_text())
-        backend = record["backend"]
-    except (OSError, ValueError, KeyError):
+    record = _read_record(run_dir)
+    if record is None:
         lock.release()
         return False
+    backend = record["backend"]
     first_pass = threading.Event()
     thread = threading.Thread(
         target=_attach,
@@ -81,6 +80,19 @@ def try_reattach(run_dir: Path, lock: WatchLock) -> bool:
     # The opener (e.g. `jupyter kf show`) sees the cluster's current state, within a bound.
     first_pass.wait(FIRST_PASS_WAIT)
     return True
+
+
+def _read_record(run_dir: Path) -> dict | None:
+    """``cluster.json`` when it names a cluster object to watch, else None."""
+    try:
+        record = json.loads((run_dir / "cluster.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ids = {"argo": "workflow", "kfp": "kfp_run"}
+    if not isinstance(record, dict) or not record.get("namespace"):
+        return None
+    key = ids.get(record.get("backend"))  # type: ignore[arg-type]
+    return record if key and record.get(key) else None
 
 
 def _attach(run_dir: Path, backend_name: str, record: dict, lock: WatchLock, first_pass: threading.Event) -> None:

@@ -103,6 +103,9 @@ class WatchLock:
         if fd is not None:
             os.close(fd)  # closing the last descriptor drops the flock
 
+    def __del__(self) -> None:
+        self.release()
+
 
 def cluster_lease(run_dir: Path | str) -> str:
     """The runner_host value of a run watched through its lock (see :func:`runner_alive`)."""

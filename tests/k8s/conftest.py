@@ -9,6 +9,7 @@ import pytest
 from jupyter_kf.k8s.config import ClusterSettings
 
 from .fakeapi import FakeApiServer, FakeCluster
+from .pipelines import DEMO_CELLS
 
 POD = "nb-0"
 
@@ -55,3 +56,27 @@ def settings(api: FakeApiServer, sa_dir: Path) -> ClusterSettings:
         pod_name=POD,
         snapshot_timeout=3,
     )
+
+
+@pytest.fixture
+def project(tmp_path: Path, cluster, api, sa_dir, monkeypatch) -> Path:
+    """A notebook folder that the fake notebook pod mounts from its PVC, and env pointing at the fake."""
+    import nbformat
+    from kf_testing import build_notebook
+
+    root = tmp_path / "home"
+    (root / "proj").mkdir(parents=True)
+    nbformat.write(build_notebook(DEMO_CELLS), root / "proj" / "demo.ipynb")
+    cluster.add_notebook_pod("nb-1", mount_path=str(root))
+    env = {
+        "KF_K8S_API": api.url,
+        "KF_KFP_ENDPOINT": api.url,
+        "KF_SERVICE_ACCOUNT_DIR": str(sa_dir),
+        "KF_KFP_TOKEN_PATH": str(sa_dir / "none"),
+        "KF_POLL_INTERVAL": "0.05",
+        "HOSTNAME": "nb-1",
+        "JUPYTER_KF_REGISTRY": str(tmp_path / "kf-stores.json"),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return root

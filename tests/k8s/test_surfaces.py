@@ -7,36 +7,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import nbformat
 import pytest
-from kf_testing import build_notebook
 
 from jupyter_kf.models import RunRequest, RunStatus, StepStatus
 from jupyter_kf.service import PipelineService
-
-from .pipelines import DEMO_CELLS
-
-
-@pytest.fixture
-def project(tmp_path: Path, cluster, api, sa_dir, monkeypatch) -> Path:
-    """A notebook folder that the fake notebook pod mounts from its PVC, and env pointing at the fake."""
-    root = tmp_path / "home"
-    (root / "proj").mkdir(parents=True)
-    nbformat.write(build_notebook(DEMO_CELLS), root / "proj" / "demo.ipynb")
-    cluster.add_notebook_pod("nb-1", mount_path=str(root))
-    env = {
-        "KF_K8S_API": api.url,
-        "KF_KFP_ENDPOINT": api.url,
-        "KF_SERVICE_ACCOUNT_DIR": str(sa_dir),
-        "KF_KFP_TOKEN_PATH": str(sa_dir / "none"),
-        "HOSTNAME": "nb-1",
-        "JUPYTER_KF_REGISTRY": str(tmp_path / "kf-stores.json"),
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    return root
 
 
 @pytest.mark.parametrize("backend", ["argo", "kfp"])

@@ -27,6 +27,7 @@ class FakeCluster:
     unsnapshottable_classes: set[str] = field(default_factory=set)  # storage classes whose driver fails
     fail_steps: set[str] = field(default_factory=set)  # steps that fail in workflows and KFP runs
     unavailable_reads: int = 0  # the next N reads of workflows/KFP runs answer 503
+    hold: bool = False  # workflows and KFP runs do not progress on reads (see simulate.tick)
     step_log_tail: dict[str, str] = field(default_factory=dict)  # what a KFP step's pod prints last
     requests: list[dict[str, Any]] = field(default_factory=list)
     # KFP

@@ -120,6 +120,11 @@ def validate_kfp_run(c: FakeCluster, body: Any) -> dict:
     tasks = {}
     for key, task in pipeline.root.dag.tasks.items():
         tasks[key] = {"display_name": task.task_info.name or key, "deps": list(task.dependent_tasks)}
+        if task.component_ref.name.startswith("comp-createpvc"):
+            params = task.inputs.parameters
+            tasks[key]["pvc"] = params["pvc_name"].runtime_value.constant.string_value
+            if "data_source" in params:
+                tasks[key]["data_source"] = params["data_source"].runtime_value.constant.struct_value["name"]
     return {
         **body,
         "run_id": secrets.token_hex(8),

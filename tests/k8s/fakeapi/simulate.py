@@ -43,7 +43,7 @@ def fnv32a(text: str) -> int:
 def advance_workflow(c: FakeCluster, wf: dict) -> None:
     """One tick: finish running nodes, start the ones whose dependencies succeeded."""
     status = wf.setdefault("status", {})
-    if status.get("phase") in ("Succeeded", "Failed", "Error"):
+    if c.hold or status.get("phase") in ("Succeeded", "Failed", "Error"):
         return
     name = wf["metadata"]["name"]
     entry = next(t for t in wf["spec"]["templates"] if t["name"] == wf["spec"]["entrypoint"])
@@ -105,7 +105,7 @@ def pod_name(workflow: str, node: dict) -> str:
 
 
 def advance_kfp(c: FakeCluster, run: dict) -> None:
-    if run["state"] in ("SUCCEEDED", "FAILED", "CANCELED"):
+    if c.hold or run["state"] in ("SUCCEEDED", "FAILED", "CANCELED"):
         return
     details = {t["display_name"]: t for t in run["run_details"]["task_details"]}
     terminate = run.get("_terminate")
@@ -119,6 +119,8 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
                 d.update(state="FAILED", end_time=now(), error={"message": "task failed: exit status 1"})
             else:
                 d.update(state="SUCCEEDED", end_time=now())
+                if t.get("pvc"):  # kfp-kubernetes' createpvc task: the run volume now exists
+                    _restore_pvc(c, t["pvc"], t.get("data_source"))
             c.logs[(c.namespace, d["child_tasks"][-1]["pod_name"])] = (
                 f"kfp log of {t['display_name']}\n" + c.step_log_tail.get(t["display_name"], "")
             )
@@ -155,3 +157,40 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
         run.update(
             state="FAILED", finished_at=now(), error={"message": f"task(s) failed: {', '.join(failed)}"}
         )
+
+
+def _restore_pvc(c: FakeCluster, name: str, snapshot: str | None) -> None:
+    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}
+    if snapshot:
+        spec["dataSource"] = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snapshot}
+    c.pvcs[(c.namespace, name)] = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": c.namespace},
+        "spec": spec,
+        "status": {"phase": "Bound", "capacity": {"storage": "5Gi"}},
+    }
+
+
+def finished(obj: dict) -> bool:
+    """Whether a workflow or KFP run has ended."""
+    if "run_id" in obj:
+        return obj["state"] in ("SUCCEEDED", "FAILED", "CANCELED")
+    return (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed", "Error")
+
+
+def tick(c: FakeCluster, *, to_end: bool = False, max_ticks: int = 50) -> None:
+    """Let the controllers work while ``c.hold`` keeps reads from doing so: one step of every
+    workflow and KFP run, or (``to_end``) as many as it takes for all of them to end."""
+    with c.lock:
+        held, c.hold = c.hold, False
+        try:
+            for _ in range(max_ticks if to_end else 1):
+                for wf in c.workflows.values():
+                    advance_workflow(c, wf)
+                for run in c.runs.values():
+                    advance_kfp(c, run)
+                if all(finished(o) for o in [*c.workflows.values(), *c.runs.values()]):
+                    break
+        finally:
+            c.hold = held
