@@ -177,8 +177,14 @@ class KfHandler(APIHandler):
         """Runs from the core as responses show them: paths relative to the server root."""
         service, root = self.kf.service, self.kf.root
 
+        def store_path(run_id: str) -> Path | None:
+            try:
+                return Path(service.store_of(run_id).path)
+            except LookupError:  # deleted since it was listed
+                return None
+
         def view() -> list[Run]:
-            return [run_view(r, Path(service.store_of(r.id).path), root, service.settings) for r in runs]
+            return [run_view(r, store_path(r.id), root, service.settings) for r in runs]
 
         return await self.call(view)
 

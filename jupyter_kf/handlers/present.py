@@ -26,11 +26,12 @@ def notebook_folder(store: Path, settings: Settings) -> Path | None:
     return store.parents[len(rel.parts) - 1]
 
 
-def run_view(run: Run, store: Path, root: Path, settings: Settings) -> Run:
-    """``run`` (from the store at ``store``) with its paths relative to the server ``root``."""
+def run_view(run: Run, store: Path | None, root: Path, settings: Settings) -> Run:
+    """``run`` (from the store at ``store``) with its paths relative to the server ``root``
+    (with ``store`` None, e.g. a run deleted meanwhile, its files' paths are unknown: null)."""
     # A run records its notebook relative to the root of whoever started it (the server's root,
     # or the current folder of a CLI run); the notebook sits in the folder its store serves.
-    folder = notebook_folder(store, settings)
+    folder = notebook_folder(store, settings) if store is not None else None
     nb = Path(run.notebook)
     if folder is not None:
         nb = folder / PurePosixPath(run.notebook).name
@@ -38,7 +39,7 @@ def run_view(run: Run, store: Path, root: Path, settings: Settings) -> Run:
         nb = root / nb
 
     def rel(path: str | None) -> str | None:
-        return None if path is None else relative_to_root(root, store / path)
+        return None if path is None or store is None else relative_to_root(root, store / path)
 
     steps = [s.model_copy(update={"notebook": rel(s.notebook), "log": rel(s.log)}) for s in run.steps]
     return run.model_copy(

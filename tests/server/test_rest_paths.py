@@ -64,3 +64,21 @@ async def test_snapshot_paths_are_relative_to_the_server_root(api, write_nb, roo
     top = write_nb(TWO_STEPS, name="top.ipynb")
     status, snap = await api("POST", "snapshots", {"notebook": top})
     assert snap["root"] == "" and snap["notebook"] == "top.ipynb"
+
+
+def test_run_view_without_a_known_store_or_with_one_shared_store(tmp_path) -> None:
+    from jupyter_kf.config import Settings
+    from jupyter_kf.handlers.present import run_view
+
+    root = tmp_path / "root"
+    run = Run(id="20260101-000000-abcd", pipeline="p", notebook="sub/pipe.ipynb", run_dir="20260101-000000-abcd/work",
+              created_at=datetime.now(timezone.utc), steps=[StepRun(name="a", notebook="x/steps/a.ipynb")])
+    gone = run_view(run, None, root, Settings())  # e.g. deleted since it was listed
+    assert gone.notebook == "sub/pipe.ipynb" and gone.run_dir is None and gone.steps[0].notebook is None
+    shared = Settings(store=str(tmp_path / "all-runs"))  # one absolute store outside the root
+    view = run_view(run, tmp_path / "all-runs", root, shared)
+    assert view.notebook == "sub/pipe.ipynb" and view.run_dir is None  # outside the root: no path
+    inside = Settings(store=str(root / "all-runs"))
+    view = run_view(run, root / "all-runs", root, inside)
+    assert view.run_dir == "all-runs/20260101-000000-abcd/work"
+    assert view.steps[0].notebook == "all-runs/x/steps/a.ipynb"
