@@ -9,6 +9,9 @@ import nbformat
 import pytest
 from kf_testing import CellSpec, build_notebook
 
+# Browser fixtures (one Chromium, one server registry) shared by tests/ui and tests/binder.
+pytest_plugins = ["ui.fixtures"]
+
 
 @pytest.fixture
 def make_notebook(tmp_path: Path) -> Callable[..., Path]:

@@ -2,24 +2,17 @@
 
 `KF_BINDER_VENV=/path/to/venv` reuses an environment built earlier with `python tests/binder/env.py
 DEST` (quick local iteration); without it (as in CI) the environment is built fresh. The browser
-fixtures are the ones of tests/ui (the same flows run against this environment's server).
+fixtures come from tests/ui/fixtures.py (the same flows run against this environment's server).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright import sync_api as playwright_api
-from ui.conftest import (  # noqa: F401  (the page fixture and the failure-report hook, re-exported)
-    LabServers,
-    page,
-    pytest_runtest_makereport,
-)
-from ui.lab_browser import chromium_path, launch_chromium
+from ui.fixtures import LabServers
 from ui.lab_server import LabServer
 
 from .env import REPO, BinderEnv, build, reuse
@@ -32,17 +25,9 @@ BUILD_TIMEOUT_S = 1200  # whichever test comes first builds the environment (abo
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    mine = [i for i in items if HERE in Path(i.fspath).parents]
-    for item in mine:
-        item.add_marker(pytest.mark.timeout(BUILD_TIMEOUT_S))
-    # As in tests/ui: without Chromium the browser test is skipped locally and fails in CI.
-    ours = [i for i in mine if "page" in getattr(i, "fixturenames", ())]
-    if not ours or chromium_path() is not None:
-        return
-    if os.environ.get("CI"):
-        raise pytest.UsageError("Binder browser test: Chromium not found (apt-get install chromium)")
-    for item in ours:
-        item.add_marker(pytest.mark.skip(reason="Chromium not found (apt-get install chromium)"))
+    for item in items:
+        if HERE in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.timeout(BUILD_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
@@ -64,28 +49,7 @@ def copy_examples(dest: Path) -> Path:
     return target
 
 
-# The browser and the servers of tests/ui's fixtures, but ended with this package: Playwright's sync
-# API cannot run twice at once in one thread, and tests/ui starts its own for the rest of the session.
-@pytest.fixture(scope="package")
-def lab_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServers]:
-    servers = LabServers(tmp_path_factory)
-    try:
-        yield servers
-    finally:
-        servers.stop_all()
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[playwright_api.Browser]:
-    with playwright_api.sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def binder_lab(binder_env: BinderEnv, lab_servers: LabServers) -> LabServer:
     """JupyterLab from the Binder venv (one per session), its root laid out like the repository's
     (examples/ copied there, so the demo config's default_url resolves and kf-runs/ stays out of the repo)."""
