@@ -95,7 +95,9 @@ def _read_record(run_dir: Path) -> dict | None:
     return record if key and record.get(key) else None
 
 
-def _attach(run_dir: Path, backend_name: str, record: dict, lock: WatchLock, first_pass: threading.Event) -> None:
+def _attach(
+    run_dir: Path, backend_name: str, record: dict, lock: WatchLock, first_pass: threading.Event
+) -> None:
     handle = None
     try:
         handle = _start(run_dir, backend_name, record, lock)
@@ -155,7 +157,7 @@ def _store(path: Path) -> RunStore:
 
 
 def _notify(run: Run) -> None:
-    for fn in list(_listeners):
+    for fn in tuple(_listeners):
         try:
             fn(run)
         except Exception:

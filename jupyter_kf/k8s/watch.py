@@ -95,7 +95,7 @@ class ClusterRunHandle:
         self.attached = attached
         self.lock = lock or WatchLock(store.run_path(run.id))
         self.detached_reason: str | None = None
-        self.first_pass = threading.Event()  # set once the cluster's state was read and applied
+        self.first_pass = threading.Event()  # set once the cluster's state is in the store
         self._cancel = threading.Event()
         self._detach = threading.Event()
         self._done = threading.Event()
@@ -186,7 +186,9 @@ class ClusterRunHandle:
             self.store.update_run(self.run_id, external_id=external_id, external_url=url)
             from ..store.liveness import record_cluster_lease
 
-            record_cluster_lease(self.store.path / "runs.sqlite", self.run_id, self.store.run_path(self.run_id))
+            record_cluster_lease(
+                self.store.path / "runs.sqlite", self.run_id, self.store.run_path(self.run_id)
+            )
             self._report()
         cancel_sent = False
         errors = 0
@@ -199,7 +201,9 @@ class ClusterRunHandle:
             except Exception as exc:  # a blip must not fail a run that goes on in the cluster
                 status = getattr(exc, "status", None)
                 if status == 404:
-                    end = RunStatus.cancelled if cancel_sent or self._cancel_wanted() else RunStatus.interrupted
+                    end = (
+                        RunStatus.cancelled if cancel_sent or self._cancel_wanted() else RunStatus.interrupted
+                    )
                     return end, (
                         f"{end.value}: {self.driver.describe()} no longer exists on the cluster "
                         "(404 Not Found); its outcome is unknown"
@@ -216,7 +220,8 @@ class ClusterRunHandle:
                 continue
             errors = 0
             self._apply(state)
-            self.first_pass.set()
+            if not state.status.finished:  # a finished run's first pass ends with its final status
+                self.first_pass.set()
             if state.status.finished:
                 status = (
                     RunStatus.cancelled

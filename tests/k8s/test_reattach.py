@@ -55,20 +55,39 @@ def row(store_dir: Path, run_id: str) -> dict[str, Any]:
 
 def submitted(store_dir: Path, run_id: str) -> bool:
     """Submitted and handed to the cluster: cluster.json written, the lease recorded."""
-    return (store_dir / run_id / "cluster.json").is_file() and (parse_lease(row(store_dir, run_id)["host"]) is not None)
+    return (store_dir / run_id / "cluster.json").is_file() and (
+        parse_lease(row(store_dir, run_id)["host"]) is not None
+    )
 
 
 def fake_run(cluster, backend: str, external_id: str) -> dict:
-    return cluster.workflows[(cluster.namespace, external_id)] if backend == "argo" else cluster.runs[external_id]
+    return (
+        cluster.workflows[(cluster.namespace, external_id)]
+        if backend == "argo"
+        else cluster.runs[external_id]
+    )
+
+
+def fake_step_done(cluster, step: str) -> bool:
+    """Whether the step ended successfully in the fake cluster's (only) workflow or KFP run."""
+    nodes = [
+        n for wf in cluster.workflows.values() for n in ((wf.get("status") or {}).get("nodes") or {}).values()
+    ]
+    tasks = [t for r in cluster.runs.values() for t in r["run_details"]["task_details"]]
+    return any(n["displayName"] == step and n["phase"] == "Succeeded" for n in nodes) or any(
+        t["display_name"] == step and t["state"] == "SUCCEEDED" for t in tasks
+    )
 
 
 def advance_until_step_done(cluster, store_dir: Path, run_id: str, step: str) -> None:
-    """Let the fake cluster work one step at a time until ``step`` is done there and the watcher
-    has recorded it (its log copied)."""
-    wait_for(
-        lambda: tick(cluster) or row(store_dir, run_id)["steps"][step] == StepStatus.succeeded.value,
-        f"{step} to succeed",
-    )
+    """Let the fake cluster work one step at a time until ``step`` is done there, then wait for
+    the watcher to record it (its log copied)."""
+    for _ in range(10):
+        if fake_step_done(cluster, step):
+            break
+        tick(cluster)
+    assert fake_step_done(cluster, step)
+    wait_for(lambda: row(store_dir, run_id)["steps"][step] == StepStatus.succeeded.value, f"{step} recorded")
     wait_for(lambda: (store_dir / run_id / "steps" / f"{step}.log").is_file(), f"the log of {step}")
 
 
@@ -130,11 +149,24 @@ def test_killed_cli_run_is_finished_by_the_next_opener(project, cluster, backend
     assert fake_run(cluster, backend, external_id) and row(store_dir, run_id)["status"] == "running"
     assert row(store_dir, run_id)["steps"]["train"] in ("pending", "running")
 
-    svc = PipelineService(project)
+    if backend == "argo":  # the next opener is `jupyter kf show`, a short-lived process
+        shown = subprocess.run(
+            [sys.executable, "-c", CLI, "show", run_id, "--json"],
+            check=False,
+            cwd=project / "proj",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shown.returncode == 0, shown.stderr[-2000:]
+        doc = json.loads(shown.stdout)
+        assert doc["status"] == "succeeded", doc["error"]
+        assert [s["status"] for s in doc["steps"]] == ["succeeded"] * 3
+    svc = PipelineService(project)  # (for kfp, the next opener is the service, as in the server)
     try:
         opened = svc.get_run(run_id)  # opening the store re-attaches
         assert opened.status != RunStatus.interrupted
-        final = watcher(run_id).wait(30)
+        final = watcher(run_id).wait(30) if backend == "kfp" else opened
         assert final.status == RunStatus.succeeded, final.error
         assert [s.status for s in final.steps] == [StepStatus.succeeded] * 3
         for step in STEPS:
@@ -167,7 +199,11 @@ def test_detached_run_resumes_with_one_watcher_however_many_openers(project, clu
         assert all(s.status == StepStatus.succeeded for s in final.steps)
         for opener in openers:
             assert opener.get_run(run_id).status == RunStatus.succeeded
-        gets = [r for r in cluster.requests if r["method"] == "GET" and r["path"].endswith("/workflows/" + final.external_id)]
+        gets = [
+            r
+            for r in cluster.requests
+            if r["method"] == "GET" and r["path"].endswith("/workflows/" + final.external_id)
+        ]
         assert gets and cluster.snapshots == {}
     finally:
         for opener in openers:
@@ -186,8 +222,10 @@ def test_a_watched_run_is_not_watched_again_from_another_process(project, cluste
         [
             sys.executable,
             "-c",
-            "import sys, time; from jupyter_kf.store import RunStore; RunStore(sys.argv[1], register=False);"
-            " print('open', flush=True); time.sleep(300)",
+            (
+                "import sys, time; from jupyter_kf.store import RunStore; RunStore(sys.argv[1], register=False);"
+                " print('open', flush=True); time.sleep(300)"
+            ),
             str(store_dir),
         ],
         stdout=subprocess.PIPE,
@@ -218,7 +256,7 @@ def test_a_run_the_cluster_forgot_becomes_interrupted_naming_it(project, cluster
     cluster.hold = True
     svc, run_id, store_dir = submit(project, backend)
     advance_until_step_done(cluster, store_dir, run_id, "load")
-    tick(cluster)  # train starts
+    # train started with load's end
     wait_for(lambda: row(store_dir, run_id)["steps"]["train"] == "running", "train to run")
     svc.handle(run_id).detach()
     external_id = row(store_dir, run_id)["run"]["external_id"]
@@ -245,7 +283,7 @@ def test_a_run_the_cluster_forgot_becomes_interrupted_naming_it(project, cluster
 
 def test_cancelling_an_unwatched_run_stops_it_on_the_cluster(project, cluster):
     cluster.hold = True
-    svc, run_id, store_dir = submit(project, "argo")
+    svc, run_id, _ = submit(project, "argo")
     svc.handle(run_id).detach()
     cluster.hold = False
     svc2 = PipelineService(project)
@@ -313,3 +351,15 @@ def test_leases_and_the_liveness_of_runs_watched_through_a_lock(tmp_path):
     (run_dir / "cluster.json").write_text(json.dumps({"backend": "argo", "namespace": "team"}))
     assert not runner_alive(None, None, lease)  # no Workflow named: nothing to re-attach to
     assert holder.acquire()  # and the lock was left free
+
+
+def test_stopping_the_server_cleanly_leaves_its_cluster_runs_running(project, cluster):
+    """PipelineService.close() (server shutdown) cancels local runs, not cluster runs: they are
+    re-attached when the server is back."""
+    cluster.hold = True
+    svc, run_id, store_dir = submit(project, "argo")
+    handle = svc.handle(run_id)
+    svc.close()
+    assert not [r for r in cluster.requests if r["method"] == "PATCH"]  # no shutdown: Stop
+    assert row(store_dir, run_id)["status"] == "running"
+    handle.detach()  # what the process's exit does to the watcher thread

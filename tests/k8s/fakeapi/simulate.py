@@ -162,7 +162,11 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
 def _restore_pvc(c: FakeCluster, name: str, snapshot: str | None) -> None:
     spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}
     if snapshot:
-        spec["dataSource"] = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snapshot}
+        spec["dataSource"] = {
+            "apiGroup": "snapshot.storage.k8s.io",
+            "kind": "VolumeSnapshot",
+            "name": snapshot,
+        }
     c.pvcs[(c.namespace, name)] = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
