@@ -48,7 +48,7 @@ def runner_alive(pid: int | None, start: str | None, host: str | None) -> bool:
     """
     lease = parse_lease(host)
     if lease is not None:
-        return _lease_alive(*lease)
+        return _lease_alive(lease[1])
     if pid is None:
         return False
     if host and host != socket.gethostname():
@@ -136,13 +136,17 @@ def record_cluster_lease(db_file: Path | str, run_id: str, run_dir: Path | str) 
         db.close()
 
 
-def _lease_alive(hostname: str, run_dir: Path) -> bool:
-    if hostname != socket.gethostname():
-        return True  # watched from another machine: cannot check from here
+def _lease_alive(run_dir: Path) -> bool:
+    # The host in the lease is not compared: a notebook pod may come back under another name, and
+    # a store folder shared between machines carries its flock (NFSv4) to every one of them.
     if not run_dir.is_dir():
         return False
     lock = WatchLock(run_dir)
-    if not lock.acquire():
+    try:
+        free = lock.acquire()
+    except OSError:  # e.g. a read-only store: cannot tell, so do not call the run dead
+        return True
+    if not free:
         return True  # a watcher holds the lock
     try:  # nobody watches: re-attach (the lock passes to the new watcher)
         from jupyter_kf.k8s.reattach import try_reattach

@@ -346,7 +346,9 @@ def test_leases_and_the_liveness_of_runs_watched_through_a_lock(tmp_path):
     assert runner_alive(None, None, lease)  # a watcher holds the lock
     holder.release()
     assert not runner_alive(None, None, lease)  # nobody watches, and no cluster.json to re-attach from
-    assert runner_alive(None, None, "k8s:another-host:/x")  # cannot be checked from here
+    holder.acquire()
+    assert runner_alive(None, None, f"k8s:another-host:{run_dir}")  # the lock counts, whatever the host
+    holder.release()
     assert not runner_alive(None, None, cluster_lease(tmp_path / "gone"))
     (run_dir / "cluster.json").write_text(json.dumps({"backend": "argo", "namespace": "team"}))
     assert not runner_alive(None, None, lease)  # no Workflow named: nothing to re-attach to
