@@ -57,8 +57,12 @@ def test_reader_sees_consistent_states_while_a_writer_writes(tmp_path: Path) -> 
             store.update_step(run.id, s, status="running")
             store.update_step(run.id, s, status="succeeded", metrics={f"m{i}": i})
             time.sleep(0.002)
+            if i == 29:  # halfway: go on only once the reader has seen a partial state (no race)
+                deadline = time.monotonic() + 60
+                while not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+                    time.sleep(0.01)
         store.update_run(run.id, status="succeeded")
-    """, str(path), str(tmp_path / "go"))
+    """, str(path), str(tmp_path / "go"), str(tmp_path / "seen-partial"))
     run_id = wait_line(writer)
     partial_reads = 0
     with RunStore(path) as reader:
@@ -66,7 +70,9 @@ def test_reader_sees_consistent_states_while_a_writer_writes(tmp_path: Path) -> 
         while True:
             run = reader.get_run(run_id)
             done = {s.name for s in run.steps if s.status == StepStatus.succeeded}
-            partial_reads += 0 < len(done) < 60
+            if 0 < len(done) < 60:
+                partial_reads += 1
+                (tmp_path / "seen-partial").touch()
             # the step's status and the run's metrics change in one transaction: never half of it
             assert set(run.metrics) == {f"m{n[1:]}" for n in done}
             assert sum(s.status == StepStatus.running for s in run.steps) <= 1
