@@ -184,11 +184,7 @@ class ClusterRunHandle:
             self._report()
             external_id, url = self.driver.submit()
             self.store.update_run(self.run_id, external_id=external_id, external_url=url)
-            from ..store.liveness import record_cluster_lease
-
-            record_cluster_lease(
-                self.store.path / "runs.sqlite", self.run_id, self.store.run_path(self.run_id)
-            )
+            self._lease()
             self._report()
         cancel_sent = False
         errors = 0
@@ -232,6 +228,17 @@ class ClusterRunHandle:
             self._sleep(self.poll_interval)
         self.detached_reason = "detached"
         return None
+
+    def _lease(self) -> None:
+        """From now on the run lives on the cluster: if this process dies, it is re-attached."""
+        from ..store.liveness import record_cluster_lease
+
+        try:
+            record_cluster_lease(
+                self.store.path / "runs.sqlite", self.run_id, self.store.run_path(self.run_id)
+            )
+        except Exception as exc:  # watching goes on; only a later re-attach is lost
+            log.warning("run %s: could not record it as a cluster run in the store: %s", self.run_id, exc)
 
     def _apply(self, state: ClusterState) -> None:
         changed = False
