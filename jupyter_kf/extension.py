@@ -75,6 +75,10 @@ def _load_jupyter_server_extension(serverapp) -> None:
         poll_interval=max(0.05, config.poll_interval),
         allow_hidden=bool(getattr(serverapp.contents_manager, "allow_hidden", False)),
     )
+    # Cluster runs this server re-attaches (their submitter died) wake long polls like any other run.
+    from .k8s.reattach import add_listener
+
+    add_listener(state.watch.notify)
     web_app = serverapp.web_app
     web_app.settings["jupyter_kf"] = state
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)

@@ -6,7 +6,8 @@ current directory for the CLI); REST handlers check paths (``jupyter_kf.paths``)
 Runs submitted with :meth:`submit` execute in a background thread and never block an asyncio
 event loop; ``on_update(run)`` is called (from that thread) after every state change, once the
 change is in the run store. Finished work lives in the store, so a restart loses nothing finished
-(a run cut short by the restart is reported as interrupted; its finished steps are reused).
+(a local run cut short by the restart is reported as interrupted, its finished steps reused; a
+cluster run keeps going on the cluster and the next opener re-attaches to it: jupyter_kf.k8s.reattach).
 
 Errors: ``ConverterError`` (unreadable notebook), :class:`InvalidPipeline` (the pipeline has
 problems; nothing ran), ``ParameterError`` (unknown or badly typed parameter; nothing ran),

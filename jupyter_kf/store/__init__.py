@@ -14,7 +14,8 @@ snapshot creates the folder too), see ``db.py``. Paths inside ``Run``/``StepRun`
 relative to the store folder (the REST API shows them from the server root). Each row holds the
 model as JSON plus the few columns queries need, so a model field added later needs no migration.
 A runner records its pid and process start time; a store opened later marks runs whose runner is
-gone as ``interrupted`` (their finished steps stay reusable through their cache keys).
+gone as ``interrupted`` (their finished steps stay reusable through their cache keys); a cluster run
+whose watcher died is re-attached instead (liveness.py, jupyter_kf.k8s.reattach).
 The registry of store folders (``kf-stores.json``) lets :func:`locate` find a run from anywhere.
 """
 
