@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtual environment in .venv: both Python packages installed
 # editable, the JupyterLab front-end built into jupyter_kf/labextension. Idempotent.
-#   scripts/setup.sh          runtime dependencies (what the demo needs)
+#   scripts/setup.sh          jupyter-kf and what the example notebooks import (the demo)
 #   scripts/setup.sh test     plus test dependencies
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing Python packages into .venv (first time: a few minutes)"
 .venv/bin/python -m pip install -q --upgrade pip
-extras=""
-[ "${1:-}" = "test" ] && extras="[test]"
+extras="[examples]"
+[ "${1:-}" = "test" ] && extras="[examples,test]"
 .venv/bin/python -m pip install -q -e ./converter -e ".${extras}"
 echo "==> installed: $(.venv/bin/jupyter kf --version 2>/dev/null | head -1)"
