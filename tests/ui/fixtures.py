@@ -1,7 +1,8 @@
 """Browser-test fixtures shared by tests/ui and tests/binder (loaded by tests/conftest.py as a plugin).
 
 One headless Chromium and one registry of `jupyter lab` servers per session, whatever order the
-folders run in: Playwright's sync API cannot run twice at once in one process. `lab_servers.get(python)`
+folders run in: Playwright's sync API cannot run twice at once in one process. Tests that use
+`page` are moved to the end of the session (see pytest_collection_modifyitems). `lab_servers.get(python)`
 starts (once per session) a server from a given Python environment. A test that uses `page` needs
 Chromium: without it the test is skipped locally and fails in CI. On a failure the report gets the end
 of every started server's log (token redacted) and the page's errors, and a screenshot is saved as
@@ -28,6 +29,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from .lab_browser import chromium_path
 
     browser_tests = [item for item in items if "page" in getattr(item, "fixturenames", ())]
+    # Browser tests last: from the first one on, Playwright's sync API keeps an event loop running in
+    # this thread until the session ends, and tests that run their own loop (pytest-jupyter's
+    # server fixtures, asyncio.run) would fail after it.
+    items[:] = [item for item in items if item not in browser_tests] + browser_tests
     if not browser_tests or chromium_path() is not None:
         return
     # CI installs Chromium (scripts/test.sh): there a missing browser is a failure, not a skip.

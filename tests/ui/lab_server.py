@@ -122,14 +122,17 @@ def _write_settings(settings_dir: Path) -> None:
 
 
 def start_lab(python: str, base: Path, root: Path, start_timeout: float = 90) -> LabServer:
-    """Start `<python> -m jupyter lab` serving `root`; `base` holds its private dirs and log."""
+    """Start `<python> -m jupyterlab` serving `root`; `base` holds its private dirs and log."""
     base.mkdir(parents=True, exist_ok=True)
     root.mkdir(parents=True, exist_ok=True)
     settings_dir = base / "lab-settings"
     _write_settings(settings_dir)
     (base / "workspaces").mkdir(exist_ok=True)
     token, port = secrets.token_hex(16), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_KF_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_KF_", "VIRTUAL_ENV"))}
+    # That environment's bin first on PATH, as for a user of it: Jupyter resolves subcommands and
+    # kernels' tools on PATH, so a caller's venv listed first would otherwise serve instead.
+    env["PATH"] = f"{Path(python).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(
         {
             "JUPYTER_CONFIG_DIR": str(base / "config"),
@@ -141,8 +144,7 @@ def start_lab(python: str, base: Path, root: Path, start_timeout: float = 90) ->
     cmd = [
         python,
         "-m",
-        "jupyter",
-        "lab",
+        "jupyterlab",  # LabApp itself: no `jupyter-lab` looked up on PATH
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
