@@ -114,7 +114,7 @@ def resolve_parameters(pipeline: Pipeline, given: Mapping[str, Any]) -> dict[str
         try:
             out[name] = coerce(param, value)
         except ValueError as exc:
-            where = f"cell {param.cell}" if param.cell is not None else "the parameters cell"
+            where = f"cell {param.cell + 1}" if param.cell is not None else "the parameters cell"  # 1-based, as in every message
             raise ParameterError(
                 f"parameter {name!r} ({param.type}, default {param.default!r} in {where}): {exc}", name
             ) from None

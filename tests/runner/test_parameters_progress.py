@@ -51,7 +51,7 @@ def test_strings_are_typed_by_the_defaults():
     ("given", "message"),
     [
         ({"nn": "1"}, "unknown parameter 'nn'"),
-        ({"n": "1.5"}, "parameter 'n' (int, default 3 in cell 1): expected an integer, got '1.5'"),
+        ({"n": "1.5"}, "parameter 'n' (int, default 3 in cell 2): expected an integer, got '1.5'"),
         ({"n": True}, "parameter 'n'"),
         ({"rate": "fast"}, "parameter 'rate'"),
         ({"on": "maybe"}, "parameter 'on'"),
