@@ -153,7 +153,7 @@ class ProblemsView:
     def _where(p) -> str:
         parts = []
         if p.cell is not None:
-            parts.append(f"cell {p.cell}")
+            parts.append(f"cell {p.cell + 1}")  # counted from 1, as in every message
         if p.step:
             parts.append(f"step {p.step}")
         return ", ".join(parts)

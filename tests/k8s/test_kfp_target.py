@@ -106,7 +106,7 @@ def test_none_parameter_is_refused_with_its_cell():
     from jupyter_kf_converter.targets import TargetError
 
     p = demo_pipeline([("k = None", ["pipeline-parameters"]), ("x = k", ["step:a"])])
-    with pytest.raises(TargetError, match=r"parameter 'k' \(cell 0\)"):
+    with pytest.raises(TargetError, match=r"parameter 'k' \(cell 1\)"):
         compile_target(p, "kfp", image="img:1")
 
 

@@ -99,7 +99,7 @@ def test_kf_compile_shows_the_graph_and_problems(kernel, tmp_path, make_notebook
     data = [m["content"]["data"] for m in res.of("display_data")]
     assert any("image/svg+xml" in d and "first" in d["image/svg+xml"] for d in data)
     problems = [d["text/plain"] for d in data if "missing" in d.get("text/plain", "")]
-    assert problems and "cell 1" in problems[0] and "step second" in problems[0]
+    assert problems and "cell 2" in problems[0] and "step second" in problems[0]  # counted from 1
 
 
 def test_kf_snapshot(kernel, tmp_path, make_notebook):

@@ -100,7 +100,7 @@ def _b64(text: str) -> str:
 def _signature_parameter(param) -> inspect.Parameter:
     if param.type == "null":
         raise TargetError(
-            f"parameter {param.name!r} (cell {param.cell}): a None default has no KFP type; give it a value"
+            f"parameter {param.name!r} (cell {param.cell + 1}): a None default has no KFP type; give it a value"
         )
     return inspect.Parameter(
         param.name,
