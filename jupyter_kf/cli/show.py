@@ -55,7 +55,7 @@ def render(run, store, color: bool = False) -> str:
         if s.status.value == "cached" and s.cached_from:
             note = f"cached from {s.cached_from}"
         elif s.error:
-            note = s.error + (f" (cell {s.failed_cell})" if s.failed_cell is not None else "")
+            note = s.error + (f" (cell {s.failed_cell + 1})" if s.failed_cell is not None else "")  # from 1
         else:
             note = ""
         nb = store.resolve(s.notebook)

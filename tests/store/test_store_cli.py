@@ -79,7 +79,7 @@ def test_show(project: Path, runs: dict[str, str], tmp_path: Path) -> None:
     r = kf("show", runs["bad"], cwd=project)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "step train failed" in out and "ZeroDivisionError: division by zero (cell 4)" in out
+    assert "step train failed" in out and "ZeroDivisionError: division by zero (cell 5)" in out  # failed_cell 4, counted from 1
     assert f"kf-runs/{runs['bad']}/steps/load.ipynb" in out
     ok = kf("show", runs["ok"], cwd=tmp_path)  # found through the registry from elsewhere
     assert ok.returncode == 0 and f"cached from {runs['bad']}" in ok.stdout and "accuracy=0.875" in ok.stdout
