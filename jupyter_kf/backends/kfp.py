@@ -3,21 +3,18 @@ v2beta1 REST API, terminated on cancel); the run volume is restored from a Volum
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..k8s.backend import ClusterBackend
-from ..k8s.watch import ClusterRunHandle, ClusterState, StepState
+from ..k8s.driver import ClusterDriverBase, parse_time
+from ..k8s.watch import ClusterState, StepState
 from ..models import Run, RunRequest, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
 
-    from ..k8s.client import KubeClients
     from ..k8s.kfp_api import KfpApi
-    from ..k8s.prepare import ClusterPlan
-    from .base import OnUpdate
 
 RUN_STATE = {
     "RUNTIME_STATE_UNSPECIFIED": RunStatus.running,
@@ -44,86 +41,31 @@ TASK_STATE = {
 }
 
 
-class KfpBackend(ClusterBackend):
-    name = "kfp"
-    description = "Kubeflow Pipelines v2 (steps in the notebook pod's image, volume from a snapshot)"
-    requires = ("kubernetes", "kfp", "requests")
+class KfpDriver(ClusterDriverBase):
+    record_key = "kfp_run"
+    kind = "KFP run"
 
-    def config_reason(self) -> str | None:
-        if not self.settings.kfp_endpoint:
-            return "KFP endpoint not set: KF_KFP_ENDPOINT or c.KubernetesConfig.kfp_endpoint"
-        return self.k8s_reason()
-
-    def namespace(self) -> str:
-        from ..k8s.client import ClusterConfigError
-
-        ns = self.settings.kfp_namespace or self.settings.pod_namespace()
-        if not ns:
-            raise ClusterConfigError("no namespace for KFP runs: set KF_KFP_NAMESPACE")
-        return ns
-
-    def api(self) -> KfpApi:
-        from ..k8s.kfp_api import KfpApi
-
-        return KfpApi(self.settings)
-
-    def start(self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None):
-        driver = KfpDriver(self, pipeline, run, request)
-        return ClusterRunHandle(self.store, run, driver, on_update, poll_interval=self.poll_interval).start()
-
-    def attach_driver(self, run: Run, record: dict[str, Any]) -> KfpDriver:
-        return KfpDriver.attach(self, run, record)
-
-    def step_log(self, run: Run, step: str) -> str:
-        """The live log of a step's pod."""
-        from ..k8s.workflows import pod_log
-
-        details = self.api().get_run(run.external_id or "")
-        pod = _task_pods(details).get(step)
-        return pod_log(self.clients(), pod, self.namespace()) if pod else ""
-
-
-class KfpDriver:
     def __init__(
         self, backend: KfpBackend, pipeline: Pipeline | None, run: Run, request: RunRequest | None
     ) -> None:
         from ..k8s.volumes import k8s_name
 
-        self.backend = backend
-        self.pipeline = pipeline
-        self.run = run
-        self.request = request
-        self.steps = {s.name for s in (pipeline.steps if pipeline else run.steps)}
-        self.clients: KubeClients = backend.clients()
+        super().__init__(backend, pipeline, run, request)
         self.pvc = k8s_name(run.pipeline, run.id, "work")
-        self.plan: ClusterPlan | None = None
-        self.run_id: str | None = None
 
     @classmethod
     def attach(cls, backend: KfpBackend, run: Run, record: dict[str, Any]) -> KfpDriver:
-        """A driver for a run submitted earlier, from its ``cluster.json`` (nothing is submitted)."""
-        from ..k8s.prepare import plan_from_record
-
-        driver = cls(backend, None, run, None)
-        driver.run_id = record.get("kfp_run") or run.external_id
-        if not driver.run_id:
-            raise ValueError(f"run {run.id}: cluster.json names no KFP run")
+        driver = super().attach(backend, run, record)
         driver.pvc = record.get("pvc") or driver.pvc
-        driver.namespace = record["namespace"]  # where it was submitted, whatever the settings say now
-        driver.plan = plan_from_record(record)
         return driver
 
     def describe(self) -> str:
-        return f"KFP run {self.run_id}"
+        return f"KFP run {self.external_id}"
 
     # Resolved in the run's thread: a configuration error fails the run with its message.
     @cached_property
     def api(self) -> KfpApi:
         return self.backend.api()
-
-    @cached_property
-    def namespace(self) -> str:
-        return self.backend.namespace()
 
     def compiled(self) -> str:
         from jupyter_kf_converter.targets.kfp import compile_kfp
@@ -152,20 +94,20 @@ class KfpDriver:
             parameters={k: v for k, v in self.run.parameters.items() if k in known},
             service_account=self.plan.options.service_account,
         )
-        self.run_id = created["run_id"]
+        self.external_id = created["run_id"]
         write_record(
             self.backend.store.run_path(self.run.id),
             self.plan,
             keep_snapshot=s.keep_snapshot,
             backend="kfp",
-            kfp_run=self.run_id,
+            kfp_run=self.external_id,
             pvc=self.pvc,
         )
-        return self.run_id, self.api.run_url(self.run_id)
+        return self.external_id, self.api.run_url(self.external_id)
 
     def poll(self) -> ClusterState:
-        assert self.run_id is not None
-        details = self.api.get_run(self.run_id)
+        assert self.external_id is not None
+        details = self.api.get_run(self.external_id)
         steps: dict[str, StepState] = {}
         names = self.steps
         pods = _task_pods(details)
@@ -175,8 +117,8 @@ class KfpDriver:
                 continue
             state = StepState(
                 status=TASK_STATE.get(task.get("state") or "", StepStatus.pending),
-                started_at=_time(task.get("start_time")),
-                finished_at=_time(task.get("end_time")),
+                started_at=parse_time(task.get("start_time")),
+                finished_at=parse_time(task.get("end_time")),
                 pod=pods.get(name),
             )
             if state.status == StepStatus.failed:
@@ -188,25 +130,45 @@ class KfpDriver:
         )
 
     def cancel(self) -> None:
-        if self.run_id:
-            self.api.terminate_run(self.run_id)
-
-    def pod_log(self, pod: str) -> str:
-        from ..k8s.workflows import pod_log
-
-        return pod_log(self.clients, pod, self.namespace)
+        if self.external_id:
+            self.api.terminate_run(self.external_id)
 
     def cleanup(self) -> None:
-        from ..k8s.prepare import release
         from ..k8s.volumes import delete_pvc
 
-        if self.plan is None:
-            return
         try:
-            if self.run_id and self.plan.options.volume:
+            if self.plan is not None and self.external_id and self.plan.options.volume:
                 delete_pvc(self.clients, self.pvc, self.namespace)
         finally:
-            release(self.clients, self.plan)
+            super().cleanup()
+
+
+
+class KfpBackend(ClusterBackend):
+    name = "kfp"
+    description = "Kubeflow Pipelines v2 (steps in the notebook pod's image, volume from a snapshot)"
+    requires = ("kubernetes", "kfp", "requests")
+    driver = KfpDriver
+    namespace_setting = "kfp_namespace"
+    no_namespace = "no namespace for KFP runs: set KF_KFP_NAMESPACE"
+
+    def config_reason(self) -> str | None:
+        if not self.settings.kfp_endpoint:
+            return "KFP endpoint not set: KF_KFP_ENDPOINT or c.KubernetesConfig.kfp_endpoint"
+        return self.k8s_reason()
+
+    def api(self) -> KfpApi:
+        from ..k8s.kfp_api import KfpApi
+
+        return KfpApi(self.settings)
+
+    def step_log(self, run: Run, step: str) -> str:
+        """The live log of a step's pod."""
+        from ..k8s.workflows import pod_log
+
+        details = self.api().get_run(run.external_id or "")
+        pod = _task_pods(details).get(step)
+        return pod_log(self.clients(), pod, self.namespace()) if pod else ""
 
 
 def _task_pods(details: dict[str, Any]) -> dict[str, str]:
@@ -217,9 +179,3 @@ def _task_pods(details: dict[str, Any]) -> dict[str, str]:
         if pods and task.get("display_name"):
             out[task["display_name"]] = pods[-1]
     return out
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text or text.startswith("1970-01-01"):
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

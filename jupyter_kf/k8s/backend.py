@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..backends.base import Backend
-from ..models import BackendInfo, Run
+from ..models import BackendInfo, Run, RunRequest
 from .config import ClusterSettings
 
 if TYPE_CHECKING:
@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from ..store import RunStore
     from ..store.liveness import WatchLock
     from .client import KubeClients
+    from .driver import ClusterDriverBase
     from .prepare import ClusterPlan
-    from .watch import ClusterDriver, ClusterRunHandle
+    from .watch import ClusterRunHandle
 
 _DEFAULT_SETTINGS: ClusterSettings | None = None
 
@@ -46,10 +47,14 @@ def default_settings() -> ClusterSettings:
 
 
 class ClusterBackend(Backend):
-    """Base of the KFP and Argo backends."""
+    """Base of the KFP and Argo backends: a subclass names its driver and its namespace setting."""
 
     description = ""
     requires: tuple[str, ...] = ("kubernetes",)
+    driver: ClassVar[type[ClusterDriverBase]]
+    #: ClusterSettings field with the namespace for this backend's runs, and the error without one.
+    namespace_setting: ClassVar[str]
+    no_namespace: ClassVar[str]
 
     def __init__(
         self,
@@ -124,10 +129,27 @@ class ClusterBackend(Backend):
     def config_reason(self) -> str | None:
         return self.k8s_reason()
 
-    # -- watching a run again -----------------------------------------------------------------
-    def attach_driver(self, run: Run, record: dict[str, Any]) -> ClusterDriver:
+    def namespace(self) -> str:
+        """The configured namespace for this backend's runs, else the notebook pod's own."""
+        from .client import ClusterConfigError
+
+        ns = getattr(self.settings, self.namespace_setting) or self.settings.pod_namespace()
+        if not ns:
+            raise ClusterConfigError(self.no_namespace)
+        return ns
+
+    # -- running and watching -----------------------------------------------------------------
+    def start(
+        self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None
+    ) -> ClusterRunHandle:
+        from .watch import ClusterRunHandle
+
+        driver = self.driver(self, pipeline, run, request)
+        return ClusterRunHandle(self.store, run, driver, on_update, poll_interval=self.poll_interval).start()
+
+    def attach_driver(self, run: Run, record: dict[str, Any]) -> ClusterDriverBase:
         """A driver for a run submitted earlier (by any process), from its ``cluster.json``."""
-        raise NotImplementedError
+        return self.driver.attach(self, run, record)
 
     def reattach(
         self, run: Run, *, lock: WatchLock | None = None, on_update: OnUpdate | None = None
