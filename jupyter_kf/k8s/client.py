@@ -47,6 +47,21 @@ def api_error(exc: Exception, doing: str) -> ClusterError:
     return ClusterError(text, status=status, reason=reason)
 
 
+def delete_if_present(doing: str, call: Any, *args: Any) -> bool:
+    """Run a kubernetes ``delete_*`` call; False when the object was already gone (404). Other API
+    errors become a ClusterError naming ``doing``; errors that are not API answers propagate."""
+    try:
+        call(*args)
+        return True
+    except Exception as exc:
+        status = getattr(exc, "status", None)
+        if status == 404:
+            return False
+        if status is None:
+            raise
+        raise api_error(exc, doing) from None
+
+
 def read_token(path: str) -> str | None:
     try:
         with open(path) as f:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .client import ClusterError, KubeClients, api_error
+from .client import ClusterError, KubeClients, api_error, delete_if_present
 
 GROUP = "snapshot.storage.k8s.io"
 VERSION = "v1"
@@ -47,15 +47,10 @@ def read_pvc(clients: KubeClients, name: str, namespace: str) -> dict[str, Any]:
 
 def delete_pvc(clients: KubeClients, name: str, namespace: str) -> bool:
     """Delete a PVC; False when it was already gone."""
-    try:
-        clients.core.delete_namespaced_persistent_volume_claim(name, namespace)
-        return True
-    except Exception as exc:
-        if getattr(exc, "status", None) == 404:
-            return False
-        if getattr(exc, "status", None) is None:
-            raise
-        raise api_error(exc, f"deleting PersistentVolumeClaim {namespace}/{name}") from None
+    return delete_if_present(
+        f"deleting PersistentVolumeClaim {namespace}/{name}",
+        clients.core.delete_namespaced_persistent_volume_claim, name, namespace,
+    )  # fmt: skip
 
 
 def create_snapshot(
@@ -132,12 +127,7 @@ def wait_ready(
 
 def delete_snapshot(clients: KubeClients, name: str, namespace: str) -> bool:
     """Delete a VolumeSnapshot; False when it was already gone."""
-    try:
-        clients.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-        return True
-    except Exception as exc:
-        if getattr(exc, "status", None) == 404:
-            return False
-        if getattr(exc, "status", None) is None:
-            raise
-        raise api_error(exc, f"deleting VolumeSnapshot {namespace}/{name}") from None
+    return delete_if_present(
+        f"deleting VolumeSnapshot {namespace}/{name}",
+        clients.custom.delete_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name,
+    )  # fmt: skip

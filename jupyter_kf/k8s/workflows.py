@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client import ClusterError, KubeClients, api_error
+from .client import ClusterError, KubeClients, api_error, delete_if_present
 
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
@@ -49,15 +49,11 @@ def stop_workflow(clients: KubeClients, name: str, namespace: str) -> dict[str, 
 
 
 def delete_workflow(clients: KubeClients, name: str, namespace: str) -> bool:
-    try:
-        clients.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-        return True
-    except Exception as exc:
-        if getattr(exc, "status", None) == 404:
-            return False
-        if getattr(exc, "status", None) is None:
-            raise
-        raise api_error(exc, f"deleting Workflow {namespace}/{name}") from None
+    """Delete a Workflow; False when it was already gone."""
+    return delete_if_present(
+        f"deleting Workflow {namespace}/{name}",
+        clients.custom.delete_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name,
+    )  # fmt: skip
 
 
 def pod_log(clients: KubeClients, pod: str, namespace: str, container: str = "main") -> str:
