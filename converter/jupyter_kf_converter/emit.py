@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from .ir import Cell, Pipeline, Step
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 VALUES_DIR_PARAMETER = "_kf_values_dir"
 DEFAULT_VALUES_DIR = "kf-values"
@@ -55,26 +56,30 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _code(source: str, role: str) -> NotebookNode:
+# Notebooks are built as plain nbformat 4.5 JSON, as parse.py reads them: importing nbformat costs
+# ~1.3 s here (its schema validator's format checkers), which `compile --steps-dir` and the KFP/Argo
+# targets would pay for nothing. Tests validate the result against nbformat's schema.
+def _cell(cell_type: str, source: str, cell_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
     # Fixed cell ids: emitting the same pipeline twice gives the same notebook (specs embedding it
     # stay stable, and so do caches keyed on them).
-    cell = nbformat.v4.new_code_cell(source, id=f"kf-{role}")
-    cell.metadata["jupyter_kf"] = {"role": role}
+    cell: dict[str, Any] = {"cell_type": cell_type, "id": cell_id, "metadata": metadata, "source": source}
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
     return cell
 
 
-def _copy(cell: Cell, role: str) -> NotebookNode:
+def _code(source: str, role: str) -> dict[str, Any]:
+    return _cell("code", source, f"kf-{role}", {"jupyter_kf": {"role": role}})
+
+
+def _copy(cell: Cell, role: str) -> dict[str, Any]:
     """A source cell copied into a step notebook: outputs cleared, original index kept."""
-    make = {
-        "markdown": nbformat.v4.new_markdown_cell,
-        "raw": nbformat.v4.new_raw_cell,
-    }.get(cell.cell_type, nbformat.v4.new_code_cell)
-    new = make(cell.source, id=f"cell-{cell.index}")
+    metadata: dict[str, Any] = {}
     tags = [t for t in cell.tags if t not in _PAPERMILL_TAGS]
     if tags:
-        new.metadata["tags"] = tags
-    new.metadata["jupyter_kf"] = {"role": role, "source_cell": cell.index}
-    return new
+        metadata["tags"] = tags
+    metadata["jupyter_kf"] = {"role": role, "source_cell": cell.index}
+    return _cell(cell.cell_type, cell.source, f"cell-{cell.index}", metadata)
 
 
 def parameters_source(pipeline: Pipeline, step: Step) -> str:
@@ -125,23 +130,39 @@ def save_source(pipeline: Pipeline, step: Step) -> str:
     return "\n".join(lines)
 
 
-def emit_step(pipeline: Pipeline, step_name: str) -> NotebookNode:
-    """The papermill-ready notebook of one step (see the module docstring for its layout)."""
+def emit_notebook(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
+    """The papermill-ready notebook of one step as nbformat 4.5 JSON (layout: module docstring)."""
     step = pipeline.step(step_name)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = pipeline.kernel.model_dump()
-    nb.metadata["language_info"] = {"name": pipeline.kernel.language}
-    nb.metadata["jupyter_kf"] = {"pipeline": pipeline.name, "step": step.name}
-
     params = _code(parameters_source(pipeline, step), "parameters")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells.append(params)
-    nb.cells.extend(_copy(c, "imports") for c in pipeline.imports)
-    nb.cells.extend(_copy(c, "functions") for c in pipeline.functions)
-    nb.cells.append(_code(load_source(step), "load"))
-    nb.cells.extend(_copy(c, "step") for c in step.cells)
-    nb.cells.append(_code(save_source(pipeline, step), "save"))
-    return nb
+    params["metadata"]["tags"] = ["parameters"]
+    cells = [
+        params,
+        *(_copy(c, "imports") for c in pipeline.imports),
+        *(_copy(c, "functions") for c in pipeline.functions),
+        _code(load_source(step), "load"),
+        *(_copy(c, "step") for c in step.cells),
+        _code(save_source(pipeline, step), "save"),
+    ]
+    metadata = {
+        "kernelspec": pipeline.kernel.model_dump(),
+        "language_info": {"name": pipeline.kernel.language},
+        "jupyter_kf": {"pipeline": pipeline.name, "step": step.name},
+    }
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def notebook_json(nb: dict[str, Any], *, compact: bool = False) -> str:
+    """A notebook as .ipynb text (nbformat's own layout, or compact for embedding in specs)."""
+    if compact:
+        return json.dumps(nb, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json.dumps(nb, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def emit_step(pipeline: Pipeline, step_name: str) -> NotebookNode:
+    """`emit_notebook` as an ``nbformat.NotebookNode`` (imports nbformat)."""
+    import nbformat
+
+    return nbformat.from_dict(emit_notebook(pipeline, step_name))
 
 
 def emit_steps(pipeline: Pipeline, out_dir: str | Path) -> dict[str, Path]:
@@ -159,6 +180,6 @@ def emit_steps(pipeline: Pipeline, out_dir: str | Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for step in pipeline.steps:
         path = out / f"{step.name}.ipynb"
-        nbformat.write(emit_step(pipeline, step.name), path)
+        path.write_text(notebook_json(emit_notebook(pipeline, step.name)), encoding="utf-8")
         paths[step.name] = path
     return paths

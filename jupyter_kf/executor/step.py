@@ -155,12 +155,11 @@ def _read(path: Path) -> Any | None:
 
 def write_input_notebook(pipeline: Any, step: str, path: Path) -> Path:
     """Emit ``step``'s notebook to ``path`` (valid by construction: written without re-validating)."""
-    from jupyter_kf_converter.emit import emit_step
-    from nbformat.v4.nbjson import writes
+    from jupyter_kf_converter.emit import emit_notebook, notebook_json
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(writes(emit_step(pipeline, step)), encoding="utf-8")
+    tmp.write_text(notebook_json(emit_notebook(pipeline, step)), encoding="utf-8")
     tmp.replace(path)
     return path
 

@@ -129,3 +129,32 @@ def test_runtime_imports_only_the_standard_library(tmp_path: Path) -> None:
         "jupyter_kf_converter.runtime.formats",
         "jupyter_kf_converter.runtime.values",
     ]
+
+
+def test_compile_and_emit_of_a_v4_notebook_never_import_nbformat(tmp_path: Path) -> None:
+    """`jupyter kf compile --steps-dir` and the KFP/Argo targets must not pay nbformat's import
+    (~1.3 s here); what they write is still valid nbformat 4.5, checked here with nbformat itself."""
+    import nbformat
+    from kf_testing import build_notebook
+
+    nbformat.write(
+        build_notebook([("import math", ["imports"]), ("x = math.pi", ["step:a"]), ("y = x * 2", ["step:b"])]),
+        tmp_path / "pipe.ipynb",
+    )
+    out = run_isolated(
+        """
+        import sys
+        from pathlib import Path
+        from jupyter_kf_converter import compile_notebook
+        from jupyter_kf_converter.emit import emit_steps
+
+        paths = emit_steps(compile_notebook("pipe.ipynb"), Path("steps"))
+        result = {"steps": sorted(paths), "nbformat": sorted(m for m in sys.modules if m.startswith("nbformat"))}
+        """,
+        tmp_path,
+    )
+    assert out == {"steps": ["a", "b"], "nbformat": []}
+    for step in ("a", "b"):
+        nb = nbformat.read(tmp_path / "steps" / f"{step}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        assert nb.nbformat_minor == 5 and nb.metadata["jupyter_kf"]["step"] == step

@@ -131,13 +131,8 @@ def snapshot_data_source(snapshot: str) -> dict[str, str]:
 
 
 def emitted_notebook_json(pipeline: Pipeline, step: Step) -> str:
-    """The step's papermill-ready notebook (from the converter's emitter) as JSON text."""
-    import nbformat
+    """The step's papermill-ready notebook (from the converter's emitter) as compact JSON text;
+    its cell ids are stable, so the same pipeline compiles to the same spec (and KFP's cache key holds)."""
+    from ..emit import emit_notebook, notebook_json
 
-    from ..emit import emit_step
-
-    nb = emit_step(pipeline, step.name)
-    for i, cell in enumerate(nb.cells):
-        # Stable ids: the same pipeline compiles to the same spec (and KFP's cache key holds).
-        cell["id"] = f"{step.name[:40]}-{i}"
-    return nbformat.writes(nb, indent=None, separators=(",", ":"))
+    return notebook_json(emit_notebook(pipeline, step.name), compact=True)
