@@ -63,22 +63,26 @@ def _operations() -> list[tuple[str, str]]:
     return [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if m in ("get", "post")]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
-@pytest.mark.parametrize(("method", "path"), _operations())
-def test_api_fuzz(served_schema, server, method, path, mode):
-    operation = served_schema[path][method]
+def fuzz_operation(strategy, token: str) -> None:
+    """Bounded, reproducible property-based calls of one operation, each checked against the spec."""
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=strategy)
     @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
               derandomize=True, database=None)
     def fuzz(case):
         case.call_and_validate(
-            headers={"Authorization": f"token {server.token}"},
+            headers={"Authorization": f"token {token}"},
             checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
             timeout=REQUEST_TIMEOUT,
         )
 
     fuzz()
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_api_fuzz(served_schema, server, method, path, mode):
+    fuzz_operation(served_schema[path][method].as_strategy(generation_mode=mode), server.token)
 
 
 @pytest.mark.parametrize(
@@ -87,16 +91,5 @@ def test_api_fuzz(served_schema, server, method, path, mode):
 )
 def test_api_fuzz_on_a_real_run(served_schema, server, method, path):
     """The same, with the id of a real finished run, so step names and bodies reach deeper."""
-    operation = served_schema[path][method]
-
-    @given(case=operation.as_strategy(path_parameters={"run_id": server.run_id}))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-              derandomize=True, database=None)
-    def fuzz(case):
-        case.call_and_validate(
-            headers={"Authorization": f"token {server.token}"},
-            checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
-            timeout=REQUEST_TIMEOUT,
-        )
-
-    fuzz()
+    strategy = served_schema[path][method].as_strategy(path_parameters={"run_id": server.run_id})
+    fuzz_operation(strategy, server.token)
