@@ -59,8 +59,20 @@ def test_svg_is_well_formed_with_a_box_per_step_and_a_path_per_edge(compile_cell
 
 
 def test_svg_escapes_text(compile_cells):
-    p = compile_cells([("x = 1", ["step:a"])], name="a&b<c>.ipynb")
-    ET.fromstring(to_svg(p))  # parses
+    # Compiled names are already Kubernetes-safe, so set markup characters on the IR directly:
+    # the SVG must still parse and give back the exact text.
+    p = compile_cells([("x = 1", ["step:a"]), ("y = x", ["step:b"])])
+    p.name = 'a&b<c>"d'
+    p.steps[0].name = p.edges[0].source = "<a>"
+    p.steps[1].depends_on = ["<a>"]
+    p.edges[0].names = ["x&y"]
+    root = ET.fromstring(to_svg(p))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert root.find("s:title", ns).text == 'a&b<c>"d'
+    texts = {t.text for t in root.findall(".//s:text", ns)}
+    assert {"<a>", "x&y"} <= texts
+    (edge,) = root.findall(".//s:path[@class]", ns)
+    assert edge.attrib["data-source"] == "<a>"
 
 
 def test_graph_json_for_the_ui(compile_cells):
