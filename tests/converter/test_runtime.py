@@ -230,7 +230,33 @@ def test_function_from_a_kernel_cell_hashes_the_same_in_every_kernel(tmp_path: P
     assert hashes[0] == hashes[1]
     values.finish()
     outer = runtime.load_value(tmp_path / "2222", "s", "outer")
-    assert outer(2) == 7 and outer.__code__.co_filename == "<kernel cell 3301234.py>"
+    assert outer(2) == 7
+
+
+def test_function_from_a_kernel_cell_pickles_the_same_in_two_real_processes(tmp_path: Path) -> None:
+    """The property cache keys rely on, across real interpreters: a notebook function defined in a
+    fresh process under ipykernel's per-process cell file name hashes the same in each one."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from jupyter_kf_converter.runtime import StepValues\n"
+        "src = 'def outer(v):\\n    scale = 3\\n    return (lambda w: w * scale)(v) + 1\\n'\n"
+        "ns = {'__name__': '__main__'}\n"
+        "exec(compile(src, f'/tmp/ipykernel_{os.getpid()}/3301234.py', 'exec'), ns)\n"
+        "values = StepValues(Path(sys.argv[1]), 's')\n"
+        "values.save('outer', ns['outer'])\n"
+        "print(values.saved['outer']['sha256'])\n"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / str(i))], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        for i in range(2)
+    }
+    assert len(hashes) == 1 and len(next(iter(hashes))) == 64
 
 
 def test_without_cloudpickle_the_standard_pickle_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
