@@ -12,6 +12,11 @@ extension maps its Jupyter (traitlets) config onto the same model with :meth:`Se
 ``JUPYTER_KF_KEEP_SNAPSHOTS``  Newest snapshots ``snapshot gc`` always keeps (default 10).
 ``JUPYTER_KF_REGISTRY``        The registry of store folders (default
                                ``<jupyter data dir>/kf-stores.json``).
+``JUPYTER_KF_GPUS``            GPU ids local steps may use, e.g. ``0,1``, or ``none`` (default:
+                               the GPUs ``nvidia-smi`` lists, within ``CUDA_VISIBLE_DEVICES``).
+``JUPYTER_KF_GPU_FALLBACK``    ``error`` (default): a step tagged ``limit:nvidia.com/gpu:N`` on a
+                               machine without GPUs is refused before the run; ``cpu``: it runs
+                               without a GPU.
 =============================  ==============================================================
 """
 
@@ -20,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +53,12 @@ class Settings(BaseModel):
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
     registry: str | None = Field(
         default=None, description="Registry file of known stores (None: <jupyter data dir>/kf-stores.json)."
+    )
+    gpus: str | None = Field(
+        default=None, description="GPU ids local steps may use ('0,1', 'none'); None: detect with nvidia-smi."
+    )
+    gpu_fallback: Literal["error", "cpu"] = Field(
+        default="error", description="A GPU step on a machine without GPUs: refuse ('error') or run on the CPU."
     )
 
     @field_validator("timeout", mode="before")

@@ -135,6 +135,7 @@ class PipelineService:
         if not pipeline.valid:
             raise InvalidPipeline(pipeline, self._display(path))
         params = resolve_parameters(pipeline, request.parameters)
+        backend_class(request.backend).check(pipeline, self.settings)
         return (
             pipeline,
             request.model_copy(update={"notebook": str(path), "parameters": params}),
@@ -147,6 +148,7 @@ class PipelineService:
         earlier run's own pipeline. Which steps are reused is the backend's decision."""
         from jupyter_kf_converter.ir import Pipeline
 
+        from .backends import backend_class
         from .executor.parameters import resolve_parameters
 
         store = self._locate(request.retry_of)  # type: ignore[arg-type]
@@ -160,6 +162,7 @@ class PipelineService:
         known = {p.name for p in pipeline.parameters}
         params = {k: v for k, v in old.parameters.items() if k in known}
         params.update(resolve_parameters(pipeline, request.parameters))
+        backend_class(request.backend).check(pipeline, self.settings)
         return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), store
 
     def submit(self, request: RunRequest, on_update: OnUpdate | None = None) -> Run:

@@ -29,6 +29,7 @@ from ..models import BackendInfo, Run, RunRequest
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
 
+    from ..config import Settings
     from ..store import RunStore
 
 OnUpdate = Callable[[Run], None]
@@ -57,6 +58,11 @@ class Backend(ABC):
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
+
+    @classmethod
+    def check(cls, pipeline: Pipeline, settings: Settings) -> None:
+        """Refuse, before anything runs or is recorded, a pipeline this backend cannot run here
+        (raise ``ValueError`` saying which step and why). Default: accept."""
 
     @abstractmethod
     def info(self) -> BackendInfo:

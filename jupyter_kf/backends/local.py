@@ -21,6 +21,7 @@ from .base import Backend, OnUpdate
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
 
+    from ..config import Settings
     from ..executor.reuse import Reuse
     from ..executor.runner import LocalExecutor
     from ..kernels.pool import KernelPool
@@ -128,8 +129,11 @@ class LocalRun:
         _import_kernel_client()
         from ..kernels.pool import KernelPool
 
+        from ..executor.gpus import NO_GPU, VISIBLE
+
         work = self.store.work_dir(self.run_id)
-        env = {"JUPYTER_KF_RUN_ID": self.run_id}
+        # A step without limit:nvidia.com/gpu sees no GPU (a GPU step's kernel gets its own).
+        env = {"JUPYTER_KF_RUN_ID": self.run_id, VISIBLE: NO_GPU}
         from ..kernels.preload import modules_to_preload
 
         cap = self.backend.max_parallel(self.request) + 2
@@ -172,7 +176,18 @@ class LocalRun:
             snapshot_key=snapshot_key(store.path, snap, notebook.name) if snap else None,
             reuse=reuse,
             speculative=pool_started,
+            gpus=self._gpu_slots(),
         )
+
+    def _gpu_slots(self) -> Any:
+        """The GPUs this run's GPU steps take from; None when none asks for one or when the
+        machine has none and the settings let such steps run on the CPU (``check`` passed)."""
+        from ..executor import gpus
+
+        if not any(gpus.requested(s) for s in self.pipeline.steps):
+            return None
+        ids, _ = gpus.detect(self.store.settings.gpus)
+        return gpus.slots_for(ids) if ids else None
 
     def _prepare_retry(self, old_id: str, work: Path) -> tuple[str | None, dict[str, Reuse]]:
         """The earlier run's working folder (with the files its steps wrote) and the steps to take
@@ -261,6 +276,15 @@ class LocalBackend(Backend):
             configured=True,
             description="Each step in a fresh local kernel (papermill); independent steps in parallel.",
         )
+
+    @classmethod
+    def check(cls, pipeline: Pipeline, settings: Settings) -> None:
+        """Steps asking for more GPUs than the machine has are refused before the run."""
+        from ..executor import gpus
+
+        if any(gpus.requested(s) for s in pipeline.steps):
+            ids, source = gpus.detect(settings.gpus)
+            gpus.check(pipeline, ids, source, settings.gpu_fallback)
 
     def start(
         self, pipeline: Pipeline, run: Run, request: RunRequest, on_update: OnUpdate | None = None

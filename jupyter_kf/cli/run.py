@@ -102,6 +102,7 @@ def _main(args: argparse.Namespace) -> int:
 
     from ..backends import UnknownBackend
     from ..config import Settings
+    from ..executor.gpus import GpuUnavailableError
     from ..executor.parameters import ParameterError, split_assignments
     from ..models import RunRequest, RunStatus
     from ..service import InvalidPipeline, PipelineService
@@ -147,6 +148,8 @@ def _main(args: argparse.Namespace) -> int:
             return 1
         except ParameterError as exc:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
+        except GpuUnavailableError as exc:
+            return fmt.error(PROG, exc, 2)
         except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)
         run_ids.append(run.id)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import Run, RunStatus, StepRun, StepStatus
 from . import files
+from .gpus import VISIBLE, GpuSlots, requested
 from .reuse import Reuse, StepCache
 from .step import StepAttempt, StepOutcome, write_input_notebook
 
@@ -53,6 +54,8 @@ class ExecutionPlan:
     # First run of this notebook in the store: root steps start without a cache lookup (their
     # kernels are already starting); their keys are computed once they succeed.
     speculative: bool = False
+    # GPUs steps tagged limit:nvidia.com/gpu:N take from (None: such steps run without one)
+    gpus: GpuSlots | None = None
 
 
 class LocalExecutor:
@@ -77,6 +80,9 @@ class LocalExecutor:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self.cache = StepCache(store, plan)
+        self._gpus: dict[str, list[str]] = {}  # step -> GPU ids it holds while it runs
+        self._waiting_for_gpus: set[str] = set()  # ready steps that wait for free GPUs
+        self._looked_up: set[str] = set()  # ready steps whose cache lookup missed
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -133,6 +139,9 @@ class LocalExecutor:
                             )
                 else:
                     self._schedule(running, workers)
+                if not running and self._waiting_for_gpus and not self._cancel.is_set():
+                    time.sleep(CANCEL_POLL)  # another process holds the GPUs: wait for them
+                    continue
                 if not running:
                     for name, st in self.status.items():  # nothing runs, so nothing can become ready
                         if st == StepStatus.pending:
@@ -158,17 +167,40 @@ class LocalExecutor:
         while progressed:
             progressed = False
             self._skip_blocked()
+            self._waiting_for_gpus.clear()
             for step in self._ready():
                 if len(running) >= self.plan.max_parallel:
                     break
-                if self._take_over(step):
-                    progressed = True
+                if step not in self._looked_up:  # a step waiting for GPUs is looked up once
+                    if self._take_over(step):
+                        progressed = True
+                        continue
+                    self._looked_up.add(step)
+                if not self._hold_gpus(step):
+                    self._waiting_for_gpus.add(step)
                     continue
                 _ = self.pool  # created (and its imports done) here, not racing in the workers
                 running.add(step)
                 self._set(step, StepStatus.running, attempt=1)
                 workers.submit(self._run_step, step)
         self._prestart(running)
+
+    def _hold_gpus(self, step: str) -> bool:
+        """Take the GPUs a step asks for; False (the step stays pending) while too few are free."""
+        n = requested(self.p.step(step)) if self.plan.gpus is not None else 0
+        if n == 0:
+            return True
+        assert self.plan.gpus is not None
+        got = self.plan.gpus.acquire(n)
+        if got is None:
+            return False
+        self._gpus[step] = got
+        return True
+
+    def _release_gpus(self, step: str) -> None:
+        got = self._gpus.pop(step, None)
+        if got and self.plan.gpus is not None:
+            self.plan.gpus.release(got)
 
     def _ready(self) -> list[str]:
         ok = (StepStatus.succeeded, StepStatus.cached)
@@ -207,7 +239,7 @@ class LocalExecutor:
             unfinished = [d for d in s.depends_on if not self.status[d].finished]
             if waits and len(waits) == len(unfinished):
                 depth[s.name] = 1 + max(waits)
-                if depth[s.name] <= LOOKAHEAD:
+                if depth[s.name] <= LOOKAHEAD and not (self.plan.gpus is not None and requested(s)):
                     soon += 1
         if soon or self._pool is not None:
             self.pool.want(soon)
@@ -253,6 +285,8 @@ class LocalExecutor:
             outcome = self._attempt_all(name)
         except BaseException as exc:  # never lose a completion: the loop waits for it
             outcome = StepOutcome(ok=False, error=f"step {name!r}: runner error: {type(exc).__name__}: {exc}")
+        finally:
+            self._release_gpus(name)
         self._done.put((name, outcome))
 
     def _attempt_all(self, name: str) -> StepOutcome:
@@ -276,7 +310,11 @@ class LocalExecutor:
                 self._notify()
                 with open(log_path, "a") as f:
                     f.write(f"\n--- jupyter-kf: attempt {attempt} of {tries} ---\n")
-            km = self.pool.take()
+            gpus = self._gpus.get(name)
+            if gpus:
+                with open(log_path, "a") as f:
+                    f.write(f"--- jupyter-kf: GPU(s) {','.join(gpus)} ({VISIBLE}) ---\n")
+            km = self.pool.take({VISIBLE: ",".join(gpus)} if gpus else None)
             a = StepAttempt(
                 name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
             )

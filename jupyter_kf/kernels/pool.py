@@ -53,8 +53,11 @@ class KernelPool:
             self._want = max(0, min(n, self.cap))
             self._cond.notify_all()
 
-    def take(self) -> StepKernelManager:
-        """A started, unused kernel (from the pool if one is idle, else started now)."""
+    def take(self, env: dict[str, str] | None = None) -> StepKernelManager:
+        """A started, unused kernel (from the pool if one is idle, else started now). With ``env``
+        (e.g. the GPUs a step holds), a kernel started now with those variables added."""
+        if env:
+            return self._start(env)
         with self._cond:
             while not self._idle and self._starting and not self._closed:
                 self._cond.wait()  # one is on its way: sooner than starting another
@@ -103,14 +106,14 @@ class KernelPool:
             return [km.pid for km in self._live if km.pid]
 
     # -- internals ------------------------------------------------------------------------------
-    def _start(self) -> StepKernelManager:
+    def _start(self, env: dict[str, str] | None = None) -> StepKernelManager:
         if not self._preloaded:
             with self._preload_lock:  # before the first fork: every kernel then has the modules
                 if not self._preloaded:
                     self._preload()
                     self._preloaded = True
         km = StepKernelManager(kernel_name=self.kernel_name)
-        km.start_kernel(cwd=self.cwd, env=dict(self.env))
+        km.start_kernel(cwd=self.cwd, env={**self.env, **(env or {})})
         with self._cond:
             self._live.add(km)
             closed = self._closed
