@@ -69,7 +69,7 @@ def detect(setting: str | None = None, environ: Mapping[str, str] | None = None)
             ids = [i for i in ids if int(i) < len(found)]
         return ids, f"{VISIBLE}={visible}"
     if found is None:
-        return [], "no NVIDIA driver found (nvidia-smi)"
+        return [], "nvidia-smi found no NVIDIA driver"
     return found, "nvidia-smi"
 
 
