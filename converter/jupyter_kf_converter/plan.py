@@ -136,6 +136,7 @@ class _Planner:
             self.problem(tp.code, tp.message, cell=cell, step=self.cell_step.get(cell), name=tp.tag,
                          severity=tp.severity)
         self._misplaced_options(parsed)
+        self._left_out(parsed)
 
         self.analyses: dict[int, BlockAnalysis] = {}
         for pos, block in enumerate(parsed.blocks):
@@ -190,8 +191,6 @@ class _Planner:
                 other = taken[name]
                 same = other.block.name == raw
                 why = "" if same else f" ({raw!r} and {other.block.name!r} both map to {name!r})"
-                if other.block.implicit or block.implicit:
-                    why += " (untagged code cells before the first tag form an implicit step 'setup')"
                 self.problem("duplicate-step",
                              f"step {name!r} is defined twice{why}: at cell {other.block.first_cell + 1} and here; "
                              f"a step's cells must be contiguous: rename one, or tag the cells in between",
@@ -208,6 +207,20 @@ class _Planner:
                 st.prev += [(p, c.index) for p in c.parsed.prev]
         self.by_name = taken
         return steps
+
+    def _left_out(self, parsed: ParsedNotebook) -> None:
+        if not parsed.left_out:
+            return
+        cells = parsed.left_out
+        listing = (f"cell {cells[0] + 1}" if len(cells) == 1
+                   else "cells " + ", ".join(str(c + 1) for c in cells))
+        self.problem("untagged-cells-left-out",
+                     f"{listing} come{'s' if len(cells) == 1 else ''} before the first tagged cell and "
+                     f"{'is' if len(cells) == 1 else 'are'} left out of the pipeline, as Kale leaves them out: "
+                     f"to run {'it' if len(cells) == 1 else 'them'} as a step, tag cell {cells[0] + 1} "
+                     f"step:<name> (and add prev:<name> to the steps that need its effects, e.g. files it "
+                     f"downloads); to run {'it' if len(cells) == 1 else 'them'} before every step "
+                     f"(e.g. !pip install), tag it imports", cell=cells[0], severity="warning")
 
     def _misplaced_options(self, parsed: ParsedNotebook) -> None:
         kind_names = {"imports": "an imports", "functions": "a functions", "parameters": "the pipeline-parameters",
@@ -371,12 +384,15 @@ class _Planner:
         what = f"name {use.name!r}" + (f" (read by {use.via})" if use.via else "")
         msg = f"{what} is not defined by any earlier step, import or parameter"
         later = [d for d in self.definers.get(use.name, ()) if d.pos > st.pos and d.step]
-        skipped = [c.index for pos, a in self.analyses.items() if self.parsed.blocks[pos].kind == "skip"
-                   and use.name in a.defines for c in self.parsed.blocks[pos].code_cells[:1]]
+        skipped = [(a.defines[use.name].cell, self.parsed.blocks[pos].implicit) for pos, a in self.analyses.items()
+                   if self.parsed.blocks[pos].kind == "skip" and use.name in a.defines]
         if later:
             msg += f" (step {later[0].step!r} defines it later, at cell {later[0].binding.cell + 1})"
         elif skipped:
-            msg += f" (only a skipped cell defines it, cell {skipped[0] + 1})"
+            cell, left_out = skipped[0]
+            msg += (f" (only cell {cell + 1} defines it, which is untagged before the first tagged cell and so "
+                    f"left out: tag it step:<name> or imports)" if left_out
+                    else f" (only a skipped cell defines it, cell {cell + 1})")
         unseen = [what for p, what in self.unseen if p <= st.pos or self.parsed.blocks[p].kind != "step"]
         if unseen:
             msg += f"; it may come from {unseen[0]}"
@@ -397,6 +413,13 @@ class _Planner:
                     if any(m.name == name for m in metrics):
                         continue
                     d = self._origin(name, pos)
+                    if name in self.parameters and (d is None or d.block.kind == "parameters"):
+                        recorder = self._parameter_metric_step(name)
+                        if recorder is not None:
+                            recorder.parameters.add(name)
+                            recorder.metrics.append(name)
+                            metrics.append(Metric(name=name, step=recorder.name, cell=c.index))
+                        continue
                     if d is None or d.block.kind != "step":
                         why = "no step defines it before the pipeline-metrics cell"
                         if d is not None:
@@ -408,6 +431,13 @@ class _Planner:
                     producer.metrics.append(name)
                     metrics.append(Metric(name=name, step=producer.name, cell=c.index))
         return metrics
+
+    def _parameter_metric_step(self, name: str) -> _StepState | None:
+        """Kale lets the metrics cell print a parameter: the last step reading it records it (else the
+        last step), so its value is recorded with the run like any metric."""
+        ordered = sorted(self.steps.values(), key=lambda s: s.pos)
+        readers = [st for st in ordered if name in st.parameters]
+        return (readers or ordered or [None])[-1]
 
     # -- edges ----------------------------------------------------------------------------------
     def _edges(self) -> list[Edge]:
