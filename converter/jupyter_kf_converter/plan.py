@@ -36,9 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from .analyze import KERNEL_NAMES, Binding, BlockAnalysis, Use, analyze_cells
+from .kale_metadata import KEY as KALE_KEY
+from .kale_metadata import read_kale_metadata
 from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
 from .names import NAME_RULE, is_k8s_name, k8s_name, sanitize_name
 from .parse import Block, ParsedNotebook, parse_notebook, read_notebook
+from .tags import parse_tags
 from .pipeline_cells import find_cycles, metric_names, parameter_assignments, parameter_type
 
 __all__ = ["compile_notebook", "format_problem", "is_k8s_name", "k8s_name", "plan_notebook", "sanitize_name"]
@@ -105,8 +108,17 @@ class _Planner:
         meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
         self.meta = meta
         ours = meta.get("jupyter_kf") if isinstance(meta.get("jupyter_kf"), dict) else {}
-        kale = meta.get("kubeflow_notebook") if isinstance(meta.get("kubeflow_notebook"), dict) else {}
-        self.ours, self.kale = ours, kale
+        self.ours, self.kale = ours, read_kale_metadata(meta.get(KALE_KEY))
+        for key, message in self.kale.warnings:
+            self.problem("kale-metadata-ignored", message, name=key, severity="warning")
+        self.default_limits: dict[str, str] = {}
+        for resource, quantity in self.kale.limits.items():
+            bad = parse_tags([f"limit:{resource}:{quantity}"]).problems
+            if bad:
+                self.problem("kale-metadata-ignored", f"notebook metadata {KALE_KEY}.steps_defaults: "
+                             f"{bad[0].message}; ignored", name=f"{KALE_KEY}.steps_defaults", severity="warning")
+            else:
+                self.default_limits[resource] = quantity
         stem = Path(path).stem if path and path != "<notebook>" else "pipeline"
         self.name = self._pipeline_name(sanitize_name(stem))
 
@@ -116,7 +128,7 @@ class _Planner:
                                      step=step, name=name))
 
     def _pipeline_name(self, derived: str) -> str:
-        given = self.ours.get("name") or self.kale.get("pipeline_name")
+        given = self.ours.get("name") or self.kale.pipeline_name
         if not given:
             return derived
         if isinstance(given, str) and is_k8s_name(given):
@@ -159,6 +171,7 @@ class _Planner:
             st.analysis = self.analyses[st.pos]
 
         self.parameters = self._parameters(parsed)
+        self._aliases_across_steps(parsed)
         self._index_definers(parsed)
         self._check_prelude(parsed)
         for pos in sorted(self.steps):
@@ -253,6 +266,29 @@ class _Planner:
         return params
 
     # -- definers and resolution ----------------------------------------------------------------
+    def _aliases_across_steps(self, parsed: ParsedNotebook) -> None:
+        """A step that mutates ``combine``, which an earlier step built as ``[train_df, test_df]``,
+        mutates ``train_df`` and ``test_df`` too: it loads and redefines them (later steps take them
+        from it; the runtime keeps ``combine``'s items the very objects loaded as ``train_df``...)."""
+        holds: dict[str, frozenset[str]] = {}  # name -> names it holds, per the latest block binding it
+        for pos, block in enumerate(parsed.blocks):
+            if block.kind not in ("imports", "functions", "step"):
+                continue
+            a = self.analyses[pos]
+            if block.kind == "step":
+                for name, b in list(a.defines.items()):
+                    if b.kind != "mutation" or name in a.aliases:
+                        continue
+                    for held in sorted(holds.get(name, ())):
+                        if held not in a.defines:
+                            a.defines[held] = Binding("mutation", b.cell, b.line)
+                            a.uses.setdefault(held, Use(held, b.cell, b.line))
+            for name, b in list(a.defines.items()):
+                if name in a.aliases:
+                    holds[name] = a.aliases[name]
+                elif b.kind != "mutation":
+                    holds.pop(name, None)
+
     def _index_definers(self, parsed: ParsedNotebook) -> None:
         self.definers: dict[str, list[_Definer]] = {}
         self.prelude_names: dict[str, str] = {}  # names from imports/functions cells -> kind
@@ -487,12 +523,12 @@ class _Planner:
         steps = [self._step(st, deps.get(st.name, [])) for st in sorted(self.steps.values(), key=lambda s: s.pos)]
         kernel = self.meta.get("kernelspec") if isinstance(self.meta.get("kernelspec"), dict) else {}
         cache = self.ours.get("cache")
-        image = self.ours.get("image") or self.kale.get("docker_image") or None
+        image = self.ours.get("image") or self.kale.image or None
         self.problems.sort(key=lambda p: (p.cell if p.cell is not None else -1, p.line or 0))
         return Pipeline(
             name=self.name,
             notebook=self.path,
-            description=parsed.description,
+            description=self.kale.description or parsed.description,
             kernel=KernelSpec(name=kernel.get("name", "python3"), display_name=kernel.get("display_name", "Python 3"),
                               language=kernel.get("language", "python")),
             imports=[_cell(c) for b in parsed.blocks if b.kind == "imports" for c in b.code_cells],
@@ -535,7 +571,7 @@ class _Planner:
             parameters=sorted(st.parameters),
             metrics=st.metrics,
             depends_on=depends_on,
-            resources=Resources(limits=limits),
+            resources=Resources(limits={**self.default_limits, **limits}),
             image=options.get("image"),
             cache=options.get("cache"),
             timeout=options.get("timeout"),
