@@ -1,4 +1,4 @@
-"""polars DataFrames as Arrow IPC files (uncompressed, memory-mapped on load)."""
+"""polars DataFrames as Arrow IPC files (uncompressed, so polars can map them on load)."""
 
 from __future__ import annotations
 
@@ -17,4 +17,4 @@ def write(value: Any, path: Path) -> None:
 
 
 def read(path: Path) -> Any:
-    return pl.read_ipc(path, memory_map=True)
+    return pl.read_ipc(path)
