@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from .analyze import KERNEL_NAMES, Binding, BlockAnalysis, Use, analyze_cells
+from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
 from .kale_metadata import KEY as KALE_KEY
 from .kale_metadata import read_kale_metadata
-from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
 from .names import NAME_RULE, is_k8s_name, k8s_name, sanitize_name
 from .parse import Block, ParsedNotebook, parse_notebook, read_notebook
-from .tags import parse_tags
 from .pipeline_cells import find_cycles, metric_names, parameter_assignments, parameter_type
+from .tags import parse_tags
 
 __all__ = ["compile_notebook", "format_problem", "is_k8s_name", "k8s_name", "plan_notebook", "sanitize_name"]
 
