@@ -10,6 +10,12 @@ in execution order, so ``x = x + 1`` *uses* an upstream ``x`` and then defines i
   ``scopes.MUTATING_METHODS``) *mutate* an object: the block uses it and redefines it (binding kind
   ``mutation``), so later users depend on the mutating block. Other method calls are not seen as
   mutation: reassign (``df = df.method()``) when in doubt.
+- Aliases: ``b = a``, ``combine = [train_df, test_df]`` (lists, tuples, sets, dict values, ``list()``,
+  ``zip()``, ``enumerate()``, ``d.items()``..., see ``aliases``) and ``for dataset in combine`` make
+  the bound name hold those objects (``BlockAnalysis.aliases``, live at the block's end). Mutating
+  it mutates them too: ``for dataset in [train_df, test_df]: dataset["x"] = 1`` redefines
+  ``train_df`` and ``test_df``. The plan extends this across steps (a step mutating ``combine``
+  built by an earlier step mutates what ``combine`` holds).
 - ``del x`` uses ``x`` and unbinds it.
 - A name bound only on some paths (inside ``if``/``for``/``while``/``try``/``match``) is also a
   soft use, so the block loads the upstream value, if any, and still has one on the other paths.
@@ -35,6 +41,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .aliases import alias_targets, target_names
 from .ipython import (
     PY_BODY_MAGICS,
     SCRIPT_MAGICS,
@@ -106,6 +113,7 @@ class BlockAnalysis:
     dynamic: list[tuple[int, int, str]] = field(default_factory=list)  # (cell, line, what)
     syntax_errors: list[CellError] = field(default_factory=list)
     ever_bound: set[str] = field(default_factory=set)
+    aliases: dict[str, frozenset[str]] = field(default_factory=dict)  # name -> names it holds
 
 
 def _import_statement(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str:
@@ -123,6 +131,7 @@ class BlockScanner:
     def __init__(self) -> None:
         self.result = BlockAnalysis()
         self.bound = self.result.defines
+        self.aliases = self.result.aliases
         self._deferred: list[Use] = []
         self._deferred_defines: dict[str, Binding] = {}
         self.cell = 0
@@ -171,7 +180,10 @@ class BlockScanner:
         elif prev.soft and not soft:
             prev.soft, prev.cell, prev.line, prev.via = False, self.cell, line, via
 
-    def store(self, name: str, line: int, kind: BindingKind = "value", statement: str | None = None) -> None:
+    def store(self, name: str, line: int, kind: BindingKind = "value", statement: str | None = None,
+              keep_alias: bool = False) -> None:
+        if not keep_alias:
+            self.aliases.pop(name, None)
         if self._cond and name not in self.bound:
             # bound only on some paths: keep an upstream value for the others (a soft use)
             self.load(name, line, soft=True)
@@ -218,12 +230,32 @@ class BlockScanner:
             self._mutated(base, self._line(node))
 
     def _mutated(self, base: str, line: int) -> None:
-        """``base`` (already read) was changed in place: the block redefines it."""
-        if base in self.bound:  # already ours: keep its kind (a mutated module stays an import)
-            old = self.bound[base]
-            self.store(base, line, old.kind, old.statement)
+        """``base`` (already read) was changed in place: the block redefines it, and what it holds."""
+        self._mark_mutated(base, line)
+        for held in sorted(self.aliases.get(base, ())):
+            self.load(held, line)
+            self._mark_mutated(held, line)
+
+    def _mark_mutated(self, name: str, line: int) -> None:
+        if name in self.bound:  # already ours: keep its kind (a mutated module stays an import)
+            old = self.bound[name]
+            self.store(name, line, old.kind, old.statement, keep_alias=True)
         else:
-            self.store(base, line, "mutation")
+            self.store(name, line, "mutation", keep_alias=True)
+
+    def _alias(self, targets: list[ast.AST], value: ast.AST | None) -> None:
+        """After binding ``targets`` to ``value``: remember which objects the names now hold."""
+        if (len(targets) == 1 and isinstance(targets[0], (ast.Tuple, ast.List))
+                and isinstance(value, (ast.Tuple, ast.List)) and len(targets[0].elts) == len(value.elts)
+                and not any(isinstance(e, ast.Starred) for e in (*targets[0].elts, *value.elts))):
+            for t, v in zip(targets[0].elts, value.elts):  # a, b = x, y: pairwise
+                self._alias([t], v)
+            return
+        held = alias_targets(value, self.aliases)
+        for t in targets:
+            for name in target_names(t):
+                if held - {name}:
+                    self.aliases[name] = held - {name}
 
     # statements -------------------------------------------------------------------------------
     def body(self, stmts: list[ast.stmt]) -> None:
@@ -236,6 +268,7 @@ class BlockScanner:
             self.loads([node.value])
             for t in node.targets:
                 self.target(t)
+            self._alias(node.targets, node.value)
         elif isinstance(node, ast.AugAssign):
             self.loads([node.value])
             if isinstance(node.target, ast.Name):
@@ -251,6 +284,7 @@ class BlockScanner:
             self.loads([node.iter])
             self._cond += 1  # the loop may not run
             self.target(node.target)
+            self._alias([node.target], node.iter)  # each item holds what the iterable holds
             self.body(node.body)
             self.body(node.orelse)
             self._cond -= 1

@@ -5,15 +5,21 @@ jsonschema); nbformat is imported only to upgrade a v3 notebook.
 
 Rules (docs/architecture.md, "Tags"):
 
-- A cell tagged ``imports``/``functions``/``pipeline-parameters``/``pipeline-metrics``/``skip``/
-  ``step:<name>`` (``block:<name>``) opens a block of that kind; untagged code cells continue the
-  block above. Consecutive cells tagged with the same step name (after the Kubernetes mapping, so
-  ``load_data`` and ``load-data`` are the same) form one step, also across ``skip`` cells; the
-  same name again after another block is a duplicate (reported by the plan).
+Kale's reading rules (docs/kale-compatibility.md), which these follow:
+
+- A cell tagged ``imports``/``functions``/``pipeline-parameters``/``pipeline-metrics``/
+  ``step:<name>`` (``block:<name>``) opens a block of that kind; untagged code cells, and cells
+  tagged ``step:``/``block:`` with an empty name, continue the block above. Consecutive cells
+  tagged with the same step name (after the Kubernetes mapping, so ``load_data`` and
+  ``load-data`` are the same) form one step; the same name again after another block is a
+  duplicate (reported by the plan).
+- A ``skip`` cell is dropped and changes nothing else: untagged cells after it continue the block
+  that was open before it (the same step, or the imports...).
 - No role or step tag anywhere: the whole notebook is one step named after the notebook.
-- Untagged code cells before the first tagged cell: a cell of only imports (and line magics) joins
-  the imports, a cell of only ``def``/``class`` (and imports) the functions; anything else opens an
-  implicit step named ``setup``, which the following untagged cells continue.
+- Untagged code cells before the first tagged cell (or after leading ``skip`` cells) are left out,
+  as Kale leaves them out (``ParsedNotebook.left_out``; the plan warns), except a cell of only
+  imports (and line magics), which joins the imports, and a cell of only ``def``/``class`` (and
+  imports), which joins the functions.
 - Markdown and raw cells are documentation: kept in the step they sit in. Those outside a step
   (before the first step, or after imports/functions/parameters/metrics/skip cells) go with the
   next step, so a heading stays with the step it introduces; trailing ones go to the last step.
@@ -47,7 +53,7 @@ class Block:
     kind: str  # imports | functions | parameters | metrics | skip | step
     cells: list[NbCell] = field(default_factory=list)
     name: str | None = None  # the raw step name as tagged
-    implicit: bool = False  # the `setup` step or the single step of an untagged notebook
+    implicit: bool = False  # the single step of an untagged notebook; skip: cells left out untagged
 
     @property
     def first_cell(self) -> int:
@@ -68,6 +74,7 @@ class ParsedNotebook:
     tag_problems: list[tuple[int, TagProblem]]  # (cell index, problem)
     tagged: bool  # False: the notebook had no role/step tags at all
     description: str | None = None
+    left_out: list[int] = field(default_factory=list)  # untagged code cells before the first tag
 
 
 def read_notebook(source: Any, notebook_path: str | os.PathLike | None = None) -> tuple[dict, str]:
@@ -185,25 +192,32 @@ def parse_notebook(nb: dict, path: str, default_step_name: str) -> ParsedNoteboo
     description = _description(cells)
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     if not tagged:
-        blocks = [Block("step", list(cells), default_step_name, implicit=True)] if cells else []
+        blocks = [Block("step", list(cells), default_step_name, True)] if cells else []
         return ParsedNotebook(path, meta, cells, blocks, tag_problems, False, description)
 
     blocks: list[Block] = []
     pending_docs: list[NbCell] = []
-    current: Block | None = None
+    current: Block | None = None  # the block untagged cells continue (opened by a tag)
     last_step: Block | None = None
-    seen_tag = False
+    lead: Block | None = None  # imports/functions block of leading untagged cells
+    left_out: list[int] = []
 
-    def open_block(kind: str, name: str | None = None, implicit: bool = False) -> Block:
-        nonlocal current, last_step
-        block = Block(kind, [], name, implicit)
+    def open_block(kind: str, name: str | None = None) -> Block:
+        nonlocal last_step
+        block = Block(kind, [], name)
         if kind == "step":
             block.cells += pending_docs
             pending_docs.clear()
             last_step = block
         blocks.append(block)
-        current = block
         return block
+
+    def skip(c: NbCell, implicit: bool = False) -> None:
+        last = blocks[-1] if blocks else None
+        if last is None or last.kind != "skip" or last.implicit != implicit:
+            last = Block("skip", [], None, implicit)
+            blocks.append(last)
+        last.cells.append(c)
 
     for c in cells:
         if c.cell_type != "code":
@@ -213,42 +227,35 @@ def parse_notebook(nb: dict, path: str, default_step_name: str) -> ParsedNoteboo
                 pending_docs.append(c)
             continue
         role = c.parsed.role
-        if role is None:
-            if not seen_tag and (current is None or current.kind != "step"):
-                kind = _leading_kind(c.source)
-                if kind is None and current is None:
-                    pending_docs.append(c)  # empty or comments only: carried into the next step
-                    continue
-                if kind == "step":
-                    open_block("step", "setup", implicit=True)
-                elif kind is not None and (current is None or current.kind != kind):
-                    open_block(kind)
-            if current is None:  # pragma: no cover - the branch above always opens a block
-                open_block("step", "setup", implicit=True)
-            current.cells.append(c)
-            continue
-        seen_tag = True
-        if role == "step":
-            same = k8s_name(c.parsed.step or "")
-            if current is not None and current.kind == "step" and k8s_name(current.name or "") == same:
+        if role is None:  # untagged, or an empty step:/block: tag: continue the block above
+            if current is not None:
                 current.cells.append(c)
                 continue
-            if (current is not None and current.kind == "skip" and last_step is not None
-                    and k8s_name(last_step.name or "") == same
-                    and all(b.kind == "skip" for b in blocks[blocks.index(last_step) + 1:])):
-                # step:a, skip, step:a -> still one step
-                last_step.cells.extend(pending_docs)
-                pending_docs.clear()
-                last_step.cells.append(c)
-                current = last_step
-                continue
-            open_block("step", c.parsed.step)
+            # before any tagged block (Kale leaves these out): keep imports/definitions only
+            kind = _leading_kind(c.source)
+            if kind is None:
+                pending_docs.append(c)  # empty or comments only: carried into the next step
+            elif kind == "step":
+                skip(c, implicit=True)
+                left_out.append(c.index)
+            else:
+                if lead is None or lead.kind != kind or blocks[-1] is not lead:
+                    lead = open_block(kind)
+                lead.cells.append(c)
+            continue
+        if role == "skip":  # dropped; untagged cells after it continue the block open before it
+            skip(c)
+            continue
+        if role == "step":
+            same = k8s_name(c.parsed.step or "")
+            if current is None or current.kind != "step" or k8s_name(current.name or "") != same:
+                current = open_block("step", c.parsed.step)
         elif current is None or current.kind != role:
-            open_block(role)
+            current = open_block(role)
         current.cells.append(c)
     if pending_docs and last_step is not None:
         last_step.cells.extend(pending_docs)
-    return ParsedNotebook(path, meta, cells, blocks, tag_problems, True, description)
+    return ParsedNotebook(path, meta, cells, blocks, tag_problems, True, description, left_out)
 
 
 def _description(cells: list[NbCell]) -> str | None:

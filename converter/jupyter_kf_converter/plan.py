@@ -37,9 +37,12 @@ from typing import Any
 
 from .analyze import KERNEL_NAMES, Binding, BlockAnalysis, Use, analyze_cells
 from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
+from .kale_metadata import KEY as KALE_KEY
+from .kale_metadata import read_kale_metadata
 from .names import NAME_RULE, is_k8s_name, k8s_name, sanitize_name
 from .parse import Block, ParsedNotebook, parse_notebook, read_notebook
 from .pipeline_cells import find_cycles, metric_names, parameter_assignments, parameter_type
+from .tags import parse_tags
 
 __all__ = ["compile_notebook", "format_problem", "is_k8s_name", "k8s_name", "plan_notebook", "sanitize_name"]
 
@@ -105,8 +108,17 @@ class _Planner:
         meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
         self.meta = meta
         ours = meta.get("jupyter_kf") if isinstance(meta.get("jupyter_kf"), dict) else {}
-        kale = meta.get("kubeflow_notebook") if isinstance(meta.get("kubeflow_notebook"), dict) else {}
-        self.ours, self.kale = ours, kale
+        self.ours, self.kale = ours, read_kale_metadata(meta.get(KALE_KEY))
+        for key, message in self.kale.warnings:
+            self.problem("kale-metadata-ignored", message, name=key, severity="warning")
+        self.default_limits: dict[str, str] = {}
+        for resource, quantity in self.kale.limits.items():
+            bad = parse_tags([f"limit:{resource}:{quantity}"]).problems
+            if bad:
+                self.problem("kale-metadata-ignored", f"notebook metadata {KALE_KEY}.steps_defaults: "
+                             f"{bad[0].message}; ignored", name=f"{KALE_KEY}.steps_defaults", severity="warning")
+            else:
+                self.default_limits[resource] = quantity
         stem = Path(path).stem if path and path != "<notebook>" else "pipeline"
         self.name = self._pipeline_name(sanitize_name(stem))
 
@@ -116,7 +128,7 @@ class _Planner:
                                      step=step, name=name))
 
     def _pipeline_name(self, derived: str) -> str:
-        given = self.ours.get("name") or self.kale.get("pipeline_name")
+        given = self.ours.get("name") or self.kale.pipeline_name
         if not given:
             return derived
         if isinstance(given, str) and is_k8s_name(given):
@@ -136,6 +148,7 @@ class _Planner:
             self.problem(tp.code, tp.message, cell=cell, step=self.cell_step.get(cell), name=tp.tag,
                          severity=tp.severity)
         self._misplaced_options(parsed)
+        self._left_out(parsed)
 
         self.analyses: dict[int, BlockAnalysis] = {}
         for pos, block in enumerate(parsed.blocks):
@@ -158,6 +171,7 @@ class _Planner:
             st.analysis = self.analyses[st.pos]
 
         self.parameters = self._parameters(parsed)
+        self._aliases_across_steps(parsed)
         self._index_definers(parsed)
         self._check_prelude(parsed)
         for pos in sorted(self.steps):
@@ -190,8 +204,6 @@ class _Planner:
                 other = taken[name]
                 same = other.block.name == raw
                 why = "" if same else f" ({raw!r} and {other.block.name!r} both map to {name!r})"
-                if other.block.implicit or block.implicit:
-                    why += " (untagged code cells before the first tag form an implicit step 'setup')"
                 self.problem("duplicate-step",
                              f"step {name!r} is defined twice{why}: at cell {other.block.first_cell + 1} and here; "
                              f"a step's cells must be contiguous: rename one, or tag the cells in between",
@@ -208,6 +220,20 @@ class _Planner:
                 st.prev += [(p, c.index) for p in c.parsed.prev]
         self.by_name = taken
         return steps
+
+    def _left_out(self, parsed: ParsedNotebook) -> None:
+        if not parsed.left_out:
+            return
+        cells = parsed.left_out
+        listing = (f"cell {cells[0] + 1}" if len(cells) == 1
+                   else "cells " + ", ".join(str(c + 1) for c in cells))
+        self.problem("untagged-cells-left-out",
+                     f"{listing} come{'s' if len(cells) == 1 else ''} before the first tagged cell and "
+                     f"{'is' if len(cells) == 1 else 'are'} left out of the pipeline, as Kale leaves them out: "
+                     f"to run {'it' if len(cells) == 1 else 'them'} as a step, tag cell {cells[0] + 1} "
+                     f"step:<name> (and add prev:<name> to the steps that need its effects, e.g. files it "
+                     f"downloads); to run {'it' if len(cells) == 1 else 'them'} before every step "
+                     f"(e.g. !pip install), tag it imports", cell=cells[0], severity="warning")
 
     def _misplaced_options(self, parsed: ParsedNotebook) -> None:
         kind_names = {"imports": "an imports", "functions": "a functions", "parameters": "the pipeline-parameters",
@@ -240,6 +266,29 @@ class _Planner:
         return params
 
     # -- definers and resolution ----------------------------------------------------------------
+    def _aliases_across_steps(self, parsed: ParsedNotebook) -> None:
+        """A step that mutates ``combine``, which an earlier step built as ``[train_df, test_df]``,
+        mutates ``train_df`` and ``test_df`` too: it loads and redefines them (later steps take them
+        from it; the runtime keeps ``combine``'s items the very objects loaded as ``train_df``...)."""
+        holds: dict[str, frozenset[str]] = {}  # name -> names it holds, per the latest block binding it
+        for pos, block in enumerate(parsed.blocks):
+            if block.kind not in ("imports", "functions", "step"):
+                continue
+            a = self.analyses[pos]
+            if block.kind == "step":
+                for name, b in list(a.defines.items()):
+                    if b.kind != "mutation" or name in a.aliases:
+                        continue
+                    for held in sorted(holds.get(name, ())):
+                        if held not in a.defines:
+                            a.defines[held] = Binding("mutation", b.cell, b.line)
+                            a.uses.setdefault(held, Use(held, b.cell, b.line))
+            for name, b in list(a.defines.items()):
+                if name in a.aliases:
+                    holds[name] = a.aliases[name]
+                elif b.kind != "mutation":
+                    holds.pop(name, None)
+
     def _index_definers(self, parsed: ParsedNotebook) -> None:
         self.definers: dict[str, list[_Definer]] = {}
         self.prelude_names: dict[str, str] = {}  # names from imports/functions cells -> kind
@@ -371,12 +420,15 @@ class _Planner:
         what = f"name {use.name!r}" + (f" (read by {use.via})" if use.via else "")
         msg = f"{what} is not defined by any earlier step, import or parameter"
         later = [d for d in self.definers.get(use.name, ()) if d.pos > st.pos and d.step]
-        skipped = [c.index for pos, a in self.analyses.items() if self.parsed.blocks[pos].kind == "skip"
-                   and use.name in a.defines for c in self.parsed.blocks[pos].code_cells[:1]]
+        skipped = [(a.defines[use.name].cell, self.parsed.blocks[pos].implicit) for pos, a in self.analyses.items()
+                   if self.parsed.blocks[pos].kind == "skip" and use.name in a.defines]
         if later:
             msg += f" (step {later[0].step!r} defines it later, at cell {later[0].binding.cell + 1})"
         elif skipped:
-            msg += f" (only a skipped cell defines it, cell {skipped[0] + 1})"
+            cell, left_out = skipped[0]
+            msg += (f" (only cell {cell + 1} defines it, which is untagged before the first tagged cell and so "
+                    f"left out: tag it step:<name> or imports)" if left_out
+                    else f" (only a skipped cell defines it, cell {cell + 1})")
         unseen = [what for p, what in self.unseen if p <= st.pos or self.parsed.blocks[p].kind != "step"]
         if unseen:
             msg += f"; it may come from {unseen[0]}"
@@ -397,6 +449,13 @@ class _Planner:
                     if any(m.name == name for m in metrics):
                         continue
                     d = self._origin(name, pos)
+                    if name in self.parameters and (d is None or d.block.kind == "parameters"):
+                        recorder = self._parameter_metric_step(name)
+                        if recorder is not None:
+                            recorder.parameters.add(name)
+                            recorder.metrics.append(name)
+                            metrics.append(Metric(name=name, step=recorder.name, cell=c.index))
+                        continue
                     if d is None or d.block.kind != "step":
                         why = "no step defines it before the pipeline-metrics cell"
                         if d is not None:
@@ -408,6 +467,13 @@ class _Planner:
                     producer.metrics.append(name)
                     metrics.append(Metric(name=name, step=producer.name, cell=c.index))
         return metrics
+
+    def _parameter_metric_step(self, name: str) -> _StepState | None:
+        """Kale lets the metrics cell print a parameter: the last step reading it records it (else the
+        last step), so its value is recorded with the run like any metric."""
+        ordered = sorted(self.steps.values(), key=lambda s: s.pos)
+        readers = [st for st in ordered if name in st.parameters]
+        return (readers or ordered or [None])[-1]
 
     # -- edges ----------------------------------------------------------------------------------
     def _edges(self) -> list[Edge]:
@@ -457,12 +523,12 @@ class _Planner:
         steps = [self._step(st, deps.get(st.name, [])) for st in sorted(self.steps.values(), key=lambda s: s.pos)]
         kernel = self.meta.get("kernelspec") if isinstance(self.meta.get("kernelspec"), dict) else {}
         cache = self.ours.get("cache")
-        image = self.ours.get("image") or self.kale.get("docker_image") or None
+        image = self.ours.get("image") or self.kale.image or None
         self.problems.sort(key=lambda p: (p.cell if p.cell is not None else -1, p.line or 0))
         return Pipeline(
             name=self.name,
             notebook=self.path,
-            description=parsed.description,
+            description=self.kale.description or parsed.description,
             kernel=KernelSpec(name=kernel.get("name", "python3"), display_name=kernel.get("display_name", "Python 3"),
                               language=kernel.get("language", "python")),
             imports=[_cell(c) for b in parsed.blocks if b.kind == "imports" for c in b.code_cells],
@@ -505,7 +571,7 @@ class _Planner:
             parameters=sorted(st.parameters),
             metrics=st.metrics,
             depends_on=depends_on,
-            resources=Resources(limits=limits),
+            resources=Resources(limits={**self.default_limits, **limits}),
             image=options.get("image"),
             cache=options.get("cache"),
             timeout=options.get("timeout"),

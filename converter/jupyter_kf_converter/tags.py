@@ -6,9 +6,11 @@ Kale's tags: ``imports``, ``functions``, ``pipeline-parameters``, ``pipeline-met
 Ours: ``timeout:<seconds>`` (a number, optionally suffixed ``s``, ``m`` or ``h``) and
 ``retries:<n>``.
 
-A malformed tag of this vocabulary (``limit:memory``, ``cache:maybe``, ``step:``) is an error; a tag
-outside it (``hide-input``, papermill's ``parameters``) is ignored with a warning, so notebooks
-tagged for other tools still compile.
+A malformed tag of this vocabulary (``limit:memory``, ``cache:maybe``, ``step:two words``) is an
+error. ``step:``/``block:`` with an empty name is Kale's "continue the block above" (its extension
+writes them): the cell is read as untagged (``CellTags.continues``). A tag outside the vocabulary
+(``hide-input``, papermill's ``parameters``) is ignored with a warning, so notebooks tagged for
+other tools still compile.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class CellTags:
     timeout: float | None = None
     retries: int | None = None
     option_tags: list[str] = field(default_factory=list)  # step options present (for misplacement)
+    continues: bool = False  # an empty step:/block: tag: the cell continues the block above (Kale)
     problems: list[TagProblem] = field(default_factory=list)
 
 
@@ -74,7 +77,10 @@ def parse_tags(tags: list[str]) -> CellTags:
         prefix, sep, value = tag.partition(":")
         prefix_c = prefix + sep
         if prefix_c in STEP_PREFIXES:
-            if not value or any(c.isspace() for c in value):
+            if not value:  # Kale: an empty name continues the block above, like an untagged cell
+                out.continues = True
+                continue
+            if any(c.isspace() for c in value):
                 out.problems.append(
                     TagProblem("invalid-tag", f"tag {tag!r} needs a step name: write {prefix}:<name>", tag)
                 )

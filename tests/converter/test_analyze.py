@@ -332,3 +332,30 @@ def test_inplace_keyword_is_a_mutation(compile_cells):
         ("print(df)", ["step:show"]),
     ])
     assert inputs(p, "show") == {"df": ("clean", "value")}
+
+
+def test_mutation_through_aliases_redefines_what_they_hold(compile_cells):
+    p = compile_cells([
+        ("a = {}\nb = {}\nc = {}\nd = {}\ne = {}\nkeep = {}", ["step:load"]),
+        # pairwise tuple assignment, a dict's values, a conditional alias (both, as it cannot tell)
+        ("x, y = a, keep\nx['k'] = 1\nfor _, v in {'one': b}.items():\n    v.update(k=2)\n"
+         "pick = c if len(a) else d\npick.clear()", ["step:mutate"]),
+        # a rebound name no longer holds the old objects
+        ("alias = e\nalias = {}\nalias['k'] = 3", ["step:rebind"]),
+        ("print(a, b, c, d, e, keep)", ["step:use"]),
+    ])
+    assert p.valid, p.problems
+    assert inputs(p, "use") == {"a": ("mutate", "value"), "b": ("mutate", "value"), "c": ("mutate", "value"),
+                                "d": ("mutate", "value"), "e": ("load", "value"), "keep": ("load", "value")}
+
+
+def test_a_step_mutating_a_container_built_earlier_mutates_its_items(compile_cells):
+    p = compile_cells([
+        ("train = {'x': 1}\ntest = {'x': 2}\nboth = [train, test]", ["step:load"]),
+        ("for item in both:\n    item['y'] = 0", ["step:change"]),
+        ("print(train, test)", ["step:use"]),
+    ])
+    assert p.valid, p.problems
+    assert inputs(p, "change") == {"both": ("load", "value"), "train": ("load", "value"),
+                                   "test": ("load", "value")}
+    assert inputs(p, "use") == {"train": ("change", "value"), "test": ("change", "value")}

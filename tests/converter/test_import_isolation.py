@@ -126,7 +126,9 @@ def test_runtime_imports_only_the_standard_library(tmp_path: Path) -> None:
     assert out["converter"] == [
         "jupyter_kf_converter",
         "jupyter_kf_converter.runtime",
+        "jupyter_kf_converter.runtime.containers",
         "jupyter_kf_converter.runtime.formats",
+        "jupyter_kf_converter.runtime.registry",
         "jupyter_kf_converter.runtime.values",
     ]
 

@@ -44,13 +44,13 @@ def test_untagged_cells_continue_the_block_above(compile_cells):
         ("x = 1", ["step:a"]),
         "y = x + 1",
         ("print('skipped')", ["skip"]),
-        "z = 'also skipped'",
-        ("print(y)", ["step:b"]),
+        "z = y * 2",  # Kale: continues the block open before the skip, step a
+        ("print(y, z)", ["step:b"]),
     ])
     assert [c.index for c in p.imports] == [0, 1]
-    assert [c.index for c in p.step("a").cells] == [2, 3]
+    assert [c.index for c in p.step("a").cells] == [2, 3, 5]
     assert [c.index for c in p.step("b").cells] == [6]
-    assert inputs(p, "b") == {"y": ("a", "value")}
+    assert inputs(p, "b") == {"y": ("a", "value"), "z": ("a", "value")}
 
 
 def test_contiguous_cells_with_the_same_step_tag_form_one_step(compile_cells):
@@ -92,15 +92,22 @@ def test_untagged_cells_before_the_first_tag(compile_cells):
     assert [c.index for c in p.functions] == [1]
     assert [s.name for s in p.steps] == ["a"]
 
+    # anything else is left out, as Kale leaves it out, with a warning that says how to include it
     p = compile_cells([
         "import json",
         "raw = json.loads('[1, 2]')",
-        "more = raw + [3]",
-        ("total = sum(more)", ["step:sum"]),
+        "!wget -q https://example.com/data.csv",
+        ("total = sum([1, 2])", ["step:sum"]),
     ])
-    assert [s.name for s in p.steps] == ["setup", "sum"]
-    assert [c.index for c in p.step("setup").cells] == [1, 2]
-    assert inputs(p, "sum") == {"more": ("setup", "value")}
+    assert [s.name for s in p.steps] == ["sum"] and [c.index for c in p.imports] == [0]
+    [warn] = problems(p, "untagged-cells-left-out")
+    assert warn.severity == "warning" and warn.cell == 1 and p.valid
+    assert "cells 2, 3" in warn.message and "step:<name>" in warn.message and "imports" in warn.message
+
+    # a step that reads what a left-out cell defines is told where it is
+    p = compile_cells(["raw = [1, 2]", ("total = sum(raw)", ["step:sum"])])
+    [err] = problems(p, "undefined-name")
+    assert "left out" in err.message and "cell 1" in err.message
 
 
 def test_markdown_is_carried_as_documentation_in_the_step_it_sits_in(compile_cells):
@@ -128,7 +135,7 @@ def test_unknown_and_malformed_tags_are_located_problems(compile_cells):
     found = {(q.cell, q.name, q.severity) for q in p.problems if q.code in ("invalid-tag", "unknown-tag")}
     assert found == {
         (0, "limit:memory", "error"), (0, "cache:maybe", "error"), (0, "hide-input", "warning"),
-        (1, "step:", "error"), (1, "retries:-1", "error"), (1, "timeout:soon", "error"), (1, "image:", "error"),
+        (1, "retries:-1", "error"), (1, "timeout:soon", "error"), (1, "image:", "error"),
     }
     limit = next(q for q in p.problems if q.name == "limit:memory")
     assert limit.step == "a" and "limit:<resource>:<value>" in limit.message

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from jupyter_kf_converter import runtime
-from jupyter_kf_converter.runtime import MissingInputError, StepValues, UnpicklableValueError
+from jupyter_kf_converter.runtime import MissingInputError, StepValues, UnpicklableValueError, read_manifest
 
 
 def roundtrip(tmp_path: Path, value: object, name: str = "v") -> tuple[object, dict]:
@@ -285,3 +285,25 @@ def test_save_outputs_names_an_output_the_step_did_not_define(tmp_path: Path) ->
     values.finish()
     assert set(runtime.read_manifest(tmp_path, "prep")) == {"y", "namespace"}
     assert StepValues(tmp_path, "train").load("namespace", producer="prep") == 3
+
+
+def test_containers_of_other_outputs_keep_object_identity(tmp_path: Path) -> None:
+    a, b = {"x": 1}, {"x": 2}
+    out = StepValues(tmp_path, "p")
+    out.save_outputs({"a": a, "b": b, "both": [a, b], "named": {"first": a}, "mixed": [a, 3],
+                      "nested": [[a, b]]}, a=["c"], b=["c"], both=["c"], named=["c"], mixed=["c"], nested=["c"])
+    out.finish()
+    manifest = read_manifest(tmp_path, "p")
+    assert {n: e["format"] for n, e in manifest.items()} == {
+        "a": "pickle", "b": "pickle", "both": "refs", "named": "refs", "mixed": "pickle", "nested": "pickle"}
+    consumer = StepValues(tmp_path, "c")
+    both, got_a, named = consumer.load("both", "p"), consumer.load("a", "p"), consumer.load("named", "p")
+    assert both == [a, b] and both[0] is got_a and named["first"] is got_a
+    both[1]["y"] = 1  # mutating through the container changes the value loaded as b
+    assert consumer.load("b", "p") == {"x": 2, "y": 1}
+    # the container's hash follows its items' content
+    first = manifest["both"]["sha256"]
+    b["x"] = 20
+    again = StepValues(tmp_path, "p")
+    again.save_outputs({"a": a, "b": b, "both": [a, b]}, a=["c"], b=["c"], both=["c"])
+    assert again.saved["both"]["sha256"] != first

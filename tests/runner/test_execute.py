@@ -60,7 +60,7 @@ def test_diamond_passes_values_of_several_types(service, make_notebook, nb_dir):
         manifest = json.loads((store.values_dir(run.id, step) / "manifest.json").read_text())
         formats.update({name: entry["format"] for name, entry in manifest.items()})
     assert formats["arr"] == "npy" and formats["frame"] == "parquet"
-    assert formats["model"] == "pickle" and formats["info"] == "pickle" and formats["count"] == "pickle"
+    assert formats["model"] == "sklearn-joblib" and formats["info"] == "pickle" and formats["count"] == "pickle"
 
     executed = nbformat.read(service.step_notebook(run.id, "d"), as_version=4)
     outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)

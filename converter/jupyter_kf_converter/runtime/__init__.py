@@ -1,7 +1,7 @@
 """In-kernel runtime of step notebooks: save and load the values passed between steps.
 
-Imports only the standard library; numpy, pandas, pyarrow and cloudpickle are imported when a
-value needs them. Generated step notebooks use :class:`StepValues`; runners read
+Imports only the standard library; a value's library (numpy, pandas, torch...) and cloudpickle are
+imported when a value needs them (value formats: :mod:`.registry`, :mod:`.formats`). Generated step notebooks use :class:`StepValues`; runners read
 :func:`read_manifest` (content hashes for cache keys) and :func:`read_metrics`.
 """
 

@@ -1,36 +1,39 @@
-"""How one value is written to and read from a file, chosen by its type.
+"""How one value is written to and read from a file, chosen by its type (see :mod:`.registry`).
 
-- numpy arrays (plain or memory-mapped, not of object dtype): ``.npy``, memory-mapped
-  copy-on-write on load (the consumer may modify it; the file never changes);
-- pandas DataFrames, when pyarrow is installed: ``.parquet``, kept only if reading the file back
-  gives the same frame (index, columns, dtypes, values, attrs); otherwise pickle;
-- anything else: ``.pkl`` with cloudpickle when installed (functions and classes defined in the
-  notebook travel by value), else the standard pickle.
+Built-in formats (``builtin_formats/``, each imported only when used):
 
-numpy, pandas, pyarrow and cloudpickle are imported only when a value needs them: a value can only
-be an array if numpy is already in ``sys.modules``.
+- numpy arrays (plain or memory-mapped, not of object dtype): ``npy``, memory-mapped copy-on-write
+  on load (the consumer may modify it; the file never changes);
+- pandas DataFrames, when pyarrow is installed: ``parquet``, kept only if reading the file back
+  gives the same frame (index, columns, dtypes, values, attrs);
+- scipy.sparse matrices and arrays: ``scipy-sparse`` (``.npz``); pyarrow Tables and polars
+  DataFrames: Arrow IPC files (memory-mapped on load); torch tensors and modules: ``torch.save``;
+  Keras models: ``.keras`` files; XGBoost ``DMatrix`` (its binary buffer) and ``Booster`` (UBJSON
+  model); LightGBM ``Booster`` (text model); scikit-learn estimators: joblib; PIL images: PNG;
+- anything else, and whatever a format above cannot store faithfully: ``pickle`` (cloudpickle when
+  installed, so functions and classes defined in the notebook travel by value).
+
+A format that cannot store a value (``Unfaithful``, or any error but a full or failing disk) hands
+it to the next candidate; only pickle's failure is an error.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
-import pickle
-import re
-import sys
-import types
-import warnings
-from collections import ChainMap
+import importlib
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .registry import PICKLE as _PICKLE
+from .registry import Unfaithful, ValueFormat, candidates as _candidates, get
+
+__all__ = ["NPY", "PARQUET", "PICKLE", "Unfaithful", "candidates", "extension", "read", "type_name", "write"]
+
 NPY, PARQUET, PICKLE = "npy", "parquet", "pickle"
-EXTENSIONS = {NPY: "npy", PARQUET: "parquet", PICKLE: "pkl"}
 PICKLE_PROTOCOL = 5
 
 
-class _HashingWriter:
+class HashingWriter:
     """A write-only file wrapper that hashes and counts what goes through it (one pass over data)."""
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -64,134 +67,42 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-# ipykernel compiles each cell under a per-process file name, /tmp/ipykernel_<pid>/<cell hash>.py.
-_KERNEL_CELL_FILE = re.compile(r"ipykernel_\d+[\\/](?P<cell>[^\\/]+)$")
-
-
-def _pickle_to(out: Any, value: Any) -> None:
-    """Pickle with cloudpickle when installed (by value for notebook functions), else pickle."""
-    try:
-        import cloudpickle
-    except ImportError:
-        pickle.dump(value, out, protocol=PICKLE_PROTOCOL)
-        return
-    _stable_pickler(cloudpickle)(out, protocol=PICKLE_PROTOCOL).dump(value)
-
-
-@functools.lru_cache(maxsize=1)
-def _stable_pickler(cloudpickle: Any) -> Any:
-    """cloudpickle's Pickler, but code compiled in a kernel cell is named by its cell, not by the
-    kernel's process id, so a function defined in a step pickles to the same bytes on every run
-    (its hash, and so its consumers' cache keys, stay stable)."""
-    base = cloudpickle.Pickler
-    reduce_code = base.dispatch_table.get(types.CodeType)
-    if reduce_code is None:  # cloudpickle internals changed: keep its behaviour
-        return base
-
-    def reduce_stable(code: types.CodeType) -> Any:
-        match = _KERNEL_CELL_FILE.search(code.co_filename)
-        if match:
-            code = code.replace(co_filename=f"<kernel cell {match['cell']}>")
-        return reduce_code(code)
-
-    class StablePickler(base):  # type: ignore[misc,valid-type]
-        dispatch_table = ChainMap({types.CodeType: reduce_stable}, base.dispatch_table)
-
-    return StablePickler
-
-
-def _is_plain_array(value: Any) -> bool:
-    np = sys.modules.get("numpy")
-    return np is not None and type(value) in (np.ndarray, np.memmap) and not value.dtype.hasobject
-
-
-def _is_plain_frame(value: Any) -> bool:
-    pd = sys.modules.get("pandas")
-    return pd is not None and type(value) is pd.DataFrame and importlib.util.find_spec("pyarrow") is not None
-
-
 def candidates(value: Any) -> list[str]:
-    """Formats to try for a value, best first; pickle is always last."""
-    if _is_plain_array(value):
-        return [NPY, PICKLE]
-    if _is_plain_frame(value):
-        return [PARQUET, PICKLE]
-    return [PICKLE]
+    """Names of the formats to try for a value, best first; pickle is always last."""
+    return [f.name for f in _candidates(value)]
 
 
-class Unfaithful(Exception):
-    """The format cannot represent this value exactly; the caller falls back to the next one."""
+def extension(fmt: str) -> str:
+    """The file extension (no dot) of format ``fmt``; ``LookupError`` for a format not installed."""
+    return get(fmt).extension
+
+
+def _codec(fmt: ValueFormat) -> Any:
+    return importlib.import_module(fmt.codec)
 
 
 def write(fmt: str, value: Any, tmp: Path) -> tuple[str, int]:
-    """Write ``value`` to ``tmp`` in ``fmt``; return (sha256, bytes). Raises ``Unfaithful``."""
-    if fmt == PARQUET:
-        return _write_parquet(value, tmp)
-    if fmt == NPY:
-        import numpy as np
-
-        with open(tmp, "wb") as f:  # a real file: numpy writes the buffer in one go
-            np.save(f, value, allow_pickle=False)
-        return file_sha256(tmp)
-    with open(tmp, "wb") as raw:
-        out = _HashingWriter(raw)
-        _pickle_to(out, value)
-        return out.hexdigest(), out.bytes
-
-
-def _write_parquet(frame: Any, tmp: Path) -> tuple[str, int]:
-    import pandas as pd
-
+    """Write ``value`` to ``tmp`` in ``fmt``; return (sha256, bytes). Raises ``Unfaithful`` when
+    the format cannot store it (the caller tries the next one)."""
+    spec = get(fmt)
+    if spec is _PICKLE:
+        with open(tmp, "wb") as raw:
+            out = HashingWriter(raw)
+            _codec(spec).write(value, out)
+            return out.hexdigest(), out.bytes
     try:
-        with warnings.catch_warnings():  # e.g. "mixed type column names": we fall back, not warn
-            warnings.simplefilter("ignore")
-            frame.to_parquet(tmp, engine="pyarrow")
-            back = pd.read_parquet(tmp, engine="pyarrow")
-    except Exception as exc:  # pyarrow raises several types for what it cannot represent
-        raise Unfaithful(f"parquet cannot store this frame: {exc}") from exc
-    if not same_frame(frame, back):
-        raise Unfaithful("the frame read back from parquet differs (index, columns, dtypes or values)")
+        _codec(spec).write(value, tmp)
+    except (Unfaithful, OSError):  # a full disk is not the format's fault: no silent fallback
+        raise
+    except Exception as exc:  # noqa: BLE001 - libraries raise anything for what they cannot store
+        raise Unfaithful(f"{type(exc).__name__}: {exc}") from exc
     return file_sha256(tmp)
 
 
-def same_frame(a: Any, b: Any) -> bool:
-    """True when two DataFrames are equal including index/column types, names and dtypes."""
-    try:
-        return bool(
-            type(a.index) is type(b.index)
-            and a.index.equals(b.index)
-            and list(a.index.names) == list(b.index.names)
-            and _index_dtypes(a.index) == _index_dtypes(b.index)
-            and type(a.columns) is type(b.columns)
-            and a.columns.equals(b.columns)
-            and list(a.columns.names) == list(b.columns.names)
-            and _index_dtypes(a.columns) == _index_dtypes(b.columns)
-            and list(a.dtypes) == list(b.dtypes)
-            and a.equals(b)
-            and a.attrs == b.attrs
-        )
-    except Exception:  # e.g. attrs holding arrays: not comparable, so not provably faithful
-        return False
-
-
-def _index_dtypes(index: Any) -> list[Any]:
-    return list(index.dtypes) if hasattr(index, "levels") else [index.dtype]
-
-
 def read(fmt: str, path: Path) -> Any:
-    """Read a value written by :func:`write`."""
-    if fmt == NPY:
-        import numpy as np
-
-        try:
-            return np.load(path, mmap_mode="c", allow_pickle=False)
-        except (ValueError, OSError):  # e.g. a zero-size array cannot be mapped
-            return np.load(path, allow_pickle=False)
-    if fmt == PARQUET:
-        import pandas as pd
-
-        return pd.read_parquet(path, engine="pyarrow")
-    if fmt == PICKLE:
-        with open(path, "rb") as f:
-            return pickle.load(f)
-    raise ValueError(f"unknown value format {fmt!r} for {path}")
+    """Read a value written by :func:`write` (imports only the format's own library)."""
+    try:
+        spec = get(fmt)
+    except LookupError as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    return _codec(spec).read(path)

@@ -2,7 +2,8 @@
 
 Layout (``values_dir`` is relative to the step's working folder, or absolute)::
 
-    <values_dir>/<step>/<name>.npy|.parquet|.pkl    one file per value the step passes on
+    <values_dir>/<step>/<name>.<ext>                one file per value the step passes on
+                                                    (extension per format; .refs: containers.py)
     <values_dir>/<step>/manifest.json               {name: {format, type, sha256, bytes}}
     <values_dir>/<step>/metrics.json                {metric: number}
 
@@ -18,11 +19,11 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import formats
+from . import containers, formats
 
 MANIFEST, METRICS = "manifest.json", "metrics.json"
 
@@ -100,7 +101,7 @@ def save_value(
     folder = step_folder(values_dir, step)
     tried: list[str] = []
     for fmt in formats.candidates(value):
-        final = f"{name}.{formats.EXTENSIONS[fmt]}"
+        final = f"{name}.{formats.extension(fmt)}"
         try:
             digest, size = _write_atomically(folder, final, lambda tmp: formats.write(fmt, value, tmp))
         except formats.Unfaithful as exc:
@@ -109,7 +110,8 @@ def save_value(
         except Exception as exc:
             raise UnpicklableValueError(
                 f"cannot pass {name!r} ({formats.type_name(value)}) from step {step!r}"
-                f"{_steps_phrase(consumers)}: {type(exc).__name__}: {exc}. Create it in the step "
+                f"{_steps_phrase(consumers)}: {type(exc).__name__}: {exc}"
+                f"{''.join(f' (format {t})' for t in tried)}. Create it in the step "
                 f"that uses it, or pass what it can be rebuilt from (a path, a URL, parameters)."
             ) from exc
         _remove_other_formats(folder, name, keep=final)
@@ -119,8 +121,7 @@ def save_value(
 
 def _remove_other_formats(folder: Path, name: str, keep: str) -> None:
     """A value saved before in another format (an earlier run in this folder) must not linger."""
-    for ext in formats.EXTENSIONS.values():
-        other = folder / f"{name}.{ext}"
+    for other in folder.glob(f"{name}.*"):  # names are identifiers: no dot, so only this value's files
         if other.name != keep:
             other.unlink(missing_ok=True)
 
@@ -148,13 +149,20 @@ def read_metrics(values_dir: str | os.PathLike[str], step: str) -> dict[str, Any
 
 
 def load_value(
-    values_dir: str | os.PathLike[str], producer: str, name: str, consumer: str | None = None
+    values_dir: str | os.PathLike[str],
+    producer: str,
+    name: str,
+    consumer: str | None = None,
+    resolve: Callable[[str], Any] | None = None,
 ) -> Any:
-    """Load ``name`` saved by step ``producer``; a missing value raises :class:`MissingInputError`."""
+    """Load ``name`` saved by step ``producer``; a missing value raises :class:`MissingInputError`.
+
+    A container saved as references (:mod:`.containers`) loads its items with ``resolve(name)``
+    (default: loading each afresh)."""
     folder = step_folder(values_dir, producer)
     manifest_path = folder / MANIFEST
     who = f"step {consumer!r} needs" if consumer else "cannot load"
-    expected = folder / f"{name}.{{{','.join(formats.EXTENSIONS.values())}}}"
+    expected = folder / f"{name}.<ext>"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -169,7 +177,8 @@ def load_value(
             f"{who} {name!r} from step {producer!r}, but step {producer!r} did not save it "
             f"(expected at {expected}; its manifest {manifest_path} lists: {saved})"
         )
-    path = folder / f"{name}.{formats.EXTENSIONS[entry['format']]}"
+    fmt = entry["format"]
+    path = folder / f"{name}.{containers.EXTENSION if fmt == containers.FORMAT else formats.extension(fmt)}"
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -181,7 +190,11 @@ def load_value(
             f"{who} {name!r} from step {producer!r}, but {path} has {size} bytes where "
             f"{manifest_path} says {entry['bytes']}: the file was changed after step {producer!r} saved it"
         )
-    return formats.read(entry["format"], path)
+    if fmt == containers.FORMAT:
+        return containers.rebuild(
+            path.read_bytes(), resolve or (lambda ref: load_value(values_dir, producer, ref, consumer))
+        )
+    return formats.read(fmt, path)
 
 
 def metric_value(value: Any) -> Any:
@@ -219,12 +232,20 @@ class StepValues:
         self.values_dir = Path(os.path.abspath(values_dir))
         self.step = step
         self.saved: dict[str, dict[str, Any]] = {}
+        self._loaded: dict[tuple[str, str], Any] = {}
 
     def __repr__(self) -> str:
         return f"StepValues({str(self.values_dir)!r}, step={self.step!r})"
 
     def load(self, name: str, producer: str) -> Any:
-        return load_value(self.values_dir, producer, name, consumer=self.step)
+        """One object per (producer, name): a container saved as references holds the very objects
+        loaded under its items' names."""
+        key = (producer, name)
+        if key not in self._loaded:
+            self._loaded[key] = load_value(
+                self.values_dir, producer, name, consumer=self.step, resolve=lambda ref: self.load(ref, producer)
+            )
+        return self._loaded[key]
 
     def save(self, name: str, value: Any, consumers: Iterable[str] = ()) -> None:
         self.saved[name] = save_value(self.values_dir, self.step, name, value, consumers)
@@ -241,8 +262,18 @@ class StepValues:
                 f"step {self.step!r} did not define {'; nor '.join(missing)} "
                 "(is it only assigned under a condition?)"
             )
+        refs = containers.find_refs({name: namespace[name] for name in consumers})
         for name, steps in consumers.items():
-            self.save(name, namespace[name], steps)
+            if name not in refs:
+                self.save(name, namespace[name], steps)
+        for name, spec in refs.items():  # after their items: a container's hash covers theirs
+            data = containers.encode(spec, self.saved)
+            final = f"{name}.{containers.EXTENSION}"
+            folder = self.values_dir / self.step
+            _write_atomically(folder, final, lambda tmp: tmp.write_bytes(data))
+            _remove_other_formats(folder, name, keep=final)
+            self.saved[name] = {"format": containers.FORMAT, "type": spec["type"],
+                                "sha256": containers.digest(data), "bytes": len(data)}
 
     def save_metrics(self, metrics: Mapping[str, Any]) -> None:
         save_metrics(self.values_dir, self.step, metrics)
