@@ -12,7 +12,7 @@ from jupyter_kf_converter.targets import TargetOptions
 
 from .client import ClusterError, KubeClients
 from .pod import PodInfo, read_own_pod
-from .volumes import VolumeSnapshotInfo, create_snapshot, delete_snapshot, k8s_name, wait_ready
+from .volumes import VolumeSnapshotInfo, create_snapshot, delete_snapshot, k8s_name, unique_name, wait_ready
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -124,12 +124,20 @@ def prepare(
     elif not in_pod:
         plan.notes.append("not running in a pod: steps start on an empty run volume (no snapshot)")
     if in_pod and s.snapshot:
+        if plan.pod.namespace != namespace:
+            # A VolumeSnapshot lives beside its PVC, and a claim restores only from a snapshot in
+            # its own namespace: the run volume cannot be made in another namespace.
+            raise ClusterError(
+                f"runs go to namespace {namespace!r} but the notebook's volume is in {plan.pod.namespace!r}: "
+                "a volume snapshot can only be restored in its own namespace. Run in the notebook's "
+                "namespace (unset KF_KFP_NAMESPACE / KF_ARGO_NAMESPACE) or turn snapshots off (KF_SNAPSHOT=0)"
+            )
         volume = plan.pod.volume_for(folder)
         info = create_snapshot(
             clients,
             volume.claim,
             namespace,
-            name=k8s_name(volume.claim, run.id),
+            name=unique_name(volume.claim, run.id),
             snapshot_class=s.snapshot_class,
             labels={"jupyter-kf/run": k8s_name(run.id)},
         )

@@ -35,7 +35,10 @@ class TargetOptions:
     volume_size: str = "10Gi"
     storage_class: str | None = None
     access_modes: list[str] = field(default_factory=lambda: ["ReadWriteOnce"])
-    pvc_name: str | None = None  # explicit run-volume PVC name (KFP); generated when None
+    # KFP: an existing claim the steps mount (the backend creates it, restored from the snapshot,
+    # and deletes it); None: the pipeline creates an empty one and deletes it when all succeeded.
+    pvc_name: str | None = None
+    data_key: str | None = None  # what the run volume's data is, for KFP's cache key (default: snapshot)
     env: dict[str, str] = field(default_factory=dict)  # non-secret env copied into every step
     service_account: str | None = None
     cache: bool | None = None  # False forces every step to run (a run request's cache=False)
