@@ -26,6 +26,8 @@ at each request (projected tokens rotate), and a token given directly is kept ou
 ``KF_KEEP_SNAPSHOT``        ``1``: keep the VolumeSnapshot after the run (default 0).
 ``KF_SNAPSHOT``             ``0``: no volume snapshot; run volumes start empty (default 1).
 ``KF_POLL_INTERVAL``        Seconds between reads of a watched run's state (default 2).
+``KF_RUN_TIMEOUT``          Seconds a whole Argo run may take (default: no limit).
+``KF_WORKFLOW_TTL``         Seconds Argo keeps a finished Workflow and its pods (default 86400).
 ==========================  =================================================================
 """
 
@@ -62,6 +64,8 @@ ENV = {
     "keep_snapshot": "KF_KEEP_SNAPSHOT",
     "snapshot": "KF_SNAPSHOT",
     "poll_interval": "KF_POLL_INTERVAL",
+    "run_timeout": "KF_RUN_TIMEOUT",
+    "workflow_ttl": "KF_WORKFLOW_TTL",
     "service_account_dir": "KF_SERVICE_ACCOUNT_DIR",
     "pod_name": "HOSTNAME",
 }
@@ -93,6 +97,8 @@ class ClusterSettings(BaseModel):
     keep_snapshot: bool = False
     snapshot: bool = True
     poll_interval: float = Field(default=2.0, gt=0)
+    run_timeout: float | None = Field(default=None, gt=0)
+    workflow_ttl: int = Field(default=86400, ge=0)
     service_account_dir: str = SA_DIR
     pod_name: str | None = None
 

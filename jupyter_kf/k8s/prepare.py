@@ -108,6 +108,8 @@ def prepare(
         pvc_name=pvc_name,
         cache=False if not request.cache else None,
         timeout=request.timeout,
+        run_timeout=s.run_timeout,
+        workflow_ttl=s.workflow_ttl,
     )
     plan = ClusterPlan(namespace=namespace, options=opts)
     if request.retry_of:
@@ -121,6 +123,7 @@ def prepare(
             opts.image = s.step_image or plan.pod.image
             opts.env = dict(plan.pod.env)
             opts.service_account = plan.pod.service_account
+            inherit_scheduling(opts, plan.pod.raw.get("spec") or {})
     elif not in_pod:
         plan.notes.append("not running in a pod: steps start on an empty run volume (no snapshot)")
     if in_pod and s.snapshot:
@@ -157,6 +160,19 @@ def prepare(
     elif in_pod:
         plan.notes.append("snapshots are off (KF_SNAPSHOT=0): steps start on an empty run volume")
     return plan
+
+
+SECURITY_FIELDS = ("runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup", "fsGroupChangePolicy", "supplementalGroups")
+
+
+def inherit_scheduling(opts: TargetOptions, pod_spec: dict) -> None:
+    """Run steps as the notebook pod runs: its user and fsGroup (a fresh volume is then writable
+    by a non-root image), pull secrets, tolerations and node selector."""
+    security = {k: v for k, v in (pod_spec.get("securityContext") or {}).items() if k in SECURITY_FIELDS}
+    opts.security_context = security or None
+    opts.image_pull_secrets = [s["name"] for s in pod_spec.get("imagePullSecrets") or [] if s.get("name")]
+    opts.tolerations = list(pod_spec.get("tolerations") or [])
+    opts.node_selector = dict(pod_spec.get("nodeSelector") or {})
 
 
 def release(clients: KubeClients, plan: ClusterPlan) -> None:

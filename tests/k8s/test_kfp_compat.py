@@ -33,6 +33,9 @@ BACKEND = dict(  # as the KFP backend compiles: a claim it created from the snap
     env={"LANG": "C.UTF-8"},
     image_pull_policy="IfNotPresent",
     timeout=600,
+    image_pull_secrets=["regcred"],
+    tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    node_selector={"pool": "notebooks"},
 )
 EXPORT = dict(image="registry.example/nb:v1")  # `jupyter kf compile --target kfp`
 

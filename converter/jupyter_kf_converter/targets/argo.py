@@ -3,7 +3,10 @@
 One DAG template (edges as dependencies) and one container template per step running papermill
 on the step's emitted notebook, carried in the manifest as a raw input artifact. The run volume
 is a volumeClaimTemplate (restored from the VolumeSnapshot when given) mounted in every step;
-Argo deletes it when the workflow completes.
+``volumeClaimGC: OnWorkflowCompletion`` deletes it however the workflow ends (Argo's default
+keeps the claims of failed and stopped workflows), and ``ttlStrategy`` deletes the Workflow
+itself, with its pods, a day after it ends. Steps run without an Istio sidecar (which would
+outlive the step), and with the notebook pod's securityContext, pull secrets and scheduling.
 """
 
 from __future__ import annotations
@@ -52,8 +55,24 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
         }
     if options.volume:
         spec["volumeClaimTemplates"] = [_claim_template(options)]
+        spec["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+    if options.workflow_ttl is not None:
+        spec["ttlStrategy"] = {"secondsAfterCompletion": int(options.workflow_ttl)}
+    if options.run_timeout:
+        spec["activeDeadlineSeconds"] = max(1, round(options.run_timeout))
+    # Kubeflow profile namespaces inject Istio sidecars; a classic sidecar keeps the pod running
+    # after the step's container ends (KFP annotates its own pods the same way).
+    spec["podMetadata"] = {"annotations": {"sidecar.istio.io/inject": "false"}}
     if options.service_account:
         spec["serviceAccountName"] = options.service_account
+    if options.security_context:
+        spec["securityContext"] = dict(options.security_context)
+    if options.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": n} for n in options.image_pull_secrets]
+    if options.tolerations:
+        spec["tolerations"] = [dict(t) for t in options.tolerations]
+    if options.node_selector:
+        spec["nodeSelector"] = dict(options.node_selector)
     return {
         "apiVersion": API_VERSION,
         "kind": "Workflow",

@@ -262,6 +262,15 @@ def _configure_task(task, pipeline: Pipeline, step, options: TargetOptions, work
         task.set_env_variable(name, value)
     if options.image_pull_policy:
         kubernetes.set_image_pull_policy(task, options.image_pull_policy)
+    if options.image_pull_secrets:
+        kubernetes.set_image_pull_secrets(task, list(options.image_pull_secrets))
+    for key, value in options.node_selector.items():
+        kubernetes.add_node_selector(task, label_key=key, label_value=value)
+    for tol in options.tolerations:
+        kubernetes.add_toleration(
+            task, key=tol.get("key"), operator=tol.get("operator"), value=tol.get("value"),
+            effect=tol.get("effect"), toleration_seconds=tol.get("tolerationSeconds"),
+        )  # fmt: skip
     if options.volume:
         pvc = options.pvc_name or work_pvc.outputs["name"]
         kubernetes.mount_pvc(task, pvc_name=pvc, mount_path=mount_path)

@@ -42,6 +42,7 @@ def for_oldest_backend(pipeline_spec: dict[str, Any], platform_spec: dict[str, A
         return
     k8s = platform_spec.get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
     for name, config in (k8s.get("executors") or {}).items():
+        _drop_name_parameters(config)
         for mount in config.get("pvcMount") or []:
             if any(mount.get(k) for k in _PVC_REFERENCES):
                 mount.pop("pvcNameParameter", None)
@@ -51,6 +52,18 @@ def for_oldest_backend(pipeline_spec: dict[str, Any], platform_spec: dict[str, A
                     f"executor {name}: volume mount field(s) {extra} are not read by KFP "
                     f"{OLDEST_BACKEND}-2.15 (mount the whole claim instead)"
                 )
+
+
+def _drop_name_parameters(doc: Any) -> None:
+    """``secretNameParameter`` next to ``secretName`` (and the like): newer SDKs write both."""
+    if isinstance(doc, list):
+        for item in doc:
+            _drop_name_parameters(item)
+    elif isinstance(doc, dict):
+        for key in [k for k in doc if k.endswith("NameParameter") and k[: -len("Parameter")] in doc]:
+            del doc[key]
+        for value in doc.values():
+            _drop_name_parameters(value)
 
 
 def _drop_newer(doc: dict[str, Any], newer: dict[str, str], where: str) -> None:

@@ -45,6 +45,14 @@ class TargetOptions:
     timeout: float | None = None  # default per-step timeout, seconds
     image_pull_policy: str | None = None
     generate_name: str | None = None  # Argo metadata.generateName (default: "<pipeline>-")
+    # From the notebook pod, so steps run as it does: runAsUser/runAsGroup/fsGroup (Argo only:
+    # KFP's platform spec has no field for it), pull secrets, tolerations, node selector.
+    security_context: dict[str, Any] | None = None
+    image_pull_secrets: list[str] = field(default_factory=list)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    run_timeout: float | None = None  # the whole run, seconds (Argo activeDeadlineSeconds)
+    workflow_ttl: int | None = 86400  # Argo: delete the Workflow (and its pods) this long after it ends
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> TargetOptions:

@@ -1,0 +1,140 @@
+"""What the KFP and Argo controllers of Kubeflow 1.9/1.10 do differently from a schema check,
+each with the fake behaving as they do: pod names, volume classes and garbage collection,
+what steps inherit from the notebook pod, and what comes back into the run store."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+
+import nbformat
+import pytest
+
+from jupyter_kf.backends.argo import ArgoBackend
+from jupyter_kf.backends.kfp import KfpBackend
+from jupyter_kf.models import RunStatus, StepStatus
+
+from .fakeapi import workflow_causes
+from .test_cluster_backends import posted, start, store  # noqa: F401  (store is a fixture)
+
+
+def claims(cluster) -> list[str]:
+    return sorted(name for (_, name) in cluster.pvcs if name != "home-pvc")
+
+
+@pytest.mark.parametrize("name_format", ["v2", "v1"])
+def test_argo_logs_and_metrics_follow_the_pod_name_format(settings, cluster, store, name_format):  # noqa: F811
+    cluster.pod_name_format = name_format
+    _, run, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.succeeded, final.error
+    assert store.step_log_path(run.id, "train").read_text() == "log of step train\n"
+
+
+@pytest.mark.parametrize("name_format", ["v2", "v1"])
+def test_kfp_logs_and_metrics_come_from_the_executor_pod(settings, cluster, store, name_format):  # noqa: F811
+    from jupyter_kf_converter.targets.steprun import METRICS_MARKER
+
+    cluster.pod_name_format = name_format
+    cluster.step_log_tail["train"] = METRICS_MARKER + '{"total": 3.5}\n'
+    _, run, handle = start(KfpBackend(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.succeeded, final.error
+    details = next(iter(cluster.runs.values()))["run_details"]["task_details"]
+    node_ids = [c["pod_name"] for t in details for c in t["child_tasks"]]
+    assert all("system-container" not in n for n in node_ids)  # KFP reports node IDs, not pod names
+    log = store.step_log_path(run.id, "train").read_text()
+    assert log.startswith("kfp log of train (")
+    if name_format == "v2":
+        assert "-system-container-impl-" in log
+    assert final.step("train").metrics == {"total": 3.5}
+
+
+def test_argo_removes_the_volume_of_a_failed_run_and_expires_the_workflow(settings, cluster, store):  # noqa: F811
+    cluster.fail_steps.add("train")
+    _, _, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
+    assert handle.wait(30).status == RunStatus.failed
+    (wf,) = posted(cluster, "/workflows")
+    assert wf["spec"]["volumeClaimGC"] == {"strategy": "OnWorkflowCompletion"}
+    assert wf["spec"]["ttlStrategy"] == {"secondsAfterCompletion": 86400}
+    assert claims(cluster) == []  # Argo's default (OnWorkflowSuccess) would keep a copy of home
+
+
+def test_kfp_run_volume_is_removed_and_uses_the_cluster_default_class(settings, cluster, store):  # noqa: F811
+    # no `standard` class here (as on EKS, AKS...): a claim asking for it would never bind
+    cluster.storage_classes = {"gp3"}
+    cluster.default_storage_class = "gp3"
+    settings = settings.model_copy(update={"snapshot": False})
+    _, _, handle = start(KfpBackend(store, settings, poll_interval=0.01), store)
+    assert handle.wait(30).status == RunStatus.succeeded
+    (claim,) = posted(cluster, "/persistentvolumeclaims")
+    assert "storageClassName" not in claim["spec"]  # so the cluster's default class provisions it
+    assert claims(cluster) == []
+
+
+def test_steps_inherit_the_pods_security_context_pull_secrets_and_scheduling(settings, cluster, store):  # noqa: F811
+    pod = cluster.pods[("team", "nb-0")]
+    pod["spec"].update(
+        securityContext={"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100, "seLinuxOptions": {"level": "s0"}},
+        imagePullSecrets=[{"name": "regcred"}],
+        tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        nodeSelector={"pool": "notebooks"},
+    )
+    _, _, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
+    assert handle.wait(30).status == RunStatus.succeeded
+    (wf,) = posted(cluster, "/workflows")
+    assert workflow_causes(wf) == []
+    spec = wf["spec"]
+    # a uid-1000 image can write on a fresh volume: fsGroup makes it group-writable
+    assert spec["securityContext"] == {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100}
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert spec["nodeSelector"] == {"pool": "notebooks"}
+    assert spec["podMetadata"]["annotations"]["sidecar.istio.io/inject"] == "false"
+
+    _, _, handle = start(KfpBackend(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.succeeded, final.error
+    body = posted(cluster, "/apis/v2beta1/runs")[0]
+    k8s = body["pipeline_spec"]["platform_spec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    train = k8s["exec-train"]
+    assert train["imagePullSecret"] == [{"secretName": "regcred"}]
+    assert train["nodeSelector"] == {"labels": {"pool": "notebooks"}}
+    assert train["tolerations"][0]["key"] == "gpu"
+
+
+def test_a_namespace_other_than_the_pods_is_refused_before_any_snapshot(settings, cluster, store):  # noqa: F811
+    settings = settings.model_copy(update={"argo_namespace": "elsewhere"})
+    _, _, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.failed
+    assert "'elsewhere'" in final.error and "'team'" in final.error and "KF_SNAPSHOT=0" in final.error
+    assert posted(cluster, "/volumesnapshots") == [] and posted(cluster, "/workflows") == []
+
+
+@pytest.mark.parametrize("backend_cls", [ArgoBackend, KfpBackend])
+def test_executed_notebooks_come_back_into_the_run_store(settings, cluster, store, backend_cls):  # noqa: F811
+    from jupyter_kf_converter.targets.steprun import NOTEBOOK_MARKER
+
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    packed = base64.b64encode(gzip.compress(nbformat.writes(executed).encode())).decode()
+    cluster.step_log_tail["train"] = NOTEBOOK_MARKER + packed + "\n"
+    cluster.fail_steps.add("report")
+    cluster.step_log_tail["report"] = NOTEBOOK_MARKER + packed + "\n"
+    _, run, handle = start(backend_cls(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.failed
+    for step in ("train", "report"):  # a failed step's notebook too
+        path = store.step_notebook_path(run.id, step)
+        assert nbformat.reads(path.read_text(), as_version=4).cells[0].source == "print(1)"
+        assert final.step(step).notebook and final.step(step).notebook.endswith(f"steps/{step}.ipynb")
+        assert NOTEBOOK_MARKER not in store.step_log_path(run.id, step).read_text()
+    assert final.step("report").status == StepStatus.failed
+
+
+def test_run_volume_and_snapshot_names_keep_the_run_id_whatever_the_pipeline_name():
+    from jupyter_kf.k8s.volumes import unique_name
+
+    long = "a-very-long-pipeline-name-" * 4
+    a, b = unique_name(long, "20261204-101010-ab12", "work"), unique_name(long, "20261204-101010-cd34", "work")
+    assert a != b and len(a) <= 63 and a.endswith("20261204-101010-ab12-work")
