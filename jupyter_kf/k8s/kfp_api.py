@@ -74,7 +74,8 @@ class KfpApi:
             except ValueError:
                 message = resp.text[:500]
             hint = (
-                " (the token must be allowed in this namespace; see docs/kubernetes.md)"
+                " (the token must be allowed in this namespace and, in multi-user Kubeflow, be the "
+                "projected token with audience pipelines.kubeflow.org; see docs/kubernetes.md)"
                 if resp.status_code in (401, 403)
                 else ""
             )
@@ -132,4 +133,6 @@ class KfpApi:
         return self._request("GET", "/healthz", "checking KFP")
 
     def run_url(self, run_id: str) -> str:
-        return f"{self.base}/#/runs/details/{run_id}"
+        """The run in KFP's UI (``KF_KFP_UI``; in Kubeflow, ``<dashboard>/_/pipeline``)."""
+        ui = (self.settings.kfp_ui or self.base).rstrip("/")
+        return f"{ui}/#/runs/details/{run_id}"

@@ -138,3 +138,10 @@ def test_run_volume_and_snapshot_names_keep_the_run_id_whatever_the_pipeline_nam
     long = "a-very-long-pipeline-name-" * 4
     a, b = unique_name(long, "20261204-101010-ab12", "work"), unique_name(long, "20261204-101010-cd34", "work")
     assert a != b and len(a) <= 63 and a.endswith("20261204-101010-ab12-work")
+
+
+def test_run_link_points_at_the_kfp_ui_not_the_api(settings):
+    from jupyter_kf.k8s.kfp_api import KfpApi
+
+    ui = settings.model_copy(update={"kfp_ui": "https://kubeflow.example/_/pipeline/"})
+    assert KfpApi(ui).run_url("r1") == "https://kubeflow.example/_/pipeline/#/runs/details/r1"
