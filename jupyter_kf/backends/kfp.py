@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from ..k8s.kfp_api import KfpApi
 
+MIN_KFP = (2, 2, 0)  # the oldest backend whose drivers read our specs (tests/k8s/test_kfp_compat.py)
+RETRIES_KFP = (2, 4, 1)  # first backend that turns retryPolicy into an Argo retryStrategy
 RUN_STATE = {
     "RUNTIME_STATE_UNSPECIFIED": RunStatus.running,
     "PENDING": RunStatus.running,
@@ -85,6 +87,7 @@ class KfpDriver(ClusterDriverBase):
         )  # fmt: skip
         self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
         s = self.backend.settings
+        self._check_server(api)
         experiment = api.ensure_experiment(s.kfp_experiment, namespace)
         self._create_volume()
         known = {p.name for p in self.pipeline.parameters}
@@ -105,6 +108,27 @@ class KfpDriver(ClusterDriverBase):
             pvc=self.pvc,
         )
         return self.external_id, self.api.run_url(self.external_id)
+
+    def _check_server(self, api: KfpApi) -> None:
+        """Refuse a KFP backend older than the specs are made for; say what an older supported
+        one does not do (retries need 2.4.1). A server that does not say its version is tried."""
+        from ..k8s.client import ClusterError
+
+        assert self.plan is not None and self.pipeline is not None
+        version = api.server_version()
+        if version is None:
+            return
+        if version < MIN_KFP:
+            raise ClusterError(
+                f"KFP {'.'.join(map(str, version))} is not supported: jupyter-kf's specs need KFP 2.2.0 or later "
+                "(Kubeflow 1.9+)"
+            )
+        retried = [s.name for s in self.pipeline.steps if s.retries]
+        if retried and version < RETRIES_KFP:
+            self.plan.notes.append(
+                f"KFP {'.'.join(map(str, version))} does not retry failed steps (retries need KFP 2.4.1): "
+                f"{', '.join(retried)} run once"
+            )
 
     def _create_volume(self) -> None:
         """The run volume, created here rather than by KFP: every KFP release restores it from the

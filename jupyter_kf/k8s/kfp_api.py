@@ -132,6 +132,17 @@ class KfpApi:
     def healthz(self) -> dict[str, Any]:
         return self._request("GET", "/healthz", "checking KFP")
 
+    def server_version(self) -> tuple[int, ...] | None:
+        """The KFP server's release from ``healthz`` (``tag_name``), or None when it will not say."""
+        import re
+
+        try:
+            tag = str(self.healthz().get("tag_name") or "")
+        except ClusterError:
+            return None
+        match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", tag)
+        return tuple(int(x) for x in match.groups()) if match else None
+
     def run_url(self, run_id: str) -> str:
         """The run in KFP's UI (``KF_KFP_UI``; in Kubeflow, ``<dashboard>/_/pipeline``)."""
         ui = (self.settings.kfp_ui or self.base).rstrip("/")

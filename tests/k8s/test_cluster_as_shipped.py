@@ -5,6 +5,7 @@ what steps inherit from the notebook pod, and what comes back into the run store
 from __future__ import annotations
 
 import base64
+import json
 import gzip
 
 import nbformat
@@ -145,3 +146,16 @@ def test_run_link_points_at_the_kfp_ui_not_the_api(settings):
 
     ui = settings.model_copy(update={"kfp_ui": "https://kubeflow.example/_/pipeline/"})
     assert KfpApi(ui).run_url("r1") == "https://kubeflow.example/_/pipeline/#/runs/details/r1"
+
+
+def test_kfp_server_version_old_ones_refused_retries_noted(settings, cluster, store):  # noqa: F811
+    cluster.kfp_release = "2.0.5"
+    _, _, handle = start(KfpBackend(store, settings, poll_interval=0.01), store)
+    final = handle.wait(30)
+    assert final.status == RunStatus.failed and "KFP 2.0.5 is not supported" in final.error
+    assert posted(cluster, "/apis/v2beta1/runs") == []
+    cluster.kfp_release = "2.3.0"
+    _, run, handle = start(KfpBackend(store, settings, poll_interval=0.01), store)
+    assert handle.wait(30).status == RunStatus.succeeded
+    record = json.loads((store.run_path(run.id) / "cluster.json").read_text())
+    assert any("does not retry failed steps" in n and "train" in n for n in record["notes"])

@@ -4,6 +4,7 @@ compiled YAML executed end to end by KFP's own local runner (real papermill step
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume
         assert k8s[name]["pvcMount"] == [{"mountPath": "/home/jovyan", "constant": "demo-run-work"}]
     # the emitted notebook travels as a constant input
     nb_b64 = tasks["train"]["inputs"]["parameters"]["notebook"]["runtimeValue"]["constant"]
-    nb = nbformat.reads(base64.b64decode(nb_b64).decode(), as_version=4)
+    nb = nbformat.reads(gzip.decompress(base64.b64decode(nb_b64)).decode(), as_version=4)
     assert nb.metadata["jupyter_kf"] == {"pipeline": "demo", "step": "train"}
     assert (
         tasks["train"]["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"]
@@ -109,6 +110,19 @@ def test_kfp_cache_key_covers_what_ours_covers():
     other_code = _salts(docs(compile_target(demo_pipeline(changed), "kfp", **opts))[0])
     assert other_code["load"] == salt["load"]  # load's own code is in its notebook input already
     assert other_code["train"] != salt["train"] and other_code["report"] != salt["report"]
+
+
+def test_a_notebook_too_big_for_the_command_line_is_refused_naming_the_step():
+    import os
+
+    from jupyter_kf_converter.targets import TargetError
+
+    from .pipelines import DEMO_CELLS
+
+    blob = os.urandom(80 * 1024).hex()  # incompressible: 160 KiB of hex in a cell
+    cells = [*DEMO_CELLS[:3], (f"data = {blob!r}\n" + DEMO_CELLS[3][0], DEMO_CELLS[3][1]), *DEMO_CELLS[4:]]
+    with pytest.raises(TargetError, match=r"step 'train': its notebook is \d+ KiB compressed"):
+        compile_target(demo_pipeline(cells), "kfp", image="img:1", pvc_name="w")
 
 
 def test_compiling_twice_gives_the_same_spec():

@@ -67,7 +67,7 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
             component = _step_component(pipeline, step, options)
             task = component(
                 step=step.name,
-                notebook=_b64(notebooks[step.name]),
+                notebook=packed_notebook(step.name, notebooks[step.name]),
                 workdir=workdir,
                 **{PARAM_PREFIX + name: channels[name] for name in cache_parameters(pipeline, step)},
                 parameter_types=parameter_types(pipeline, step),
@@ -156,10 +156,24 @@ def cache_salt(pipeline: Pipeline, step, options: TargetOptions, notebooks: dict
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _b64(text: str) -> str:
-    import base64
+# KFP hands a step all its inputs in one command-line argument (--executor_input), and Linux
+# limits one argument to 128 KiB (MAX_ARG_STRLEN); leave room for the other inputs.
+MAX_NOTEBOOK_INPUT = 96 * 1024
 
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+def packed_notebook(step: str, notebook_json: str) -> str:
+    """The step notebook as base64 of its gzipped JSON (deterministic: no timestamp in the header)."""
+    import base64
+    import gzip
+
+    packed = base64.b64encode(gzip.compress(notebook_json.encode("utf-8"), mtime=0)).decode("ascii")
+    if len(packed) > MAX_NOTEBOOK_INPUT:
+        raise TargetError(
+            f"step {step!r}: its notebook is {len(packed) // 1024} KiB compressed; KFP passes it on the "
+            f"command line, which holds at most {MAX_NOTEBOOK_INPUT // 1024} KiB: move data out of the "
+            "step's cells (read it from a file), or use the argo backend"
+        )
+    return packed
 
 
 def _signature_parameter(param) -> inspect.Parameter:

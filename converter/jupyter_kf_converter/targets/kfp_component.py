@@ -15,7 +15,8 @@ def jupyter_kf_step(
 ):
     """Run one emitted step notebook with papermill; record its metrics as KFP metrics.
 
-    ``notebook`` is the emitted step notebook as base64 of its JSON: opaque to every templating
+    ``notebook`` is the emitted step notebook as base64 of its gzipped JSON: small (KFP passes
+    every input on one command line) and opaque to every templating
     pass (KFP placeholders, and kfp.local rewriting each "python3" in a task's arguments); the
     kernel is the one named in its kernelspec. Pipeline parameters arrive as extra typed inputs
     ``param_<name>`` that the SDK does not pass as arguments; they are read from the executor
@@ -24,6 +25,7 @@ def jupyter_kf_step(
     see (the code of the steps before this one, and the data the run volume started with).
     """
     import base64
+    import gzip
     import json
     import numbers
     import shutil
@@ -42,7 +44,7 @@ def jupyter_kf_step(
 
     result = run_step(
         step=step,
-        notebook_json=base64.b64decode(notebook).decode("utf-8"),
+        notebook_json=gzip.decompress(base64.b64decode(notebook)).decode("utf-8"),
         workdir=workdir,
         kernel_name=None,
         parameters=parameters,

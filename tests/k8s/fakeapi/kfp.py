@@ -19,7 +19,7 @@ def release(version: str) -> tuple[int, ...]:
 
 def kfp_route(c: FakeCluster, method: str, path: str, query: dict, body: Any):
     if path == "healthz" and method == "GET":
-        return 200, {"commit_sha": "fake", "tag_name": "2.4.0", "multi_user": True}
+        return 200, {"commit_sha": "fake", "tag_name": c.kfp_release, "multi_user": True}
     if path == "experiments":
         if method == "GET":
             flt = json.loads(query.get("filter", ["{}"])[0] or "{}")
