@@ -67,7 +67,7 @@ class ArgoDriver(ClusterDriverBase):
         self.plan = prepare(
             self.clients, self.pipeline, self.run, self.request, namespace=self.namespace, folder=folder
         )
-        self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
+        self.backend.record_cache_keys(self.pipeline, self.run, self.plan, folder)
         created = create_workflow(self.clients, self.manifest(), self.namespace)
         self.external_id = require_name(created)
         write_record(

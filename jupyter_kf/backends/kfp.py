@@ -85,7 +85,7 @@ class KfpDriver(ClusterDriverBase):
             self.clients, self.pipeline, self.run, self.request,
             namespace=namespace, folder=folder, pvc_name=self.pvc,
         )  # fmt: skip
-        self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
+        self.backend.record_cache_keys(self.pipeline, self.run, self.plan, folder)
         s = self.backend.settings
         self._check_server(api)
         experiment = api.ensure_experiment(s.kfp_experiment, namespace)

@@ -159,3 +159,35 @@ def test_kfp_server_version_old_ones_refused_retries_noted(settings, cluster, st
     assert handle.wait(30).status == RunStatus.succeeded
     record = json.loads((store.run_path(run.id) / "cluster.json").read_text())
     assert any("does not retry failed steps" in n and "train" in n for n in record["notes"])
+
+
+def test_kfp_cache_key_follows_the_data_not_the_snapshot_name(settings, cluster, store, project):  # noqa: F811
+    """Each run takes a new VolumeSnapshot; the cache key (store and KFP's salt) follows what the
+    data is, so a second run on unchanged data can reuse results and one on changed data cannot."""
+    from jupyter_kf.models import Run, RunRequest
+    from jupyter_kf.store import utcnow
+
+    from .pipelines import demo_pipeline
+
+    notebook = str(project / "proj" / "demo.ipynb")
+    backend = KfpBackend(store, settings.model_copy(update={"pod_name": "nb-1"}), poll_interval=0.01)
+
+    def run_once() -> tuple[dict, dict]:
+        p = demo_pipeline()
+        run = store.create_run(
+            Run(id=store.new_run_id(), pipeline=p.name, notebook=notebook, backend="kfp", created_at=utcnow()),
+            p,
+            capture_env=False,
+        )
+        final = backend.start(p, run, RunRequest(notebook=notebook, backend="kfp")).wait(30)
+        assert final.status == RunStatus.succeeded, final.error
+        tasks = posted(cluster, "/apis/v2beta1/runs")[-1]["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]
+        salts = {k: t["inputs"]["parameters"]["cache_salt"]["runtimeValue"]["constant"] for k, t in tasks.items()}
+        return salts, {s.name: s.cache_key for s in final.steps}
+
+    first = run_once()
+    snapshots = [b["metadata"]["name"] for b in posted(cluster, "/volumesnapshots")]
+    assert run_once() == first and len(set(snapshots + [b["metadata"]["name"] for b in posted(cluster, "/volumesnapshots")])) == 2
+    (project / "proj" / "data.csv").write_text("a,b\n1,2\n")
+    salts, keys = run_once()
+    assert all(salts[k] != first[0][k] for k in salts) and all(keys[k] != first[1][k] for k in keys)
