@@ -3,8 +3,6 @@ compiled YAML executed end to end by KFP's own local runner (real papermill step
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import nbformat
 import pytest
 import yaml
 from jupyter_kf_converter.targets import compile_target
+from jupyter_kf_converter.targets.options import unpack_notebook
 
 from .pipelines import demo_pipeline
 
@@ -70,7 +69,7 @@ def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume
         assert k8s[name]["pvcMount"] == [{"mountPath": "/home/jovyan", "constant": "demo-run-work"}]
     # the emitted notebook travels as a constant input
     nb_b64 = tasks["train"]["inputs"]["parameters"]["notebook"]["runtimeValue"]["constant"]
-    nb = nbformat.reads(gzip.decompress(base64.b64decode(nb_b64)).decode(), as_version=4)
+    nb = nbformat.reads(unpack_notebook(nb_b64), as_version=4)
     assert nb.metadata["jupyter_kf"] == {"pipeline": "demo", "step": "train"}
     assert (
         tasks["train"]["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"]
@@ -112,7 +111,8 @@ def test_kfp_cache_key_covers_what_ours_covers():
     assert other_code["train"] != salt["train"] and other_code["report"] != salt["report"]
 
 
-def test_a_notebook_too_big_for_the_command_line_is_refused_naming_the_step():
+@pytest.mark.parametrize("target", ["kfp", "argo"])
+def test_a_notebook_too_big_for_the_command_line_is_refused_naming_the_step(target):
     import os
 
     from jupyter_kf_converter.targets import TargetError
@@ -122,7 +122,7 @@ def test_a_notebook_too_big_for_the_command_line_is_refused_naming_the_step():
     blob = os.urandom(80 * 1024).hex()  # incompressible: 160 KiB of hex in a cell
     cells = [*DEMO_CELLS[:3], (f"data = {blob!r}\n" + DEMO_CELLS[3][0], DEMO_CELLS[3][1]), *DEMO_CELLS[4:]]
     with pytest.raises(TargetError, match=r"step 'train': its notebook is \d+ KiB compressed"):
-        compile_target(demo_pipeline(cells), "kfp", image="img:1", pvc_name="w")
+        compile_target(demo_pipeline(cells), target, image="img:1", pvc_name="w")
 
 
 def test_compiling_twice_gives_the_same_spec():

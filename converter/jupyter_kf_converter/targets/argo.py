@@ -1,7 +1,7 @@
 """Pipeline IR -> an Argo Workflow manifest (plain dicts, argoproj.io/v1alpha1).
 
 One DAG template (edges as dependencies) and one container template per step running papermill
-on the step's emitted notebook, carried in the manifest as a raw input artifact. The run volume
+on the step's emitted notebook, carried in the manifest as a raw input artifact (gzip + base64). The run volume
 is a volumeClaimTemplate (restored from the VolumeSnapshot when given) mounted in every step;
 ``volumeClaimGC: OnWorkflowCompletion`` deletes it however the workflow ends (Argo's default
 keeps the claims of failed and stopped workflows), and ``ttlStrategy`` deletes the Workflow
@@ -19,6 +19,7 @@ from .options import (
     TargetOptions,
     check_pipeline,
     emitted_notebook_json,
+    packed_notebook,
     parameter_types,
     snapshot_data_source,
     step_image,
@@ -119,7 +120,7 @@ def _dag(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> dict[str, Any]:
-    notebook_path = f"{NOTEBOOK_DIR}/{step.name}.ipynb"
+    notebook_path = f"{NOTEBOOK_DIR}/{step.name}.ipynb.gz.b64"
     args = [
         "--step", step.name,
         "--notebook", notebook_path,
@@ -153,7 +154,8 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
             {
                 "name": "notebook",
                 "path": notebook_path,
-                "raw": {"data": _untemplated(emitted_notebook_json(pipeline, step))},
+                # gzip + base64: small enough for ARGO_TEMPLATE, and no "{{" for Argo's templating
+                "raw": {"data": packed_notebook(step.name, emitted_notebook_json(pipeline, step))},
             }
         ]
     }
@@ -186,11 +188,3 @@ def _claim_template(options: TargetOptions) -> dict[str, Any]:
     if options.snapshot:
         claim["dataSource"] = snapshot_data_source(options.snapshot)
     return {"metadata": {"name": VOLUME}, "spec": claim}
-
-
-def _untemplated(notebook_json: str) -> str:
-    """Hide ``{{`` from Argo's templating (code such as f"{{x}}" would fail validation).
-
-    Compact JSON never has ``{{`` outside strings, and ``\\u007b`` is the same ``{`` to a JSON reader.
-    """
-    return notebook_json.replace("{{", "{\\u007b")

@@ -23,6 +23,7 @@ from .options import (
     TargetOptions,
     check_pipeline,
     emitted_notebook_json,
+    packed_notebook,
     parameter_types,
     step_cache,
     step_image,
@@ -156,24 +157,6 @@ def cache_salt(pipeline: Pipeline, step, options: TargetOptions, notebooks: dict
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-# KFP hands a step all its inputs in one command-line argument (--executor_input), and Linux
-# limits one argument to 128 KiB (MAX_ARG_STRLEN); leave room for the other inputs.
-MAX_NOTEBOOK_INPUT = 96 * 1024
-
-
-def packed_notebook(step: str, notebook_json: str) -> str:
-    """The step notebook as base64 of its gzipped JSON (deterministic: no timestamp in the header)."""
-    import base64
-    import gzip
-
-    packed = base64.b64encode(gzip.compress(notebook_json.encode("utf-8"), mtime=0)).decode("ascii")
-    if len(packed) > MAX_NOTEBOOK_INPUT:
-        raise TargetError(
-            f"step {step!r}: its notebook is {len(packed) // 1024} KiB compressed; KFP passes it on the "
-            f"command line, which holds at most {MAX_NOTEBOOK_INPUT // 1024} KiB: move data out of the "
-            "step's cells (read it from a file), or use the argo backend"
-        )
-    return packed
 
 
 def _signature_parameter(param) -> inspect.Parameter:

@@ -24,8 +24,6 @@ def jupyter_kf_step(
     ``cache_salt`` is not used at run time: it carries into KFP's cache key what that key cannot
     see (the code of the steps before this one, and the data the run volume started with).
     """
-    import base64
-    import gzip
     import json
     import numbers
     import shutil
@@ -40,11 +38,12 @@ def jupyter_kf_step(
         if k.startswith("param_") and k[len("param_") :] in parameter_types
     }
 
+    from jupyter_kf_converter.targets.options import unpack_notebook
     from jupyter_kf_converter.targets.steprun import run_step
 
     result = run_step(
         step=step,
-        notebook_json=gzip.decompress(base64.b64decode(notebook)).decode("utf-8"),
+        notebook_json=unpack_notebook(notebook),
         workdir=workdir,
         kernel_name=None,
         parameters=parameters,

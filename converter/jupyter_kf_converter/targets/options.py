@@ -141,6 +141,36 @@ def snapshot_data_source(snapshot: str) -> dict[str, str]:
     return {"apiGroup": SNAPSHOT_API_GROUP, "kind": "VolumeSnapshot", "name": snapshot}
 
 
+# A step's notebook travels inside what the orchestrator starts the step with: KFP passes all of
+# a step's inputs in one command-line argument (--executor_input), Argo the whole template in
+# one environment variable (ARGO_TEMPLATE); Linux limits either string to 128 KiB
+# (MAX_ARG_STRLEN). Leave room for the rest.
+MAX_NOTEBOOK_INPUT = 96 * 1024
+
+
+def packed_notebook(step: str, notebook_json: str) -> str:
+    """The step notebook as base64 of its gzipped JSON: small, deterministic (no timestamp in the
+    gzip header) and opaque to KFP's and Argo's templating. Refused when still too big."""
+    import base64
+    import gzip
+
+    packed = base64.b64encode(gzip.compress(notebook_json.encode("utf-8"), mtime=0)).decode("ascii")
+    if len(packed) > MAX_NOTEBOOK_INPUT:
+        raise TargetError(
+            f"step {step!r}: its notebook is {len(packed) // 1024} KiB compressed; the orchestrator passes "
+            f"it in one command-line argument or environment variable, which holds at most "
+            f"{MAX_NOTEBOOK_INPUT // 1024} KiB here: read large data from a file instead of a cell"
+        )
+    return packed
+
+
+def unpack_notebook(packed: str) -> str:
+    import base64
+    import gzip
+
+    return gzip.decompress(base64.b64decode(packed)).decode("utf-8")
+
+
 def emitted_notebook_json(pipeline: Pipeline, step: Step) -> str:
     """The step's papermill-ready notebook (from the converter's emitter) as compact JSON text;
     its cell ids are stable, so the same pipeline compiles to the same spec (and KFP's cache key holds)."""

@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m jupyter_kf_converter.targets.steprun``: the Argo step container's entry point."""
     ap = argparse.ArgumentParser(prog="jupyter-kf-step", description=__doc__)
     ap.add_argument("--step", required=True)
-    ap.add_argument("--notebook", required=True, help="Path of the emitted step notebook.")
+    ap.add_argument(
+        "--notebook", required=True, help="Path of the emitted step notebook (.gz.b64: gzip + base64 of it)."
+    )
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--kernel", default="python3")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
@@ -182,9 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             ap.error(f"--param {item!r}: expected NAME=VALUE")
         params[name] = value
+    text = Path(args.notebook).read_text()
+    if args.notebook.endswith(".gz.b64"):
+        from .options import unpack_notebook
+
+        text = unpack_notebook(text)
     result = run_step(
         step=args.step,
-        notebook_json=Path(args.notebook).read_text(),
+        notebook_json=text,
         workdir=args.workdir,
         kernel_name=args.kernel,
         parameters=params,
