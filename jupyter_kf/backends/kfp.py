@@ -120,8 +120,8 @@ class KfpDriver(ClusterDriverBase):
             return
         if version < MIN_KFP:
             raise ClusterError(
-                f"KFP {'.'.join(map(str, version))} is not supported: jupyter-kf's specs need KFP 2.2.0 or later "
-                "(Kubeflow 1.9+)"
+                f"KFP {'.'.join(map(str, version))} is not supported: jupyter-kf's specs need KFP "
+                "2.2.0 or later (Kubeflow 1.9+)"
             )
         retried = [s.name for s in self.pipeline.steps if s.retries]
         if retried and version < RETRIES_KFP:
@@ -207,8 +207,6 @@ class KfpBackend(ClusterBackend):
 
     def step_log(self, run: Run, step: str) -> str:
         """The live log of a step's pod."""
-        from ..k8s.workflows import pod_log
-
         details = self.api().get_run(run.external_id or "")
         nodes = _task_pods(details).get(step)
         return executor_log(self.clients(), nodes, self.namespace()) if nodes else ""

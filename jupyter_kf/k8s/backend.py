@@ -197,7 +197,9 @@ class ClusterBackend(Backend):
             logging.getLogger(__name__).warning("run volume content not keyed (%s): %s", folder, exc)
             return None
 
-    def record_cache_keys(self, pipeline: Pipeline, run: Run, plan: ClusterPlan, folder: str | None = None) -> None:
+    def record_cache_keys(
+        self, pipeline: Pipeline, run: Run, plan: ClusterPlan, folder: str | None = None
+    ) -> None:
         """Each step's cache key in the store: code, parameters, image and the run volume's data
         (its content digest when the folder is visible here, else the snapshot's name); the same
         data key goes into the KFP spec's cache salt."""

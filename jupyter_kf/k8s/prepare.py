@@ -162,7 +162,9 @@ def prepare(
     return plan
 
 
-SECURITY_FIELDS = ("runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup", "fsGroupChangePolicy", "supplementalGroups")
+SECURITY_FIELDS = (
+    "runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup", "fsGroupChangePolicy", "supplementalGroups"
+)  # fmt: skip
 
 
 def inherit_scheduling(opts: TargetOptions, pod_spec: dict) -> None:

@@ -102,7 +102,8 @@ def kfp_executor_pods(node_ids: list[str]) -> list[str]:
     for node_id in reversed(node_ids):
         workflow, _, digest = node_id.rpartition("-")
         if workflow and digest.isdigit():
-            v2.append(f"{workflow[:MAX_PREFIX - len('-system-container-impl')]}-system-container-impl-{digest}")
+            prefix = f"{workflow}-system-container-impl"[:MAX_PREFIX]
+            v2.append(f"{prefix}-{digest}")
     return v2 + list(reversed(node_ids))
 
 

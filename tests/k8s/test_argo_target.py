@@ -13,8 +13,7 @@ import yaml
 from jupyter_kf_converter.emit import emit_step
 from jupyter_kf_converter.targets import TargetError, compile_target, write_target
 from jupyter_kf_converter.targets.argo import ENTRYPOINT, build_workflow, template_name
-from jupyter_kf_converter.targets.options import unpack_notebook
-from jupyter_kf_converter.targets.options import TargetOptions
+from jupyter_kf_converter.targets.options import TargetOptions, unpack_notebook
 
 from .fakeapi import workflow_causes
 from .pipelines import DEMO_CELLS, demo_pipeline

@@ -5,8 +5,8 @@ what steps inherit from the notebook pod, and what comes back into the run store
 from __future__ import annotations
 
 import base64
-import json
 import gzip
+import json
 
 import nbformat
 import pytest
@@ -16,7 +16,7 @@ from jupyter_kf.backends.kfp import KfpBackend
 from jupyter_kf.models import RunStatus, StepStatus
 
 from .fakeapi import workflow_causes
-from .test_cluster_backends import posted, start, store  # noqa: F401  (store is a fixture)
+from .test_cluster_backends import posted, start
 
 
 def claims(cluster) -> list[str]:
@@ -24,7 +24,7 @@ def claims(cluster) -> list[str]:
 
 
 @pytest.mark.parametrize("name_format", ["v2", "v1"])
-def test_argo_logs_and_metrics_follow_the_pod_name_format(settings, cluster, store, name_format):  # noqa: F811
+def test_argo_logs_and_metrics_follow_the_pod_name_format(settings, cluster, store, name_format):
     cluster.pod_name_format = name_format
     _, run, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
     final = handle.wait(30)
@@ -33,7 +33,7 @@ def test_argo_logs_and_metrics_follow_the_pod_name_format(settings, cluster, sto
 
 
 @pytest.mark.parametrize("name_format", ["v2", "v1"])
-def test_kfp_logs_and_metrics_come_from_the_executor_pod(settings, cluster, store, name_format):  # noqa: F811
+def test_kfp_logs_and_metrics_come_from_the_executor_pod(settings, cluster, store, name_format):
     from jupyter_kf_converter.targets.steprun import METRICS_MARKER
 
     cluster.pod_name_format = name_format
@@ -51,7 +51,7 @@ def test_kfp_logs_and_metrics_come_from_the_executor_pod(settings, cluster, stor
     assert final.step("train").metrics == {"total": 3.5}
 
 
-def test_argo_removes_the_volume_of_a_failed_run_and_expires_the_workflow(settings, cluster, store):  # noqa: F811
+def test_argo_removes_the_volume_of_a_failed_run_and_expires_the_workflow(settings, cluster, store):
     cluster.fail_steps.add("train")
     _, _, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
     assert handle.wait(30).status == RunStatus.failed
@@ -61,7 +61,7 @@ def test_argo_removes_the_volume_of_a_failed_run_and_expires_the_workflow(settin
     assert claims(cluster) == []  # Argo's default (OnWorkflowSuccess) would keep a copy of home
 
 
-def test_kfp_run_volume_is_removed_and_uses_the_cluster_default_class(settings, cluster, store):  # noqa: F811
+def test_kfp_run_volume_is_removed_and_uses_the_cluster_default_class(settings, cluster, store):
     # no `standard` class here (as on EKS, AKS...): a claim asking for it would never bind
     cluster.storage_classes = {"gp3"}
     cluster.default_storage_class = "gp3"
@@ -73,10 +73,15 @@ def test_kfp_run_volume_is_removed_and_uses_the_cluster_default_class(settings, 
     assert claims(cluster) == []
 
 
-def test_steps_inherit_the_pods_security_context_pull_secrets_and_scheduling(settings, cluster, store):  # noqa: F811
+def test_steps_inherit_the_pods_security_context_pull_secrets_and_scheduling(settings, cluster, store):
     pod = cluster.pods[("team", "nb-0")]
     pod["spec"].update(
-        securityContext={"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100, "seLinuxOptions": {"level": "s0"}},
+        securityContext={
+            "runAsUser": 1000,
+            "runAsGroup": 100,
+            "fsGroup": 100,
+            "seLinuxOptions": {"level": "s0"},
+        },
         imagePullSecrets=[{"name": "regcred"}],
         tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
         nodeSelector={"pool": "notebooks"},
@@ -104,7 +109,7 @@ def test_steps_inherit_the_pods_security_context_pull_secrets_and_scheduling(set
     assert train["tolerations"][0]["key"] == "gpu"
 
 
-def test_a_namespace_other_than_the_pods_is_refused_before_any_snapshot(settings, cluster, store):  # noqa: F811
+def test_a_namespace_other_than_the_pods_is_refused_before_any_snapshot(settings, cluster, store):
     settings = settings.model_copy(update={"argo_namespace": "elsewhere"})
     _, _, handle = start(ArgoBackend(store, settings, poll_interval=0.01), store)
     final = handle.wait(30)
@@ -114,7 +119,7 @@ def test_a_namespace_other_than_the_pods_is_refused_before_any_snapshot(settings
 
 
 @pytest.mark.parametrize("backend_cls", [ArgoBackend, KfpBackend])
-def test_executed_notebooks_come_back_into_the_run_store(settings, cluster, store, backend_cls):  # noqa: F811
+def test_executed_notebooks_come_back_into_the_run_store(settings, cluster, store, backend_cls):
     from jupyter_kf_converter.targets.steprun import NOTEBOOK_MARKER
 
     executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
@@ -137,7 +142,10 @@ def test_run_volume_and_snapshot_names_keep_the_run_id_whatever_the_pipeline_nam
     from jupyter_kf.k8s.volumes import unique_name
 
     long = "a-very-long-pipeline-name-" * 4
-    a, b = unique_name(long, "20261204-101010-ab12", "work"), unique_name(long, "20261204-101010-cd34", "work")
+    a, b = (
+        unique_name(long, "20261204-101010-ab12", "work"),
+        unique_name(long, "20261204-101010-cd34", "work"),
+    )
     assert a != b and len(a) <= 63 and a.endswith("20261204-101010-ab12-work")
 
 
@@ -148,7 +156,7 @@ def test_run_link_points_at_the_kfp_ui_not_the_api(settings):
     assert KfpApi(ui).run_url("r1") == "https://kubeflow.example/_/pipeline/#/runs/details/r1"
 
 
-def test_kfp_server_version_old_ones_refused_retries_noted(settings, cluster, store):  # noqa: F811
+def test_kfp_server_version_old_ones_refused_retries_noted(settings, cluster, store):
     cluster.kfp_release = "2.0.5"
     _, _, handle = start(KfpBackend(store, settings, poll_interval=0.01), store)
     final = handle.wait(30)
@@ -161,7 +169,7 @@ def test_kfp_server_version_old_ones_refused_retries_noted(settings, cluster, st
     assert any("does not retry failed steps" in n and "train" in n for n in record["notes"])
 
 
-def test_kfp_cache_key_follows_the_data_not_the_snapshot_name(settings, cluster, store, project):  # noqa: F811
+def test_kfp_cache_key_follows_the_data_not_the_snapshot_name(settings, cluster, store, project):
     """Each run takes a new VolumeSnapshot; the cache key (store and KFP's salt) follows what the
     data is, so a second run on unchanged data can reuse results and one on changed data cannot."""
     from jupyter_kf.models import Run, RunRequest
@@ -175,19 +183,28 @@ def test_kfp_cache_key_follows_the_data_not_the_snapshot_name(settings, cluster,
     def run_once() -> tuple[dict, dict]:
         p = demo_pipeline()
         run = store.create_run(
-            Run(id=store.new_run_id(), pipeline=p.name, notebook=notebook, backend="kfp", created_at=utcnow()),
+            Run(
+                id=store.new_run_id(), pipeline=p.name, notebook=notebook, backend="kfp", created_at=utcnow()
+            ),
             p,
             capture_env=False,
         )
         final = backend.start(p, run, RunRequest(notebook=notebook, backend="kfp")).wait(30)
         assert final.status == RunStatus.succeeded, final.error
-        tasks = posted(cluster, "/apis/v2beta1/runs")[-1]["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]
-        salts = {k: t["inputs"]["parameters"]["cache_salt"]["runtimeValue"]["constant"] for k, t in tasks.items()}
+        tasks = posted(cluster, "/apis/v2beta1/runs")[-1]["pipeline_spec"]["pipeline_spec"]["root"]["dag"][
+            "tasks"
+        ]
+        salts = {
+            k: t["inputs"]["parameters"]["cache_salt"]["runtimeValue"]["constant"] for k, t in tasks.items()
+        }
         return salts, {s.name: s.cache_key for s in final.steps}
 
     first = run_once()
     snapshots = [b["metadata"]["name"] for b in posted(cluster, "/volumesnapshots")]
-    assert run_once() == first and len(set(snapshots + [b["metadata"]["name"] for b in posted(cluster, "/volumesnapshots")])) == 2
+    assert (
+        run_once() == first
+        and len(set(snapshots + [b["metadata"]["name"] for b in posted(cluster, "/volumesnapshots")])) == 2
+    )
     (project / "proj" / "data.csv").write_text("a,b\n1,2\n")
     salts, keys = run_once()
     assert all(salts[k] != first[0][k] for k in salts) and all(keys[k] != first[1][k] for k in keys)

@@ -23,13 +23,6 @@ NOTEBOOK = "/home/jovyan/projects/demo/demo.ipynb"
 DIGEST_IMAGE = "registry.example/notebook@sha256:" + "ab" * 32
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = RunStore(tmp_path / "kf-runs", register=False)
-    yield s
-    s.close()
-
-
 def start(backend, store: RunStore, *, parameters=None, on_update=None, cache=True):
     p = demo_pipeline()
     run = Run(

@@ -23,21 +23,21 @@ from .pipelines import DEMO_CELLS, demo_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.ipynb"))
-BACKEND = dict(  # as the KFP backend compiles: a claim it created from the snapshot
-    image="registry.example/nb@sha256:" + "cd" * 32,
-    snapshot="home-pvc-run1",
-    pvc_name="demo-run1-work",
-    mount_path="/home/jovyan",
-    sub_path="users/ada",
-    workdir="/home/jovyan/proj",
-    env={"LANG": "C.UTF-8"},
-    image_pull_policy="IfNotPresent",
-    timeout=600,
-    image_pull_secrets=["regcred"],
-    tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
-    node_selector={"pool": "notebooks"},
-)
-EXPORT = dict(image="registry.example/nb:v1")  # `jupyter kf compile --target kfp`
+BACKEND = {  # as the KFP backend compiles: a claim it created from the snapshot
+    "image": "registry.example/nb@sha256:" + "cd" * 32,
+    "snapshot": "home-pvc-run1",
+    "pvc_name": "demo-run1-work",
+    "mount_path": "/home/jovyan",
+    "sub_path": "users/ada",
+    "workdir": "/home/jovyan/proj",
+    "env": {"LANG": "C.UTF-8"},
+    "image_pull_policy": "IfNotPresent",
+    "timeout": 600,
+    "image_pull_secrets": ["regcred"],
+    "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    "node_selector": {"pool": "notebooks"},
+}
+EXPORT = {"image": "registry.example/nb:v1"}  # `jupyter kf compile --target kfp`
 
 
 def pipelines():
@@ -69,7 +69,9 @@ def _assert_volume_as_old_drivers_read_it(spec: dict, platform: dict, options: d
     tasks = spec["root"]["dag"]["tasks"]
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     mounts = [m for e in executors.values() for m in e.get("pvcMount", [])]
-    steps = [t for t in tasks.values() if t["componentRef"]["name"] not in ("comp-createpvc", "comp-deletepvc")]
+    steps = [
+        t for t in tasks.values() if t["componentRef"]["name"] not in ("comp-createpvc", "comp-deletepvc")
+    ]
     assert len(mounts) == len(steps)
     for mount in mounts:
         assert "subPath" not in mount and "pvcNameParameter" not in mount
@@ -79,7 +81,10 @@ def _assert_volume_as_old_drivers_read_it(spec: dict, platform: dict, options: d
         assert {m["mountPath"] for m in mounts} == {options["mount_path"]}
         # the whole claim is mounted, so the notebook's folder is under its subPath
         for t in steps:
-            assert t["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"] == "/home/jovyan/users/ada/proj"
+            assert (
+                t["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"]
+                == "/home/jovyan/users/ada/proj"
+            )
     else:
         create = tasks["createpvc"]["inputs"]["parameters"]
         assert "data_source" not in create
@@ -110,6 +115,14 @@ def test_the_protos_are_those_of_each_release():
     """Fields that came with later releases are unknown to earlier ones (the pools are separate)."""
     from .kfp_protos import messages
 
-    pvc_mount = {r: {f.name for f in messages(r)["KubernetesExecutorConfig"].DESCRIPTOR.fields_by_name["pvc_mount"].message_type.fields} for r in RELEASES}
+    pvc_mount = {
+        r: {
+            f.name
+            for f in messages(r)["KubernetesExecutorConfig"]
+            .DESCRIPTOR.fields_by_name["pvc_mount"]
+            .message_type.fields
+        }
+        for r in RELEASES
+    }
     assert "pvc_name_parameter" not in pvc_mount["2.2.0"] and "pvc_name_parameter" in pvc_mount["2.5.0"]
     assert all("sub_path" not in fields for fields in pvc_mount.values())

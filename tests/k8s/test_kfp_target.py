@@ -92,21 +92,26 @@ def test_kfp_cache_key_covers_what_ours_covers():
     from .pipelines import DEMO_CELLS
 
     cells = [(src, [t for t in tags if t != "cache:disabled"]) for src, tags in DEMO_CELLS]
-    opts = dict(image="img:1", pvc_name="w", data_key="data-1")
-    spec, _ = docs(compile_target(demo_pipeline(cells), "kfp", **opts))
+    opts = {"image": "img:1", "pvc_name": "w"}
+    spec, _ = docs(compile_target(demo_pipeline(cells), "kfp", **opts, data_key="data-1"))
     report = spec["root"]["dag"]["tasks"]["report"]
     assert report["cachingOptions"] == {"enableCache": True}
     # `report` uses no parameter, but `load` (n, scale) and `train` (label) do
     inputs = report["inputs"]["parameters"]
     assert {k for k in inputs if k.startswith("param_")} == {"param_n", "param_scale", "param_label"}
     assert inputs["param_n"] == {"componentInputParameter": "n"}
-    assert spec["components"]["comp-report"]["inputDefinitions"]["parameters"]["param_n"]["parameterType"] == "NUMBER_INTEGER"
+    declared = spec["components"]["comp-report"]["inputDefinitions"]["parameters"]
+    assert declared["param_n"]["parameterType"] == "NUMBER_INTEGER"
     salt = _salts(spec)
-    assert salt == _salts(docs(compile_target(demo_pipeline(cells), "kfp", **opts))[0])  # stable
-    other_data = _salts(docs(compile_target(demo_pipeline(cells), "kfp", **{**opts, "data_key": "data-2"}))[0])
+
+    def salts_of(cells, data_key):
+        return _salts(docs(compile_target(demo_pipeline(cells), "kfp", **opts, data_key=data_key))[0])
+
+    assert salt == salts_of(cells, "data-1")  # stable
+    other_data = salts_of(cells, "data-2")
     assert all(other_data[k] != salt[k] for k in salt)
     changed = [(src.replace("i * scale", "i * scale + 1"), tags) for src, tags in cells]
-    other_code = _salts(docs(compile_target(demo_pipeline(changed), "kfp", **opts))[0])
+    other_code = salts_of(changed, "data-1")
     assert other_code["load"] == salt["load"]  # load's own code is in its notebook input already
     assert other_code["train"] != salt["train"] and other_code["report"] != salt["report"]
 

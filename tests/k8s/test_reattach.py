@@ -95,7 +95,8 @@ def expected_log(backend: str, step: str, log: str = "") -> str:
     """What the fake's step pod printed; for KFP it names the executor pod the log was read from."""
     if backend == "argo":
         return f"log of step {step}\n"
-    return log if log.startswith(f"kfp log of {step} (") and "-system-container-impl-" in log else f"kfp log of {step}\n"
+    from_executor = log.startswith(f"kfp log of {step} (") and "-system-container-impl-" in log
+    return log if from_executor else f"kfp log of {step}\n"
 
 
 def watcher(run_id: str):

@@ -1,7 +1,8 @@
 """Pipeline IR -> an Argo Workflow manifest (plain dicts, argoproj.io/v1alpha1).
 
 One DAG template (edges as dependencies) and one container template per step running papermill
-on the step's emitted notebook, carried in the manifest as a raw input artifact (gzip + base64). The run volume
+on the step's emitted notebook, carried in the manifest as a raw input artifact (gzip + base64).
+The run volume
 is a volumeClaimTemplate (restored from the VolumeSnapshot when given) mounted in every step;
 ``volumeClaimGC: OnWorkflowCompletion`` deletes it however the workflow ends (Argo's default
 keeps the claims of failed and stopped workflows), and ``ttlStrategy`` deletes the Workflow

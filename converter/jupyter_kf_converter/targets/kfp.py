@@ -81,7 +81,8 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
                 task.after(work_pvc)
             tasks[step.name] = task
         if work_pvc is not None:
-            _delete_volume(work_pvc, [tasks[s.name] for s in pipeline.steps if not pipeline.dependents(s.name)])
+            last = [tasks[s.name] for s in pipeline.steps if not pipeline.dependents(s.name)]
+            _delete_volume(work_pvc, last)
 
     body.__signature__ = inspect.Signature([_signature_parameter(p) for p in pipeline.parameters])
     body.__annotations__ = {p.name: _PY_TYPES.get(p.type, str) for p in pipeline.parameters}
@@ -151,7 +152,9 @@ def cache_salt(pipeline: Pipeline, step, options: TargetOptions, notebooks: dict
     import json
 
     doc = {
-        "ancestors": {s.name: [notebooks[s.name], step_image(pipeline, s, options)] for s in ancestors(pipeline, step)},
+        "ancestors": {
+            s.name: [notebooks[s.name], step_image(pipeline, s, options)] for s in ancestors(pipeline, step)
+        },
         "data": options.data_key or options.snapshot or "",
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -232,7 +235,9 @@ def _delete_volume(work_pvc, last_tasks: list) -> None:
         task.after(last)
 
 
-def _configure_task(task, pipeline: Pipeline, step, options: TargetOptions, work_pvc, mount_path: str) -> None:
+def _configure_task(
+    task, pipeline: Pipeline, step, options: TargetOptions, work_pvc, mount_path: str
+) -> None:
     from kfp import kubernetes
 
     task.set_display_name(step.name)

@@ -70,7 +70,10 @@ def strict_parse(release: str, pipeline_spec: dict, platform_spec: dict | None) 
     if platform_spec:
         parse(platform_spec, "PlatformSpec", "platform_spec")
         executors = (
-            platform_spec.get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {}).get("executors", {})
+            platform_spec.get("platforms", {})
+            .get("kubernetes", {})
+            .get("deploymentSpec", {})
+            .get("executors", {})
         )
         for name, config in executors.items():
             parse(config, "KubernetesExecutorConfig", f"kubernetes executor {name}")
