@@ -208,3 +208,49 @@ def test_kfp_cache_key_follows_the_data_not_the_snapshot_name(settings, cluster,
     (project / "proj" / "data.csv").write_text("a,b\n1,2\n")
     salts, keys = run_once()
     assert all(salts[k] != first[0][k] for k in salts) and all(keys[k] != first[1][k] for k in keys)
+
+
+def _submit_export(settings, cluster, mutate=None) -> dict:
+    """Upload an exported spec (`jupyter kf compile --target kfp`) as a run, let KFP run it."""
+    import yaml
+    from jupyter_kf_converter.targets import compile_target
+
+    from jupyter_kf.k8s.kfp_api import KfpApi
+
+    from .fakeapi.simulate import tick
+    from .pipelines import demo_pipeline
+
+    docs = [d for d in yaml.safe_load_all(compile_target(demo_pipeline(), "kfp", image="img:1")) if d]
+    if mutate:
+        mutate(docs[0])
+    api = KfpApi(settings)
+    run = api.create_run(
+        display_name="demo export",
+        experiment_id=api.ensure_experiment("e", "team"),
+        compiled_yaml=yaml.safe_dump_all(docs),
+    )
+    cluster.hold = True
+    tick(cluster, to_end=True, max_ticks=20)
+    return cluster.runs[run["run_id"]]
+
+
+def test_an_exported_kfp_spec_gets_the_default_class_and_deletes_its_volume(settings, cluster):
+    cluster.storage_classes, cluster.default_storage_class = {"gp3"}, "gp3"
+    run = _submit_export(settings, cluster)
+    assert run["state"] == "SUCCEEDED"
+    names = [t["display_name"] for t in run["run_details"]["task_details"]]
+    assert names[0] == "run-volume" and names[-1] == "delete-run-volume"
+    assert claims(cluster) == []
+
+
+def test_the_fake_kfp_like_the_real_one_asks_for_standard_when_no_class_is_given(settings, cluster):
+    cluster.storage_classes, cluster.default_storage_class = {"gp3"}, "gp3"
+
+    def no_class(spec):  # what kfp-kubernetes compiles when storage_class_name is left out
+        del spec["root"]["dag"]["tasks"]["createpvc"]["inputs"]["parameters"]["storage_class_name"]
+
+    run = _submit_export(settings, cluster, no_class)
+    assert run["state"] == "RUNNING"  # hangs: the claim asks for `standard`, which never binds
+    assert [t["display_name"] for t in run["run_details"]["task_details"]] == ["run-volume"]
+    (claim,) = [cluster.pvcs[k] for k in cluster.pvcs if k[1] != "home-pvc"]
+    assert claim["spec"]["storageClassName"] == "standard" and claim["status"]["phase"] == "Pending"
