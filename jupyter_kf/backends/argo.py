@@ -67,7 +67,7 @@ class ArgoDriver(ClusterDriverBase):
         self.plan = prepare(
             self.clients, self.pipeline, self.run, self.request, namespace=self.namespace, folder=folder
         )
-        self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
+        self.backend.record_cache_keys(self.pipeline, self.run, self.plan, folder)
         created = create_workflow(self.clients, self.manifest(), self.namespace)
         self.external_id = require_name(created)
         write_record(
@@ -80,10 +80,11 @@ class ArgoDriver(ClusterDriverBase):
         return self.external_id, None
 
     def poll(self) -> ClusterState:
-        from ..k8s.workflows import get_workflow, pod_name, step_pod_nodes
+        from ..k8s.workflows import get_workflow, pod_name, pod_name_format, step_pod_nodes
 
         assert self.external_id is not None
         wf = get_workflow(self.clients, self.external_id, self.namespace)
+        name_format = pod_name_format(wf)
         status = wf.get("status") or {}
         nodes = status.get("nodes") or {}
         steps: dict[str, StepState] = {}
@@ -97,7 +98,7 @@ class ArgoDriver(ClusterDriverBase):
                 started_at=parse_time(node.get("startedAt")),
                 finished_at=parse_time(node.get("finishedAt")),
                 attempt=max(0, len(pods) - 1),
-                pod=pod_name(self.external_id, pods[-1]) if pods else None,
+                pod=pod_name(self.external_id, pods[-1], name_format) if pods else None,
             )
             if state.status == StepStatus.failed:
                 state.error = node.get("message") or "failed"
@@ -133,7 +134,7 @@ class ArgoBackend(ClusterBackend):
 
     def step_log(self, run: Run, step: str) -> str:
         """The live log of a step's (latest) pod."""
-        from ..k8s.workflows import get_workflow, pod_log, pod_name, step_pod_nodes
+        from ..k8s.workflows import get_workflow, pod_log, pod_name, pod_name_format, step_pod_nodes
 
         clients = self.clients()
         ns = self.namespace()
@@ -141,7 +142,7 @@ class ArgoBackend(ClusterBackend):
         nodes = step_pod_nodes(wf, step)
         if not nodes:
             return ""
-        return pod_log(clients, pod_name(run.external_id or "", nodes[-1]), ns)
+        return pod_log(clients, pod_name(run.external_id or "", nodes[-1], pod_name_format(wf)), ns)
 
 
 def _metrics(node: dict[str, Any]) -> dict[str, Any]:

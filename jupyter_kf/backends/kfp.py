@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from ..k8s.kfp_api import KfpApi
 
+MIN_KFP = (2, 2, 0)  # the oldest backend whose drivers read our specs (tests/k8s/test_kfp_compat.py)
+RETRIES_KFP = (2, 4, 1)  # first backend that turns retryPolicy into an Argo retryStrategy
 RUN_STATE = {
     "RUNTIME_STATE_UNSPECIFIED": RunStatus.running,
     "PENDING": RunStatus.running,
@@ -48,10 +50,10 @@ class KfpDriver(ClusterDriverBase):
     def __init__(
         self, backend: KfpBackend, pipeline: Pipeline | None, run: Run, request: RunRequest | None
     ) -> None:
-        from ..k8s.volumes import k8s_name
+        from ..k8s.volumes import unique_name
 
         super().__init__(backend, pipeline, run, request)
-        self.pvc = k8s_name(run.pipeline, run.id, "work")
+        self.pvc = unique_name(run.pipeline, run.id, "work")
 
     @classmethod
     def attach(cls, backend: KfpBackend, run: Run, record: dict[str, Any]) -> KfpDriver:
@@ -83,9 +85,11 @@ class KfpDriver(ClusterDriverBase):
             self.clients, self.pipeline, self.run, self.request,
             namespace=namespace, folder=folder, pvc_name=self.pvc,
         )  # fmt: skip
-        self.backend.record_cache_keys(self.pipeline, self.run, self.plan)
+        self.backend.record_cache_keys(self.pipeline, self.run, self.plan, folder)
         s = self.backend.settings
+        self._check_server(api)
         experiment = api.ensure_experiment(s.kfp_experiment, namespace)
+        self._create_volume()
         known = {p.name for p in self.pipeline.parameters}
         created = self.api.create_run(
             display_name=f"{self.pipeline.name} {self.run.id}",
@@ -104,6 +108,42 @@ class KfpDriver(ClusterDriverBase):
             pvc=self.pvc,
         )
         return self.external_id, self.api.run_url(self.external_id)
+
+    def _check_server(self, api: KfpApi) -> None:
+        """Refuse a KFP backend older than the specs are made for; say what an older supported
+        one does not do (retries need 2.4.1). A server that does not say its version is tried."""
+        from ..k8s.client import ClusterError
+
+        assert self.plan is not None and self.pipeline is not None
+        version = api.server_version()
+        if version is None:
+            return
+        if version < MIN_KFP:
+            raise ClusterError(
+                f"KFP {'.'.join(map(str, version))} is not supported: jupyter-kf's specs need KFP "
+                "2.2.0 or later (Kubeflow 1.9+)"
+            )
+        retried = [s.name for s in self.pipeline.steps if s.retries]
+        if retried and version < RETRIES_KFP:
+            self.plan.notes.append(
+                f"KFP {'.'.join(map(str, version))} does not retry failed steps (retries need KFP 2.4.1): "
+                f"{', '.join(retried)} run once"
+            )
+
+    def _create_volume(self) -> None:
+        """The run volume, created here rather than by KFP: every KFP release restores it from the
+        snapshot this way (CreatePVC's data_source needs KFP 2.17), and a claim without a class
+        gets the cluster's default one (KFP's CreatePVC would ask for a class named "standard")."""
+        from ..k8s.volumes import create_pvc, k8s_name
+
+        assert self.plan is not None
+        opts = self.plan.options
+        create_pvc(
+            self.clients, self.pvc, self.namespace,
+            size=opts.volume_size, access_modes=opts.access_modes, storage_class=opts.storage_class,
+            snapshot=opts.snapshot, labels={"jupyter-kf/run": k8s_name(self.run.id)},
+        )  # fmt: skip
+        self.volume_created = True
 
     def poll(self) -> ClusterState:
         assert self.external_id is not None
@@ -133,11 +173,14 @@ class KfpDriver(ClusterDriverBase):
         if self.external_id:
             self.api.terminate_run(self.external_id)
 
+    def pod_log(self, pod: str) -> str:
+        return executor_log(self.clients, pod, self.namespace)
+
     def cleanup(self) -> None:
         from ..k8s.volumes import delete_pvc
 
         try:
-            if self.plan is not None and self.external_id and self.plan.options.volume:
+            if self.plan is not None and (self.external_id or getattr(self, "volume_created", False)):
                 delete_pvc(self.clients, self.pvc, self.namespace)
         finally:
             super().cleanup()
@@ -164,18 +207,32 @@ class KfpBackend(ClusterBackend):
 
     def step_log(self, run: Run, step: str) -> str:
         """The live log of a step's pod."""
-        from ..k8s.workflows import pod_log
-
         details = self.api().get_run(run.external_id or "")
-        pod = _task_pods(details).get(step)
-        return pod_log(self.clients(), pod, self.namespace()) if pod else ""
+        nodes = _task_pods(details).get(step)
+        return executor_log(self.clients(), nodes, self.namespace()) if nodes else ""
 
 
 def _task_pods(details: dict[str, Any]) -> dict[str, str]:
-    """step display name -> the pod that ran it (the executor pod, the last child)."""
+    """step display name -> the Argo node IDs of its pods (driver, executor), comma-separated:
+    KFP reports node IDs in ``child_tasks[].pod_name``, not pod names."""
     out: dict[str, str] = {}
     for task in (details.get("run_details") or {}).get("task_details") or []:
         pods = [c.get("pod_name") for c in task.get("child_tasks") or [] if c.get("pod_name")]
         if pods and task.get("display_name"):
-            out[task["display_name"]] = pods[-1]
+            out[task["display_name"]] = ",".join(pods)
     return out
+
+
+def executor_log(clients, nodes: str, namespace: str) -> str:
+    """The log of a KFP task's executor pod, found from its node IDs (v2 pod names, then v1)."""
+    from ..k8s.client import ClusterError
+    from ..k8s.workflows import kfp_executor_pods, pod_log
+
+    candidates = kfp_executor_pods(nodes.split(","))
+    for pod in candidates:
+        try:
+            return pod_log(clients, pod, namespace)
+        except ClusterError as exc:
+            if exc.status != 404:
+                raise
+    raise ClusterError(f"no pod of this KFP task was found (tried {', '.join(candidates)})", status=404)

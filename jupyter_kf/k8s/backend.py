@@ -179,13 +179,40 @@ class ClusterBackend(Backend):
         return handle.start()
 
     # -- helpers for the drivers --------------------------------------------------------------
-    def record_cache_keys(self, pipeline: Pipeline, run: Run, plan: ClusterPlan) -> None:
-        """Each step's cache key in the store: code, parameters, image and the snapshot's name."""
+    def data_key(self, plan: ClusterPlan, folder: str, notebook: str | None = None) -> str | None:
+        """What the run volume starts with, by content: the digest of the notebook's folder as the
+        server sees it (the same PVC the VolumeSnapshot was taken of), so two runs on the same
+        data share cache keys, as local runs do. None (the snapshot's name is used instead) when
+        the folder is not visible here; no snapshot (an empty volume): None as well."""
+        import logging
+
+        if not plan.snapshot or not Path(folder).is_dir():
+            return None
+        try:
+            snaps = self.store.snapshots
+            snap = snaps.create(folder, notebook=notebook)
+            exclude = [notebook] if notebook else []
+            return "content:" + snaps.data_key(snap.id, exclude=exclude)
+        except Exception as exc:  # the key falls back to the snapshot's name: never a false hit
+            logging.getLogger(__name__).warning("run volume content not keyed (%s): %s", folder, exc)
+            return None
+
+    def record_cache_keys(
+        self, pipeline: Pipeline, run: Run, plan: ClusterPlan, folder: str | None = None
+    ) -> None:
+        """Each step's cache key in the store: code, parameters, image and the run volume's data
+        (its content digest when the folder is visible here, else the snapshot's name); the same
+        data key goes into the KFP spec's cache salt."""
         from jupyter_kf_converter.targets.options import step_image
 
         from ..cache import cache_key, parameter_values, step_code
 
-        snapshot = f"volumesnapshot:{plan.namespace}/{plan.snapshot_name}" if plan.snapshot_name else None
+        if folder is not None:
+            notebook = Path(run.notebook).name if run.notebook else None
+            plan.options.data_key = self.data_key(plan, folder, notebook)
+        snapshot = plan.options.data_key or (
+            f"volumesnapshot:{plan.namespace}/{plan.snapshot_name}" if plan.snapshot_name else None
+        )
         for step in pipeline.steps:
             key = cache_key(
                 step=step.name,

@@ -6,6 +6,8 @@ at each request (projected tokens rotate), and a token given directly is kept ou
 
 ==========================  =================================================================
 ``KF_KFP_ENDPOINT``         KFP API server, e.g. ``http://ml-pipeline.kubeflow:8888``.
+``KF_KFP_UI``               KFP UI for run links, e.g. ``https://kubeflow.example/_/pipeline``
+                            (default: the endpoint, which serves no UI in Kubeflow).
 ``KF_KFP_NAMESPACE``        Namespace (Kubeflow profile) of KFP runs (default: the pod's).
 ``KF_KFP_EXPERIMENT``       Experiment that runs are created in (default ``jupyter-kf``).
 ``KF_KFP_TOKEN``            Bearer token for KFP (default: the projected token file, then the
@@ -26,6 +28,8 @@ at each request (projected tokens rotate), and a token given directly is kept ou
 ``KF_KEEP_SNAPSHOT``        ``1``: keep the VolumeSnapshot after the run (default 0).
 ``KF_SNAPSHOT``             ``0``: no volume snapshot; run volumes start empty (default 1).
 ``KF_POLL_INTERVAL``        Seconds between reads of a watched run's state (default 2).
+``KF_RUN_TIMEOUT``          Seconds a whole Argo run may take (default: no limit).
+``KF_WORKFLOW_TTL``         Seconds Argo keeps a finished Workflow and its pods (default 86400).
 ==========================  =================================================================
 """
 
@@ -43,6 +47,7 @@ KFP_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"
 ENV = {
     "kfp_endpoint": "KF_KFP_ENDPOINT",
     "kfp_namespace": "KF_KFP_NAMESPACE",
+    "kfp_ui": "KF_KFP_UI",
     "kfp_experiment": "KF_KFP_EXPERIMENT",
     "kfp_token": "KF_KFP_TOKEN",
     "kfp_token_path": "KF_KFP_TOKEN_PATH",
@@ -62,6 +67,8 @@ ENV = {
     "keep_snapshot": "KF_KEEP_SNAPSHOT",
     "snapshot": "KF_SNAPSHOT",
     "poll_interval": "KF_POLL_INTERVAL",
+    "run_timeout": "KF_RUN_TIMEOUT",
+    "workflow_ttl": "KF_WORKFLOW_TTL",
     "service_account_dir": "KF_SERVICE_ACCOUNT_DIR",
     "pod_name": "HOSTNAME",
 }
@@ -74,6 +81,7 @@ class ClusterSettings(BaseModel):
 
     kfp_endpoint: str | None = None
     kfp_namespace: str | None = None
+    kfp_ui: str | None = None
     kfp_experiment: str = "jupyter-kf"
     kfp_token: SecretStr | None = None
     kfp_token_path: str = KFP_TOKEN_PATH
@@ -93,6 +101,8 @@ class ClusterSettings(BaseModel):
     keep_snapshot: bool = False
     snapshot: bool = True
     poll_interval: float = Field(default=2.0, gt=0)
+    run_timeout: float | None = Field(default=None, gt=0)
+    workflow_ttl: int = Field(default=86400, ge=0)
     service_account_dir: str = SA_DIR
     pod_name: str | None = None
 
@@ -143,6 +153,7 @@ def _configurable():
 
         kfp_endpoint = Unicode(None, allow_none=True, help="KFP API server URL.").tag(config=True)
         kfp_namespace = Unicode(None, allow_none=True, help="KFP namespace (profile).").tag(config=True)
+        kfp_ui = Unicode(None, allow_none=True, help="KFP UI base URL for run links.").tag(config=True)
         kfp_experiment = Unicode(None, allow_none=True, help="KFP experiment for runs.").tag(config=True)
         kfp_token_path = Unicode(None, allow_none=True, help="Projected KFP token file.").tag(config=True)
         argo_namespace = Unicode(None, allow_none=True, help="Argo Workflows namespace.").tag(config=True)

@@ -74,7 +74,8 @@ class KfpApi:
             except ValueError:
                 message = resp.text[:500]
             hint = (
-                " (the token must be allowed in this namespace; see docs/kubernetes.md)"
+                " (the token must be allowed in this namespace and, in multi-user Kubeflow, be the "
+                "projected token with audience pipelines.kubeflow.org; see docs/kubernetes.md)"
                 if resp.status_code in (401, 403)
                 else ""
             )
@@ -131,5 +132,18 @@ class KfpApi:
     def healthz(self) -> dict[str, Any]:
         return self._request("GET", "/healthz", "checking KFP")
 
+    def server_version(self) -> tuple[int, ...] | None:
+        """The KFP server's release from ``healthz`` (``tag_name``), or None when it will not say."""
+        import re
+
+        try:
+            tag = str(self.healthz().get("tag_name") or "")
+        except ClusterError:
+            return None
+        match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", tag)
+        return tuple(int(x) for x in match.groups()) if match else None
+
     def run_url(self, run_id: str) -> str:
-        return f"{self.base}/#/runs/details/{run_id}"
+        """The run in KFP's UI (``KF_KFP_UI``; in Kubeflow, ``<dashboard>/_/pipeline``)."""
+        ui = (self.settings.kfp_ui or self.base).rstrip("/")
+        return f"{ui}/#/runs/details/{run_id}"

@@ -12,7 +12,7 @@ from jupyter_kf_converter.targets import TargetOptions
 
 from .client import ClusterError, KubeClients
 from .pod import PodInfo, read_own_pod
-from .volumes import VolumeSnapshotInfo, create_snapshot, delete_snapshot, k8s_name, wait_ready
+from .volumes import VolumeSnapshotInfo, create_snapshot, delete_snapshot, k8s_name, unique_name, wait_ready
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -108,6 +108,8 @@ def prepare(
         pvc_name=pvc_name,
         cache=False if not request.cache else None,
         timeout=request.timeout,
+        run_timeout=s.run_timeout,
+        workflow_ttl=s.workflow_ttl,
     )
     plan = ClusterPlan(namespace=namespace, options=opts)
     if request.retry_of:
@@ -121,15 +123,24 @@ def prepare(
             opts.image = s.step_image or plan.pod.image
             opts.env = dict(plan.pod.env)
             opts.service_account = plan.pod.service_account
+            inherit_scheduling(opts, plan.pod.raw.get("spec") or {})
     elif not in_pod:
         plan.notes.append("not running in a pod: steps start on an empty run volume (no snapshot)")
     if in_pod and s.snapshot:
+        if plan.pod.namespace != namespace:
+            # A VolumeSnapshot lives beside its PVC, and a claim restores only from a snapshot in
+            # its own namespace: the run volume cannot be made in another namespace.
+            raise ClusterError(
+                f"runs go to namespace {namespace!r} but the notebook's volume is in {plan.pod.namespace!r}: "
+                "a volume snapshot can only be restored in its own namespace. Run in the notebook's "
+                "namespace (unset KF_KFP_NAMESPACE / KF_ARGO_NAMESPACE) or turn snapshots off (KF_SNAPSHOT=0)"
+            )
         volume = plan.pod.volume_for(folder)
         info = create_snapshot(
             clients,
             volume.claim,
             namespace,
-            name=k8s_name(volume.claim, run.id),
+            name=unique_name(volume.claim, run.id),
             snapshot_class=s.snapshot_class,
             labels={"jupyter-kf/run": k8s_name(run.id)},
         )
@@ -149,6 +160,21 @@ def prepare(
     elif in_pod:
         plan.notes.append("snapshots are off (KF_SNAPSHOT=0): steps start on an empty run volume")
     return plan
+
+
+SECURITY_FIELDS = (
+    "runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup", "fsGroupChangePolicy", "supplementalGroups"
+)  # fmt: skip
+
+
+def inherit_scheduling(opts: TargetOptions, pod_spec: dict) -> None:
+    """Run steps as the notebook pod runs: its user and fsGroup (a fresh volume is then writable
+    by a non-root image), pull secrets, tolerations and node selector."""
+    security = {k: v for k, v in (pod_spec.get("securityContext") or {}).items() if k in SECURITY_FIELDS}
+    opts.security_context = security or None
+    opts.image_pull_secrets = [s["name"] for s in pod_spec.get("imagePullSecrets") or [] if s.get("name")]
+    opts.tolerations = list(pod_spec.get("tolerations") or [])
+    opts.node_selector = dict(pod_spec.get("nodeSelector") or {})
 
 
 def release(clients: KubeClients, plan: ClusterPlan) -> None:

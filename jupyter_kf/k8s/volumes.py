@@ -34,6 +34,48 @@ def k8s_name(*parts: str, limit: int = 63) -> str:
     return text[:limit].rstrip("-") or "kf"
 
 
+def unique_name(prefix: str, unique: str, suffix: str = "", limit: int = 63) -> str:
+    """``<prefix>-<unique>[-<suffix>]`` as an RFC 1123 label: only the prefix is ever cut, so
+    names made for different runs never collide, however long the pipeline's name."""
+    tail = k8s_name(unique, suffix)
+    head = k8s_name(prefix, limit=max(1, limit - len(tail) - 1))
+    return k8s_name(head, tail, limit=limit)
+
+
+def create_pvc(
+    clients: KubeClients,
+    name: str,
+    namespace: str,
+    *,
+    size: str,
+    access_modes: list[str],
+    storage_class: str | None = None,
+    snapshot: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Create a run volume (restored from ``snapshot`` when given). No ``storage_class``: the
+    claim names none, so the cluster's default class provisions it."""
+    spec: dict[str, Any] = {"accessModes": list(access_modes), "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    if snapshot:
+        spec["dataSource"] = {"apiGroup": GROUP, "kind": "VolumeSnapshot", "name": snapshot}
+    body = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace, "labels": {**LABELS, **(labels or {})}},
+        "spec": spec,
+    }
+    try:
+        return clients.api_client.sanitize_for_serialization(
+            clients.core.create_namespaced_persistent_volume_claim(namespace, body)
+        )
+    except Exception as exc:
+        if getattr(exc, "status", None) is None:
+            raise
+        raise api_error(exc, f"creating PersistentVolumeClaim {namespace}/{name}") from None
+
+
 def read_pvc(clients: KubeClients, name: str, namespace: str) -> dict[str, Any]:
     try:
         return clients.api_client.sanitize_for_serialization(

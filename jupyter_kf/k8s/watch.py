@@ -261,8 +261,13 @@ class ClusterRunHandle:
             if new.metrics and new.metrics != step.metrics:
                 fields["metrics"] = new.metrics
             if new.status.finished and new.pod and step.name not in self._logged:
-                log_text = self._save_log(step.name, new.pod)
+                log_text, notebook = self._save_log(step.name, new.pod)
                 fields["log"] = self._rel(self.store.step_log_path(self.run_id, step.name))
+                if notebook is not None:
+                    path = self.store.step_notebook_path(self.run_id, step.name)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(notebook)
+                    fields["notebook"] = self._rel(path)
                 if not new.metrics and new.status == StepStatus.succeeded:
                     from jupyter_kf_converter.targets.steprun import metrics_from_log
 
@@ -274,17 +279,20 @@ class ClusterRunHandle:
         if changed:
             self._report()
 
-    def _save_log(self, step: str, pod: str) -> str:
-        """Copy the pod's log into the store (the step's log file); return it."""
+    def _save_log(self, step: str, pod: str) -> tuple[str, bytes | None]:
+        """Copy the pod's log into the store (the step's log file), less the executed notebook
+        the step printed into it; return the log and that notebook."""
+        from jupyter_kf_converter.targets.steprun import split_notebook
+
         from .._fsutil import atomic_write_text
 
         self._logged.add(step)
         try:
-            text = self.driver.pod_log(pod)
+            text, notebook = split_notebook(self.driver.pod_log(pod))
         except Exception as exc:
-            text = f"(jupyter-kf: could not read the log of pod {pod}: {exc})\n"
+            text, notebook = f"(jupyter-kf: could not read the log of pod {pod}: {exc})\n", None
         atomic_write_text(self.store.step_log_path(self.run_id, step), text)
-        return text
+        return text, notebook
 
     def _rel(self, path: Any) -> str:
         return path.relative_to(self.store.path).as_posix()

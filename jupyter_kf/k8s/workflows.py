@@ -73,13 +73,38 @@ def fnv32a(text: str) -> int:
     return h
 
 
-def pod_name(workflow: str, node: dict[str, Any]) -> str:
-    """The pod of a Pod node, as Argo (POD_NAMES=v2, the default since 3.4) names it."""
+POD_NAME_FORMAT = "workflows.argoproj.io/pod-name-format"
+
+
+def pod_name_format(workflow: dict[str, Any]) -> str:
+    """"v1" or "v2": what the controller recorded on the workflow (v2 when it says nothing)."""
+    return ((workflow.get("metadata") or {}).get("annotations") or {}).get(POD_NAME_FORMAT) or "v2"
+
+
+def pod_name(workflow: str, node: dict[str, Any], name_format: str = "v2") -> str:
+    """The pod of a Pod node, as Argo names it: the node ID with POD_NAMES=v1, else (v2, the
+    default since 3.4) ``<workflow>-<template>-<fnv32a of the node name>``."""
+    if name_format == "v1":
+        return node["id"]
     template = node.get("templateName") or ""
     if node.get("name") == workflow:
         return workflow
     prefix = f"{workflow}-{template}"[:MAX_PREFIX] if template else workflow
     return f"{prefix}-{fnv32a(node['name'])}"
+
+
+def kfp_executor_pods(node_ids: list[str]) -> list[str]:
+    """Pod names to try for a KFP task's executor, from the Argo node IDs KFP reports in
+    ``child_tasks[].pod_name`` (its UI translates them the same way, kubeflow/pipelines#8935):
+    with v2 names the executor runs the ``system-container-impl`` template, and its node ID is
+    ``<workflow>-<hash>``; with v1 names the node ID is the pod's name."""
+    v2 = []
+    for node_id in reversed(node_ids):
+        workflow, _, digest = node_id.rpartition("-")
+        if workflow and digest.isdigit():
+            prefix = f"{workflow}-system-container-impl"[:MAX_PREFIX]
+            v2.append(f"{prefix}-{digest}")
+    return v2 + list(reversed(node_ids))
 
 
 def step_pod_nodes(workflow: dict[str, Any], step: str) -> list[dict[str, Any]]:

@@ -15,6 +15,15 @@ POD = "nb-0"
 
 
 @pytest.fixture
+def store(tmp_path: Path):
+    from jupyter_kf.store import RunStore
+
+    s = RunStore(tmp_path / "kf-runs", register=False)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def cluster() -> FakeCluster:
     c = FakeCluster()
     c.add_notebook_pod(

@@ -13,7 +13,7 @@ import yaml
 from jupyter_kf_converter.emit import emit_step
 from jupyter_kf_converter.targets import TargetError, compile_target, write_target
 from jupyter_kf_converter.targets.argo import ENTRYPOINT, build_workflow, template_name
-from jupyter_kf_converter.targets.options import TargetOptions
+from jupyter_kf_converter.targets.options import TargetOptions, unpack_notebook
 
 from .fakeapi import workflow_causes
 from .pipelines import DEMO_CELLS, demo_pipeline
@@ -94,7 +94,7 @@ def test_each_step_carries_its_emitted_notebook():
     wf = build_workflow(p, TargetOptions(image="img:1"))
     for step in p.steps:
         (art,) = templates(wf)[template_name(step.name)]["inputs"]["artifacts"]
-        carried = nbformat.reads(art["raw"]["data"], as_version=4)
+        carried = nbformat.reads(unpack_notebook(art["raw"]["data"]), as_version=4)
         expected = emit_step(p, step.name)
         assert [(c.cell_type, c.source, c.metadata) for c in carried.cells] == [
             (c.cell_type, c.source, c.metadata) for c in expected.cells
@@ -110,7 +110,7 @@ def test_braces_in_code_are_hidden_from_argo_templating_but_preserved():
     assert_valid_workflow(wf)
     raw = templates(wf)[template_name("b")]["inputs"]["artifacts"][0]["raw"]["data"]
     assert "{{" not in raw
-    nb = nbformat.reads(raw, as_version=4)
+    nb = nbformat.reads(unpack_notebook(raw), as_version=4)
     assert any("f'{{x}} is {x}'" in c.source for c in nb.cells)
     assert "volumeClaimTemplates" not in wf["spec"]
 

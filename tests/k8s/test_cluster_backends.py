@@ -23,13 +23,6 @@ NOTEBOOK = "/home/jovyan/projects/demo/demo.ipynb"
 DIGEST_IMAGE = "registry.example/notebook@sha256:" + "ab" * 32
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = RunStore(tmp_path / "kf-runs", register=False)
-    yield s
-    s.close()
-
-
 def start(backend, store: RunStore, *, parameters=None, on_update=None, cache=True):
     p = demo_pipeline()
     run = Run(
@@ -225,16 +218,23 @@ def test_kfp_run_end_to_end(settings, cluster, store):
     assert body["runtime_config"] == {"parameters": {"n": 7}}
     assert body["service_account"] == "notebook"
     assert body["experiment_id"] in cluster.experiments
-    create_pvc = body["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]["createpvc"]["inputs"][
-        "parameters"
-    ]
+    # the run volume: created by the backend from the snapshot (every KFP release mounts it by
+    # name; CreatePVC's data_source is read from KFP 2.17 only), in the notebook PVC's class
+    assert "createpvc" not in body["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]
     (snap,) = posted(cluster, "/volumesnapshots")
-    assert create_pvc["data_source"]["runtimeValue"]["constant"]["name"] == snap["metadata"]["name"]
-    pvc_name = create_pvc["pvc_name"]["runtimeValue"]["constant"]
+    (claim,) = posted(cluster, "/persistentvolumeclaims")
+    assert claim["spec"]["dataSource"]["name"] == snap["metadata"]["name"]
+    assert claim["spec"]["storageClassName"] == "csi-rbd"
+    pvc_name = claim["metadata"]["name"]
+    assert run.id in pvc_name
+    mounts = body["pipeline_spec"]["platform_spec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert {m["pvcMount"][0]["constant"] for m in mounts.values()} == {pvc_name}
     executors = body["pipeline_spec"]["pipeline_spec"]["deploymentSpec"]["executors"]
     assert executors["exec-train"]["container"]["image"] == DIGEST_IMAGE
     assert final.external_url.endswith(f"#/runs/details/{final.external_id}")
-    assert store.step_log_path(run.id, "load").read_text() == "kfp log of load\n"
+    # KFP reports Argo node IDs as child pod names; the log comes from the executor pod (v2 name)
+    log = store.step_log_path(run.id, "load").read_text()
+    assert log.startswith("kfp log of load (") and "-system-container-impl-" in log
     # metrics: what the step container printed last (KFP keeps metric values in MLMD, not the run API)
     assert final.step("train").metrics == {"total": 12.5}
     assert final.metrics == {"total": 12.5}
@@ -353,6 +353,10 @@ def test_deploy_rbac_grants_everything_the_backends_use(settings, cluster, store
         ("", "persistentvolumeclaims", "delete"),
     } <= used
     assert used <= granted, used - granted
+    # and nothing more, but what Argo's executor does as the same service account in step pods
+    executor = {("argoproj.io", "workflowtaskresults", v) for v in ("create", "patch")}
+    cancel = {("argoproj.io", "workflows", "patch")}  # shutdown: Stop (test_argo_cancel_stops_the_workflow)
+    assert granted - executor - cancel <= used, granted - executor - cancel - used
 
 
 def test_unconfigured_backends_fail_the_run_with_the_reason(settings, cluster, store, tmp_path):

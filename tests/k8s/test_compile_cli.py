@@ -31,7 +31,7 @@ def test_compile_kfp_spec(tmp_path, monkeypatch, capsys):
     assert {
         e["container"]["image"]
         for k, e in spec["deploymentSpec"]["executors"].items()
-        if k != "exec-createpvc"
+        if k not in ("exec-createpvc", "exec-deletepvc")
     } == {"registry.example/steps:1"}
     assert "pvcMount" in str(platform)  # an empty run volume shared by the steps
     assert "warning" not in capsys.readouterr().err

@@ -3,7 +3,6 @@ compiled YAML executed end to end by KFP's own local runner (real papermill step
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import nbformat
 import pytest
 import yaml
 from jupyter_kf_converter.targets import compile_target
+from jupyter_kf_converter.targets.options import unpack_notebook
 
 from .pipelines import demo_pipeline
 
@@ -42,47 +42,92 @@ def test_compiled_spec_has_typed_parameters_resources_retries_caching_and_volume
     }
     assert params["n"]["defaultValue"] == 3 and params["label"]["defaultValue"] == "run"
     tasks = spec["root"]["dag"]["tasks"]
-    assert {t["taskInfo"]["name"] for t in tasks.values()} == {"run-volume", "load", "train", "report"}
-    assert set(tasks["train"]["dependentTasks"]) == {"createpvc", "load"}
-    assert set(tasks["report"]["dependentTasks"]) == {"createpvc", "load", "train"}
+    assert {t["taskInfo"]["name"] for t in tasks.values()} == {"load", "train", "report"}
+    assert set(tasks["train"]["dependentTasks"]) == {"load"}
+    assert set(tasks["report"]["dependentTasks"]) == {"load", "train"}
     assert tasks["train"]["retryPolicy"]["maxRetryCount"] == 2
-    # the snapshot's name is an input of every step, so it is part of KFP's cache key
-    for name in ("load", "train", "report"):
-        assert tasks[name]["inputs"]["parameters"]["cache_salt"]["runtimeValue"]["constant"] == "home-snap-1"
     # steps whose values later steps load are never cached on a fresh run volume
     assert tasks["load"]["cachingOptions"] == {} and tasks["report"]["cachingOptions"] == {}
-    assert tasks["createpvc"]["cachingOptions"] == {}
     executors = spec["deploymentSpec"]["executors"]
     train = executors["exec-train"]["container"]
     assert train["image"] == "registry.example/nb@sha256:" + "cd" * 32
-    assert train["resources"]["resourceCpuLimit"] == "500m"
-    assert train["resources"]["resourceMemoryLimit"] == "1Gi"
-    assert train["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
-    assert train["resources"]["accelerator"]["resourceCount"] == "1"
+    # limits in the numeric form every KFP release reads (2.2-2.4 reject the string fields)
+    assert train["resources"] == {
+        "cpuLimit": 0.5,
+        "memoryLimit": 1.073741824,
+        "accelerator": {"type": "nvidia.com/gpu", "count": "1"},
+    }
     assert train["env"] == [{"name": "LANG", "value": "C.UTF-8"}]
     for name in ("exec-load", "exec-train", "exec-report"):
         command = " ".join(executors[name]["container"]["command"])
         assert "pip install" not in command  # nothing installed at step start
-    # the volume: a PVC restored from the snapshot, mounted where the notebook pod mounts it
-    create = tasks["createpvc"]["inputs"]["parameters"]
-    assert create["data_source"]["runtimeValue"]["constant"] == {
-        "apiGroup": "snapshot.storage.k8s.io",
-        "kind": "VolumeSnapshot",
-        "name": "home-snap-1",
-    }
-    assert create["pvc_name"]["runtimeValue"]["constant"] == "demo-run-work"
+    # the volume: the claim the backend restored from the snapshot, mounted by name where the
+    # notebook pod mounts it
     k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert k8s["exec-train"]["activeDeadlineSeconds"] == "120"
     for name in ("exec-load", "exec-train", "exec-report"):
-        assert k8s[name]["pvcMount"][0]["mountPath"] == "/home/jovyan"
+        assert k8s[name]["pvcMount"] == [{"mountPath": "/home/jovyan", "constant": "demo-run-work"}]
     # the emitted notebook travels as a constant input
     nb_b64 = tasks["train"]["inputs"]["parameters"]["notebook"]["runtimeValue"]["constant"]
-    nb = nbformat.reads(base64.b64decode(nb_b64).decode(), as_version=4)
+    nb = nbformat.reads(unpack_notebook(nb_b64), as_version=4)
     assert nb.metadata["jupyter_kf"] == {"pipeline": "demo", "step": "train"}
     assert (
         tasks["train"]["inputs"]["parameters"]["workdir"]["runtimeValue"]["constant"]
         == "/home/jovyan/project"
     )
+
+
+def _salts(spec: dict) -> dict[str, str]:
+    return {
+        k: t["inputs"]["parameters"]["cache_salt"]["runtimeValue"]["constant"]
+        for k, t in spec["root"]["dag"]["tasks"].items()
+        if "cache_salt" in t["inputs"]["parameters"]
+    }
+
+
+def test_kfp_cache_key_covers_what_ours_covers():
+    """KFP's key is a task's inputs, command and image: a cached last step must change with the
+    parameters and code of the steps before it (their values reach it on the volume) and with
+    the data, and must not change with anything else."""
+    from .pipelines import DEMO_CELLS
+
+    cells = [(src, [t for t in tags if t != "cache:disabled"]) for src, tags in DEMO_CELLS]
+    opts = {"image": "img:1", "pvc_name": "w"}
+    spec, _ = docs(compile_target(demo_pipeline(cells), "kfp", **opts, data_key="data-1"))
+    report = spec["root"]["dag"]["tasks"]["report"]
+    assert report["cachingOptions"] == {"enableCache": True}
+    # `report` uses no parameter, but `load` (n, scale) and `train` (label) do
+    inputs = report["inputs"]["parameters"]
+    assert {k for k in inputs if k.startswith("param_")} == {"param_n", "param_scale", "param_label"}
+    assert inputs["param_n"] == {"componentInputParameter": "n"}
+    declared = spec["components"]["comp-report"]["inputDefinitions"]["parameters"]
+    assert declared["param_n"]["parameterType"] == "NUMBER_INTEGER"
+    salt = _salts(spec)
+
+    def salts_of(cells, data_key):
+        return _salts(docs(compile_target(demo_pipeline(cells), "kfp", **opts, data_key=data_key))[0])
+
+    assert salt == salts_of(cells, "data-1")  # stable
+    other_data = salts_of(cells, "data-2")
+    assert all(other_data[k] != salt[k] for k in salt)
+    changed = [(src.replace("i * scale", "i * scale + 1"), tags) for src, tags in cells]
+    other_code = salts_of(changed, "data-1")
+    assert other_code["load"] == salt["load"]  # load's own code is in its notebook input already
+    assert other_code["train"] != salt["train"] and other_code["report"] != salt["report"]
+
+
+@pytest.mark.parametrize("target", ["kfp", "argo"])
+def test_a_notebook_too_big_for_the_command_line_is_refused_naming_the_step(target):
+    import os
+
+    from jupyter_kf_converter.targets import TargetError
+
+    from .pipelines import DEMO_CELLS
+
+    blob = os.urandom(80 * 1024).hex()  # incompressible: 160 KiB of hex in a cell
+    cells = [*DEMO_CELLS[:3], (f"data = {blob!r}\n" + DEMO_CELLS[3][0], DEMO_CELLS[3][1]), *DEMO_CELLS[4:]]
+    with pytest.raises(TargetError, match=r"step 'train': its notebook is \d+ KiB compressed"):
+        compile_target(demo_pipeline(cells), target, image="img:1", pvc_name="w")
 
 
 def test_compiling_twice_gives_the_same_spec():

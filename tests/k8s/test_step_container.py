@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from jupyter_kf_converter.targets.argo import ENTRYPOINT, build_workflow
 from jupyter_kf_converter.targets.options import TargetOptions
-from jupyter_kf_converter.targets.steprun import StepParameterError, coerce
+from jupyter_kf_converter.targets.steprun import NOTEBOOK_MARKER, StepParameterError, coerce, split_notebook
 
 from .pipelines import demo_pipeline
 
@@ -72,6 +72,9 @@ def test_argo_step_containers_run_the_emitted_notebooks(tmp_path):
     metrics = json.loads((tmp_path / "tmp" / "kf-metrics.json").read_text())
     assert metrics == {"total": 18}  # sum(range(4)) * 3 through a value saved by `make`
     assert (work / "kf-steps" / "add.ipynb").exists()
+    # the executed notebook also travels in the log, for the watcher to keep once the volume is gone
+    log, executed = split_notebook(done["add"].stdout + done["add"].stderr)
+    assert NOTEBOOK_MARKER not in log and executed == (work / "kf-steps" / "add.ipynb").read_bytes()
 
 
 def test_argo_step_container_failure_exits_nonzero(tmp_path):
@@ -83,6 +86,8 @@ def test_argo_step_container_failure_exits_nonzero(tmp_path):
     assert done["ok"].returncode == 0
     assert done["bad"].returncode != 0
     assert "bad data in step" in done["bad"].stderr + done["bad"].stdout
+    _, executed = split_notebook(done["bad"].stdout + done["bad"].stderr)  # with its traceback
+    assert executed and b"bad data in step" in executed
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,13 @@
 """Pipeline IR -> an Argo Workflow manifest (plain dicts, argoproj.io/v1alpha1).
 
 One DAG template (edges as dependencies) and one container template per step running papermill
-on the step's emitted notebook, carried in the manifest as a raw input artifact. The run volume
+on the step's emitted notebook, carried in the manifest as a raw input artifact (gzip + base64).
+The run volume
 is a volumeClaimTemplate (restored from the VolumeSnapshot when given) mounted in every step;
-Argo deletes it when the workflow completes.
+``volumeClaimGC: OnWorkflowCompletion`` deletes it however the workflow ends (Argo's default
+keeps the claims of failed and stopped workflows), and ``ttlStrategy`` deletes the Workflow
+itself, with its pods, a day after it ends. Steps run without an Istio sidecar (which would
+outlive the step), and with the notebook pod's securityContext, pull secrets and scheduling.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from .options import (
     TargetOptions,
     check_pipeline,
     emitted_notebook_json,
+    packed_notebook,
     parameter_types,
     snapshot_data_source,
     step_image,
@@ -52,8 +57,24 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
         }
     if options.volume:
         spec["volumeClaimTemplates"] = [_claim_template(options)]
+        spec["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+    if options.workflow_ttl is not None:
+        spec["ttlStrategy"] = {"secondsAfterCompletion": int(options.workflow_ttl)}
+    if options.run_timeout:
+        spec["activeDeadlineSeconds"] = max(1, round(options.run_timeout))
+    # Kubeflow profile namespaces inject Istio sidecars; a classic sidecar keeps the pod running
+    # after the step's container ends (KFP annotates its own pods the same way).
+    spec["podMetadata"] = {"annotations": {"sidecar.istio.io/inject": "false"}}
     if options.service_account:
         spec["serviceAccountName"] = options.service_account
+    if options.security_context:
+        spec["securityContext"] = dict(options.security_context)
+    if options.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": n} for n in options.image_pull_secrets]
+    if options.tolerations:
+        spec["tolerations"] = [dict(t) for t in options.tolerations]
+    if options.node_selector:
+        spec["nodeSelector"] = dict(options.node_selector)
     return {
         "apiVersion": API_VERSION,
         "kind": "Workflow",
@@ -100,7 +121,7 @@ def _dag(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> dict[str, Any]:
-    notebook_path = f"{NOTEBOOK_DIR}/{step.name}.ipynb"
+    notebook_path = f"{NOTEBOOK_DIR}/{step.name}.ipynb.gz.b64"
     args = [
         "--step", step.name,
         "--notebook", notebook_path,
@@ -134,7 +155,8 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
             {
                 "name": "notebook",
                 "path": notebook_path,
-                "raw": {"data": _untemplated(emitted_notebook_json(pipeline, step))},
+                # gzip + base64: small enough for ARGO_TEMPLATE, and no "{{" for Argo's templating
+                "raw": {"data": packed_notebook(step.name, emitted_notebook_json(pipeline, step))},
             }
         ]
     }
@@ -167,11 +189,3 @@ def _claim_template(options: TargetOptions) -> dict[str, Any]:
     if options.snapshot:
         claim["dataSource"] = snapshot_data_source(options.snapshot)
     return {"metadata": {"name": VOLUME}, "spec": claim}
-
-
-def _untemplated(notebook_json: str) -> str:
-    """Hide ``{{`` from Argo's templating (code such as f"{{x}}" would fail validation).
-
-    Compact JSON never has ``{{`` outside strings, and ``\\u007b`` is the same ``{`` to a JSON reader.
-    """
-    return notebook_json.replace("{{", "{\\u007b")

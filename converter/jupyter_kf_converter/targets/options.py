@@ -35,13 +35,24 @@ class TargetOptions:
     volume_size: str = "10Gi"
     storage_class: str | None = None
     access_modes: list[str] = field(default_factory=lambda: ["ReadWriteOnce"])
-    pvc_name: str | None = None  # explicit run-volume PVC name (KFP); generated when None
+    # KFP: an existing claim the steps mount (the backend creates it, restored from the snapshot,
+    # and deletes it); None: the pipeline creates an empty one and deletes it when all succeeded.
+    pvc_name: str | None = None
+    data_key: str | None = None  # what the run volume's data is, for KFP's cache key (default: snapshot)
     env: dict[str, str] = field(default_factory=dict)  # non-secret env copied into every step
     service_account: str | None = None
     cache: bool | None = None  # False forces every step to run (a run request's cache=False)
     timeout: float | None = None  # default per-step timeout, seconds
     image_pull_policy: str | None = None
     generate_name: str | None = None  # Argo metadata.generateName (default: "<pipeline>-")
+    # From the notebook pod, so steps run as it does: runAsUser/runAsGroup/fsGroup (Argo only:
+    # KFP's platform spec has no field for it), pull secrets, tolerations, node selector.
+    security_context: dict[str, Any] | None = None
+    image_pull_secrets: list[str] = field(default_factory=list)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    run_timeout: float | None = None  # the whole run, seconds (Argo activeDeadlineSeconds)
+    workflow_ttl: int | None = 86400  # Argo: delete the Workflow (and its pods) this long after it ends
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> TargetOptions:
@@ -128,6 +139,36 @@ def parameter_types(pipeline: Pipeline, step: Step) -> dict[str, str]:
 
 def snapshot_data_source(snapshot: str) -> dict[str, str]:
     return {"apiGroup": SNAPSHOT_API_GROUP, "kind": "VolumeSnapshot", "name": snapshot}
+
+
+# A step's notebook travels inside what the orchestrator starts the step with: KFP passes all of
+# a step's inputs in one command-line argument (--executor_input), Argo the whole template in
+# one environment variable (ARGO_TEMPLATE); Linux limits either string to 128 KiB
+# (MAX_ARG_STRLEN). Leave room for the rest.
+MAX_NOTEBOOK_INPUT = 96 * 1024
+
+
+def packed_notebook(step: str, notebook_json: str) -> str:
+    """The step notebook as base64 of its gzipped JSON: small, deterministic (no timestamp in the
+    gzip header) and opaque to KFP's and Argo's templating. Refused when still too big."""
+    import base64
+    import gzip
+
+    packed = base64.b64encode(gzip.compress(notebook_json.encode("utf-8"), mtime=0)).decode("ascii")
+    if len(packed) > MAX_NOTEBOOK_INPUT:
+        raise TargetError(
+            f"step {step!r}: its notebook is {len(packed) // 1024} KiB compressed; the orchestrator passes "
+            f"it in one command-line argument or environment variable, which holds at most "
+            f"{MAX_NOTEBOOK_INPUT // 1024} KiB here: read large data from a file instead of a cell"
+        )
+    return packed
+
+
+def unpack_notebook(packed: str) -> str:
+    import base64
+    import gzip
+
+    return gzip.decompress(base64.b64decode(packed)).decode("utf-8")
 
 
 def emitted_notebook_json(pipeline: Pipeline, step: Step) -> str:

@@ -18,6 +18,10 @@ from typing import Any
 TRUE_WORDS = {"true", "1", "yes", "on"}
 # The last line a step prints: its metrics, so a watcher can read them from the pod log alone.
 METRICS_MARKER = "jupyter-kf-metrics: "
+# The executed notebook, gzip + base64 on one line of the log: the watcher stores it with the run
+# (the run volume is deleted after the run, and the log is the one thing every cluster keeps).
+NOTEBOOK_MARKER = "jupyter-kf-notebook: "
+MAX_NOTEBOOK_BYTES = 4 * 1024 * 1024  # compressed; a bigger one stays on the volume / in KFP's store
 FALSE_WORDS = {"false", "0", "no", "off", ""}
 
 
@@ -93,21 +97,58 @@ def run_step(
     out.parent.mkdir(parents=True, exist_ok=True)
     nb = nbformat.reads(notebook_json, as_version=4)
     kernel_name = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    papermill.execute_notebook(
-        nb,
-        str(out),
-        parameters=values,
-        kernel_name=kernel_name,
-        cwd=str(work),
-        log_output=True,
-        progress_bar=False,
-        shutdown_kernel="immediate",
-    )
+    try:
+        papermill.execute_notebook(
+            nb,
+            str(out),
+            parameters=values,
+            kernel_name=kernel_name,
+            cwd=str(work),
+            log_output=True,
+            progress_bar=False,
+            shutdown_kernel="immediate",
+        )
+    finally:  # a failed step's notebook (with its traceback) comes back too
+        print_notebook(out)
     metrics_file = Path(values_dir) if os.path.isabs(values_dir) else work / values_dir
     metrics_file = metrics_file / step / "metrics.json"
     metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
     print(METRICS_MARKER + json.dumps(metrics, default=repr), flush=True)
     return StepResult(executed=out, metrics=metrics)
+
+
+def print_notebook(path: Path) -> None:
+    """Print the executed notebook as one marker line (see NOTEBOOK_MARKER)."""
+    import base64
+    import gzip
+
+    if not path.is_file():
+        return
+    packed = base64.b64encode(gzip.compress(path.read_bytes())).decode("ascii")
+    if len(packed) > MAX_NOTEBOOK_BYTES:
+        print(f"jupyter-kf: executed notebook of {len(packed)} bytes not copied into the log: see {path}")
+        return
+    print(NOTEBOOK_MARKER + packed, flush=True)
+
+
+def split_notebook(text: str) -> tuple[str, bytes | None]:
+    """(the log without the notebook line, the executed notebook it carried or None)."""
+    import base64
+    import binascii
+    import gzip
+
+    notebook = None
+    kept = []
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith(NOTEBOOK_MARKER):
+            try:
+                notebook = gzip.decompress(base64.b64decode(stripped[len(NOTEBOOK_MARKER) :]))
+            except (binascii.Error, OSError, EOFError):
+                kept.append("jupyter-kf: the executed notebook in this log is damaged\n")
+            continue
+        kept.append(line)
+    return "".join(kept), notebook
 
 
 def metrics_from_log(text: str) -> dict[str, Any]:
@@ -127,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m jupyter_kf_converter.targets.steprun``: the Argo step container's entry point."""
     ap = argparse.ArgumentParser(prog="jupyter-kf-step", description=__doc__)
     ap.add_argument("--step", required=True)
-    ap.add_argument("--notebook", required=True, help="Path of the emitted step notebook.")
+    ap.add_argument(
+        "--notebook", required=True, help="Path of the emitted step notebook (.gz.b64: gzip + base64 of it)."
+    )
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--kernel", default="python3")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
@@ -141,9 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             ap.error(f"--param {item!r}: expected NAME=VALUE")
         params[name] = value
+    text = Path(args.notebook).read_text()
+    if args.notebook.endswith(".gz.b64"):
+        from .options import unpack_notebook
+
+        text = unpack_notebook(text)
     result = run_step(
         step=args.step,
-        notebook_json=Path(args.notebook).read_text(),
+        notebook_json=text,
         workdir=args.workdir,
         kernel_name=args.kernel,
         parameters=params,

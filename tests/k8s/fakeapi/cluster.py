@@ -30,7 +30,13 @@ class FakeCluster:
     hold: bool = False  # workflows and KFP runs do not progress on reads (see simulate.tick)
     step_log_tail: dict[str, str] = field(default_factory=dict)  # what a KFP step's pod prints last
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # StorageClasses and the default one (what the DefaultStorageClass admission plugin assigns)
+    storage_classes: set[str] = field(default_factory=lambda: {"csi-rbd"})
+    default_storage_class: str | None = "csi-rbd"
+    # Argo's controller: POD_NAMES v2 (default since 3.4: <wf>-<template>-<hash>) or v1 (node id)
+    pod_name_format: str = "v2"
     # KFP
+    kfp_release: str = "2.2.0"  # whose protos its drivers parse executor configs with, strictly
     experiments: dict[str, dict] = field(default_factory=dict)
     runs: dict[str, dict] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -13,9 +13,13 @@ from .kube import public
 from .simulate import advance_kfp
 
 
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
 def kfp_route(c: FakeCluster, method: str, path: str, query: dict, body: Any):
     if path == "healthz" and method == "GET":
-        return 200, {"commit_sha": "fake", "tag_name": "2.4.0", "multi_user": True}
+        return 200, {"commit_sha": "fake", "tag_name": c.kfp_release, "multi_user": True}
     if path == "experiments":
         if method == "GET":
             flt = json.loads(query.get("filter", ["{}"])[0] or "{}")
@@ -118,13 +122,32 @@ def validate_kfp_run(c: FakeCluster, body: Any) -> dict:
     if unknown:
         raise ApiFailure(400, "BadRequest", f"Invalid input error: unrecognized input parameter(s) {unknown}")
     tasks = {}
+    mounts = _pvc_mounts(platform)
     for key, task in pipeline.root.dag.tasks.items():
         tasks[key] = {"display_name": task.task_info.name or key, "deps": list(task.dependent_tasks)}
-        if task.component_ref.name.startswith("comp-createpvc"):
-            params = task.inputs.parameters
-            tasks[key]["pvc"] = params["pvc_name"].runtime_value.constant.string_value
-            if "data_source" in params:
+        params = task.inputs.parameters
+        component = task.component_ref.name
+        if component.startswith("comp-createpvc"):
+            name = params["pvc_name"].runtime_value.constant.string_value if "pvc_name" in params else ""
+            suffix = params["pvc_name_suffix"].runtime_value.constant.string_value if "pvc_name_suffix" in params else ""
+            tasks[key]["create_pvc"] = name or secrets.token_hex(4) + suffix
+            # KFP's driver: no storage_class_name input at all -> the class literally named "standard"
+            tasks[key]["storage_class"] = (
+                params["storage_class_name"].runtime_value.constant.string_value
+                if "storage_class_name" in params
+                else "standard"
+            )
+            if "data_source" in params and release(c.kfp_release) >= (2, 17):  # read from KFP 2.17 on
                 tasks[key]["data_source"] = params["data_source"].runtime_value.constant.struct_value["name"]
+        elif component.startswith("comp-deletepvc"):
+            tasks[key]["delete_pvc"] = params["pvc_name"].task_output_parameter.producer_task
+        executor = pipeline.components[component].executor_label if component in pipeline.components else ""
+        if executor in mounts:
+            tasks[key]["mount"] = mounts[executor]
+    # Each driver parses its task's executor config with its own release's protos, strictly.
+    from ..kfp_protos import strict_parse
+
+    driver_errors = strict_parse(c.kfp_release, pipeline_doc, platform) if release(c.kfp_release) < (2, 4, 1) else []
     return {
         **body,
         "run_id": secrets.token_hex(8),
@@ -132,4 +155,21 @@ def validate_kfp_run(c: FakeCluster, body: Any) -> dict:
         "created_at": now(),
         "run_details": {"task_details": []},
         "_tasks": tasks,
+        "_driver_errors": driver_errors,
+        "_workflow": re.sub(r"[^a-z0-9-]", "-", body["display_name"].lower())[:40].strip("-") + "-" + secrets.token_hex(3)[:5],
     }
+
+
+def _pvc_mounts(platform: dict | None) -> dict[str, tuple[str, str]]:
+    """executor label -> ("constant", claim) or ("task", producer task), as the drivers read them."""
+    out: dict[str, tuple[str, str]] = {}
+    executors = ((platform or {}).get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {}) or {}).get(
+        "executors"
+    ) or {}
+    for label, config in executors.items():
+        for mount in config.get("pvcMount") or []:
+            if mount.get("constant"):
+                out[label] = ("constant", mount["constant"])
+            elif mount.get("taskOutputParameter"):
+                out[label] = ("task", mount["taskOutputParameter"]["producerTask"])
+    return out

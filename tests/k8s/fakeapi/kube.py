@@ -60,6 +60,12 @@ def k8s_route(c: FakeCluster, method: str, path: str, query: dict, body: Any, co
             obj["_reads"] = 0
         if res == "workflows":
             obj["status"] = {}
+            # the controller records the pod-name format it uses on the workflow
+            obj["metadata"].setdefault("annotations", {})["workflows.argoproj.io/pod-name-format"] = (
+                c.pod_name_format
+            )
+        if res == "persistentvolumeclaims":
+            admit_pvc(c, obj)
         table[key] = obj
         return 201, public(obj)
     if not name:
@@ -104,6 +110,16 @@ def k8s_route(c: FakeCluster, method: str, path: str, query: dict, body: Any, co
     raise ApiFailure(405, "MethodNotAllowed", "method not allowed")
 
 
+def admit_pvc(c: FakeCluster, obj: dict) -> None:
+    """What the API server and the provisioner do with a new claim: no class named gets the
+    cluster's default class (DefaultStorageClass admission); a class nobody provides never binds."""
+    spec = obj.setdefault("spec", {})
+    if "storageClassName" not in spec and c.default_storage_class:
+        spec["storageClassName"] = c.default_storage_class
+    bound = spec.get("storageClassName") in c.storage_classes
+    obj["status"] = {"phase": "Bound", "capacity": {"storage": spec["resources"]["requests"]["storage"]}} if bound else {"phase": "Pending"}
+
+
 def permissions_used(c: FakeCluster) -> set[tuple[str, str, str]]:
     """(apiGroup, resource, verb) of every Kubernetes request the server received."""
     used = set()
@@ -122,8 +138,13 @@ def permissions_used(c: FakeCluster) -> set[tuple[str, str, str]]:
     return used
 
 
-def public(obj: dict) -> dict:
-    return {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
+def public(obj: Any) -> Any:
+    """What the API shows: the fake's own bookkeeping (keys starting with "_") left out."""
+    if isinstance(obj, dict):
+        return {k: public(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, list):
+        return [public(v) for v in obj]
+    return copy.deepcopy(obj)
 
 
 def _merge(target: dict, patch: dict) -> None:

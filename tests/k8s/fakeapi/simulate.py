@@ -52,6 +52,8 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
     dag = entry["dag"]
     nodes = status.setdefault("nodes", {})
     by_task = {n["displayName"]: n for n in nodes.values() if n.get("type") == "Pod"}
+    if "startedAt" not in status:
+        _claim_volumes(c, wf)
     status["phase"] = "Running"
     status.setdefault("startedAt", now())
     stop = wf["spec"].get("shutdown") == "Stop"
@@ -68,7 +70,8 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
                     finishedAt=now(),
                     outputs={"parameters": [{"name": "metrics", "value": json.dumps({"ran": task})}]},
                 )
-            c.logs[(wf["metadata"]["namespace"], pod_name(name, n))] = f"log of step {task}\n"
+            pod = n["id"] if c.pod_name_format == "v1" else pod_name(name, n)
+            c.logs[(wf["metadata"]["namespace"], pod)] = f"log of step {task}\n" + c.step_log_tail.get(task, "")
     if not stop:
         for task in dag["tasks"]:
             if task["name"] in by_task:
@@ -98,6 +101,35 @@ def advance_workflow(c: FakeCluster, wf: dict) -> None:
             finishedAt=now(),
             message="Stopped with strategy 'Stop'" if stop else "child failed",
         )
+    if status.get("finishedAt"):
+        _collect_volumes(c, wf)
+
+
+def _claim_volumes(c: FakeCluster, wf: dict) -> None:
+    """Argo creates one claim per volumeClaimTemplate, named ``<workflow>-<template name>``."""
+    from .kube import admit_pvc
+
+    ns, name = wf["metadata"]["namespace"], wf["metadata"]["name"]
+    for template in wf["spec"].get("volumeClaimTemplates") or []:
+        claim = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": f"{name}-{template['metadata']['name']}", "namespace": ns},
+            "spec": json.loads(json.dumps(template["spec"])),
+        }
+        admit_pvc(c, claim)
+        c.pvcs[(ns, claim["metadata"]["name"])] = claim
+        wf["status"].setdefault("persistentVolumeClaims", []).append(
+            {"name": template["metadata"]["name"], "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
+        )
+
+
+def _collect_volumes(c: FakeCluster, wf: dict) -> None:
+    """volumeClaimGC: Argo's default (OnWorkflowSuccess) keeps the claims of a failed workflow."""
+    strategy = (wf["spec"].get("volumeClaimGC") or {}).get("strategy") or "OnWorkflowSuccess"
+    if strategy == "OnWorkflowCompletion" or wf["status"]["phase"] == "Succeeded":
+        for claim in wf["status"].get("persistentVolumeClaims") or []:
+            c.pvcs.pop((wf["metadata"]["namespace"], claim["persistentVolumeClaim"]["claimName"]), None)
 
 
 def pod_name(workflow: str, node: dict) -> str:
@@ -105,6 +137,8 @@ def pod_name(workflow: str, node: dict) -> str:
 
 
 def advance_kfp(c: FakeCluster, run: dict) -> None:
+    """One tick of a KFP run as its Argo workflow runs it: a task's driver then its executor pod
+    (``child_tasks[].pod_name`` holds their Argo node IDs, as KFP's API reports them)."""
     if c.hold or run["state"] in ("SUCCEEDED", "FAILED", "CANCELED"):
         return
     details = {t["display_name"]: t for t in run["run_details"]["task_details"]}
@@ -115,32 +149,46 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
         if d and d["state"] == "RUNNING":
             if terminate:
                 d.update(state="CANCELED", end_time=now())
+            elif run["_driver_errors"] and not (t.get("create_pvc") or t.get("delete_pvc")):
+                message = "driver: failed to unmarshal kubernetes config: " + run["_driver_errors"][0]
+                d.update(state="FAILED", end_time=now(), error={"message": message})
             elif t["display_name"] in c.fail_steps:
                 d.update(state="FAILED", end_time=now(), error={"message": "task failed: exit status 1"})
             else:
                 d.update(state="SUCCEEDED", end_time=now())
-                if t.get("pvc"):  # kfp-kubernetes' createpvc task: the run volume now exists
-                    _restore_pvc(c, t["pvc"], t.get("data_source"))
-            c.logs[(c.namespace, d["child_tasks"][-1]["pod_name"])] = (
-                f"kfp log of {t['display_name']}\n" + c.step_log_tail.get(t["display_name"], "")
-            )
+                if t.get("create_pvc"):  # kfp-kubernetes' createpvc task: the run volume now exists
+                    _create_claim(c, t["create_pvc"], t["storage_class"], t.get("data_source"))
+                if t.get("delete_pvc"):
+                    c.pvcs.pop((c.namespace, run["_tasks"][t["delete_pvc"]]["create_pvc"]), None)
+            for pod in d["_pods"]:
+                c.logs[(c.namespace, pod)] = f"kfp log of {t['display_name']} ({pod})\n"
+            c.logs[(c.namespace, d["_pods"][-1])] += c.step_log_tail.get(t["display_name"], "")
     if not terminate:
         for key, t in run["_tasks"].items():
             if t["display_name"] in details:
                 continue
             keyed = {k: details.get(run["_tasks"][k]["display_name"]) for k in t["deps"]}
-            if all(v and v["state"] == "SUCCEEDED" for v in keyed.values()):
-                pod = f"{run['display_name'].split()[0]}-{key}-{secrets.token_hex(3)}"
-                d = {
-                    "task_id": secrets.token_hex(6),
-                    "display_name": t["display_name"],
-                    "state": "RUNNING",
-                    "start_time": now(),
-                    "end_time": "1970-01-01T00:00:00Z",
-                    "child_tasks": [{"pod_name": pod + "-driver"}, {"pod_name": pod}],
-                }
-                run["run_details"]["task_details"].append(d)
-                details[t["display_name"]] = d
+            if not all(v and v["state"] == "SUCCEEDED" for v in keyed.values()):
+                continue
+            if not _volume_bound(c, run, t):
+                continue  # the pod cannot be scheduled: its claim is missing or Pending
+            d = {
+                "task_id": secrets.token_hex(6),
+                "display_name": t["display_name"],
+                "state": "RUNNING",
+                "start_time": now(),
+                "end_time": "1970-01-01T00:00:00Z",
+                "child_tasks": [],
+                "_pods": [],
+            }
+            wf = run["_workflow"]
+            for part, template in (("driver", "system-container-driver"), ("executor", "system-container-impl")):
+                node = {"name": f"{wf}.root.{key}.{part}", "templateName": template}
+                node_id = f"{wf}-{fnv32a(node['name'])}"
+                d["child_tasks"].append({"pod_name": node_id})
+                d["_pods"].append(node_id if c.pod_name_format == "v1" else pod_name(wf, node))
+            run["run_details"]["task_details"].append(d)
+            details[t["display_name"]] = d
     states = [details.get(t["display_name"], {}).get("state") for t in run["_tasks"].values()]
     if "RUNNING" in states:
         return
@@ -159,21 +207,31 @@ def advance_kfp(c: FakeCluster, run: dict) -> None:
         )
 
 
-def _restore_pvc(c: FakeCluster, name: str, snapshot: str | None) -> None:
+def _volume_bound(c: FakeCluster, run: dict, task: dict) -> bool:
+    if "mount" not in task:
+        return True
+    kind, ref = task["mount"]
+    name = ref if kind == "constant" else run["_tasks"][ref].get("create_pvc")
+    pvc = c.pvcs.get((c.namespace, name))
+    return bool(pvc) and pvc.get("status", {}).get("phase") == "Bound"
+
+
+def _create_claim(c: FakeCluster, name: str, storage_class: str, snapshot: str | None) -> None:
+    from .kube import admit_pvc
+
     spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}
+    if storage_class:  # "" leaves the class unset: the cluster's default
+        spec["storageClassName"] = storage_class
     if snapshot:
-        spec["dataSource"] = {
-            "apiGroup": "snapshot.storage.k8s.io",
-            "kind": "VolumeSnapshot",
-            "name": snapshot,
-        }
-    c.pvcs[(c.namespace, name)] = {
+        spec["dataSource"] = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snapshot}
+    claim = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": {"name": name, "namespace": c.namespace},
         "spec": spec,
-        "status": {"phase": "Bound", "capacity": {"storage": "5Gi"}},
     }
+    admit_pvc(c, claim)
+    c.pvcs[(c.namespace, name)] = claim
 
 
 def finished(obj: dict) -> bool:
