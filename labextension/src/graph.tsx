@@ -10,7 +10,7 @@ import { Graph, GraphEdge, StepStatus } from './types';
 
 const NODE_H = 38;
 const PAD = 10;
-/** Node width: the longest label (at the 12 px UI font, about 6.8 px a character) plus padding. */
+/** Node width: the longest label plus padding (labels estimated at 6.8 px a character without a canvas). */
 const CHAR_W = 6.8;
 const LABEL_PAD = 18;
 const MIN_NODE_W = 64;
@@ -39,11 +39,17 @@ export interface Point {
   y: number;
 }
 
+/** Where an edge passes a layer it skips: the lane's centre line, the start of its layer (top, or
+ * left) and the layer's depth (`len`) along the main axis. */
+export interface Lane extends Point {
+  len: number;
+}
+
 export interface GraphLayout {
   orientation: Orientation;
   boxes: Map<string, NodeBox>;
-  /** `${layer}:${order}` of a lane -> its centre line and the start of its layer (top, or left) */
-  lanes: Map<string, Point>;
+  /** `${layer}:${order}` of a lane -> where it is */
+  lanes: Map<string, Lane>;
   width: number;
   height: number;
 }
@@ -54,14 +60,32 @@ function shorten(label: string): string {
   return label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
 }
 
-/** One width for every node, wide enough for the longest (shortened) label. */
-export function nodeWidth(graph: Graph): number {
-  const longest = Math.max(0, ...graph.nodes.map(n => shorten(n.label).length));
-  return Math.max(MIN_NODE_W, Math.ceil(longest * CHAR_W + LABEL_PAD));
+let measureContext: CanvasRenderingContext2D | null | undefined;
+
+/** Width of a label in the UI font at 12 px (measured on a canvas; estimated where there is none). */
+function labelWidth(label: string): number {
+  if (measureContext === undefined) {
+    try {
+      measureContext = typeof document === 'undefined' ? null : document.createElement('canvas').getContext('2d');
+      if (measureContext) {
+        const family = getComputedStyle(document.body).getPropertyValue('--jp-ui-font-family').trim();
+        measureContext.font = `12px ${family || 'sans-serif'}`;
+      }
+    } catch {
+      measureContext = null;
+    }
+  }
+  return measureContext ? measureContext.measureText(label).width : label.length * CHAR_W;
+}
+
+/** A node width wide enough for the longest (shortened) label of `nodes`. */
+export function nodeWidth(graph: Graph, nodes = graph.nodes): number {
+  const longest = Math.max(0, ...nodes.map(n => labelWidth(shorten(n.label))));
+  return Math.max(MIN_NODE_W, Math.ceil(longest + LABEL_PAD));
 }
 
 /** Swap x and y: layouts are computed top-down and turned for 'right'. */
-const turn = (p: Point): Point => ({ x: p.y, y: p.x });
+const turn = <P extends Point>(p: P): P => ({ ...p, x: p.y, y: p.x });
 const turnBox = (b: NodeBox): NodeBox => ({ id: b.id, x: b.y, y: b.x, w: b.h, h: b.w });
 
 /**
@@ -72,9 +96,16 @@ export function layoutGraph(graph: Graph, orientation: Orientation = 'down'): Gr
   const down = orientation === 'down';
   const gap = SPACING[orientation];
   const w = nodeWidth(graph);
-  // In top-down coordinates: a node spans `across` on x and `along` on y.
+  // In top-down coordinates: a node spans `across` on x and `along(layer)` on y. Left to right,
+  // each layer is as deep as its longest label.
   const across = down ? w : NODE_H;
-  const along = down ? NODE_H : w;
+  const depth = new Map<number, number>();
+  if (!down) {
+    for (const n of graph.nodes) {
+      depth.set(n.layer, Math.max(depth.get(n.layer) ?? MIN_NODE_W, nodeWidth(graph, [n])));
+    }
+  }
+  const along = (layer: number) => (down ? NODE_H : (depth.get(layer) ?? MIN_NODE_W));
   type Item = { order: number; node?: string; lane?: string };
   const rows = new Map<number, Item[]>();
   const row = (layer: number) => rows.get(layer) ?? rows.set(layer, []).get(layer)!;
@@ -99,20 +130,24 @@ export function layoutGraph(graph: Graph, orientation: Orientation = 'down'): Gr
   const widest = Math.max(across, ...[...rows.values()].map(rowWidth));
   const crossSize = PAD * 2 + widest;
   const layers = Math.max(1, graph.layers || rows.size, ...[...rows.keys()].map(l => l + 1));
-  const mainSize = PAD * 2 + layers * along + (layers - 1) * gap.main;
+  const start: number[] = [PAD];
+  for (let l = 0; l < layers; l++) {
+    start.push(start[l] + along(l) + gap.main);
+  }
+  const mainSize = start[layers] - gap.main + PAD;
   const boxes = new Map<string, NodeBox>();
-  const lanes = new Map<string, Point>();
+  const lanes = new Map<string, Lane>();
   for (const [layer, items] of rows) {
-    const y = PAD + layer * (along + gap.main);
+    const y = start[layer];
     let x = (crossSize - rowWidth(items)) / 2;
     items.forEach((it, i) => {
       x += i ? (it.node ? gap.cross : gap.lane) : 0;
       if (it.node) {
-        const box = { id: it.node, x, y, w: across, h: along };
+        const box = { id: it.node, x, y, w: across, h: along(layer) };
         boxes.set(it.node, down ? box : turnBox(box));
         x += across;
       } else {
-        const lane = { x: x + LANE_W / 2, y };
+        const lane = { x: x + LANE_W / 2, y, len: along(layer) };
         lanes.set(it.lane!, down ? lane : turn(lane));
         x += LANE_W;
       }
@@ -150,7 +185,12 @@ function link(a: Point, b: Point): Cubic {
  * between layers, and straight through its lane in every layer it skips, so it never runs under
  * another step.
  */
-export function edgeCurves(a: NodeBox, b: NodeBox, waypoints: Point[] = [], orientation: Orientation = 'down'): Cubic[] {
+export function edgeCurves(
+  a: NodeBox,
+  b: NodeBox,
+  waypoints: (Point & { len?: number })[] = [],
+  orientation: Orientation = 'down'
+): Cubic[] {
   if (orientation === 'right') {
     const curves = edgeCurves(turnBox(a), turnBox(b), waypoints.map(turn), 'down');
     return curves.map(c => c.map(turn) as Cubic);
@@ -159,7 +199,7 @@ export function edgeCurves(a: NodeBox, b: NodeBox, waypoints: Point[] = [], orie
   let from: Point = { x: a.x + a.w / 2, y: a.y + a.h };
   for (const w of waypoints) {
     const top = { x: w.x, y: w.y };
-    const bottom = { x: w.x, y: w.y + a.h };
+    const bottom = { x: w.x, y: w.y + (w.len ?? a.h) };
     curves.push(link(from, top), [top, top, bottom, bottom]);
     from = bottom;
   }
