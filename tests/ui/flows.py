@@ -4,9 +4,9 @@ another environment (a server from `lab_servers.get(python)`, e.g. the Binder ve
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import PurePosixPath
 
+from kf_testing import committed_file
 from playwright.sync_api import Page, expect
 
 from .lab_browser import REPO, screenshot_path
@@ -30,9 +30,9 @@ WINE_STEPS = {"load", "prepare", "train-logreg", "train-forest", "train-svm", "e
 
 
 def copy_wine_example(lab: LabServer, folder: str = "wine") -> str:
-    """Copy examples/wine-pipeline.ipynb into `folder` of the server's root; its path there."""
+    """Copy examples/wine-pipeline.ipynb (as committed) into `folder` of the server's root; its path there."""
     (lab.root / folder).mkdir(parents=True, exist_ok=True)
-    shutil.copy(WINE_EXAMPLE, lab.root / folder / WINE_EXAMPLE.name)
+    (lab.root / folder / WINE_EXAMPLE.name).write_bytes(committed_file(f"examples/{WINE_EXAMPLE.name}"))
     return f"{folder}/{WINE_EXAMPLE.name}"
 
 
