@@ -31,6 +31,19 @@ function metricsText(metrics: Record<string, unknown>): string {
     .join(', ');
 }
 
+/** A run's metrics in a stable order: by step in pipeline order (not by which finished first). */
+function runMetrics(run: Run): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const step of run.steps) {
+    for (const k of Object.keys(step.metrics ?? {})) {
+      if (k in (run.metrics ?? {})) {
+        out[k] = run.metrics[k];
+      }
+    }
+  }
+  return { ...out, ...run.metrics, ...out };
+}
+
 export function RunsList(props: RunsProps): JSX.Element {
   const { runs, selected } = props;
   return (
@@ -40,7 +53,7 @@ export function RunsList(props: RunsProps): JSX.Element {
       <ul className="jp-kf-run-list" aria-label="Runs">
         {runs.map(run => {
           const isSelected = selected?.id === run.id;
-          const metrics = metricsText(run.metrics ?? {});
+          const metrics = metricsText(runMetrics(run));
           return (
             <li
               key={run.id}

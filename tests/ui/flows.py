@@ -22,7 +22,6 @@ from .panel import (
     start_run,
     tid,
     wait_run_status,
-    widen_left_panel,
 )
 
 WINE_EXAMPLE = REPO / "examples" / "wine-pipeline.ipynb"
@@ -73,9 +72,9 @@ def run_to_success(
         expect(row.locator(tid("kf-run-metrics"))).to_contain_text(metric)
 
     if screenshot:
-        # The whole Lab with the panel showing the graph and the finished run (cell editor folded).
+        # The whole Lab with the panel at JupyterLab's default width, showing the graph and the
+        # finished run (cell editor folded): the README's picture (docs/images/panel.png).
         page.locator(f"{tid('kf-section-cell')} .jp-kf-section-toggle").click()
-        widen_left_panel(page, 460)
         page.locator(tid("kf-section-graph")).evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=screenshot_path(screenshot))
     return run_id

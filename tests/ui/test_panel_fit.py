@@ -90,7 +90,7 @@ def test_form_controls_links_and_run_tooltip(page: Page, lab: LabServer, lab_roo
     write_notebook(
         lab_root / "controls" / "fails.ipynb",
         [
-            ("n = 3", ["pipeline-parameters"]),
+            ("n = 3\nn_estimators = 100\nlearning_rate_of_the_first_model = 0.5", ["pipeline-parameters"]),
             ("x = n", ["step:first"]),
             ("raise ValueError('bad ' + str(x))", ["step:broken"]),
             ("y = x + 1", ["step:after", "prev:broken"]),
@@ -104,6 +104,15 @@ def test_form_controls_links_and_run_tooltip(page: Page, lab: LabServer, lab_roo
         wrapper = page.locator(tid(select)).locator("xpath=..")
         expect(wrapper).to_have_class("jp-HTMLSelect jp-DefaultStyle jp-kf-select")
         expect(wrapper.locator("svg")).to_have_count(1)
+
+    # Parameter names are shown whole, however long (a field moves below a long one).
+    labels = page.locator('[data-testid="kf-parameters"] label')
+    expect(labels).to_have_count(3)
+    for label in labels.all():
+        cut = label.evaluate("l => l.scrollWidth > l.clientWidth + 1")
+        assert not cut, f"parameter label cut: {label.inner_text()}"
+        box, panel = label.bounding_box(), page.locator(tid("kf-panel")).bounding_box()
+        assert box and panel and box["x"] + box["width"] <= panel["x"] + panel["width"]
 
     # A wrong-type parameter: the inline message, and Run's tooltip says the same.
     button = page.locator(tid("kf-run-button"))
