@@ -1,5 +1,6 @@
 """A new user's first pipeline, with no page reload: a notebook created from the launcher while the
-panel is open, three cells tagged with the panel only, the graph compiled as they change, a run
+panel is open, three cells tagged with the panel only, the graph compiled as they change, the
+notebook renamed, a run
 followed live to its end, and an executed step notebook opened as a record (no kernel starts)."""
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ def test_new_notebook_tagged_run_and_opened_without_reload(page: Page, lab: LabS
     expect(cells(page)).to_have_count(1, timeout=60_000)
     path = page.locator(tid("kf-panel")).locator(".jp-kf-notebook-path")
     expect(path).to_have_text(re.compile(r"^Untitled\d*\.ipynb$"), timeout=UI_TIMEOUT_MS)
-    notebook = path.inner_text()
     type_cells(page, SOURCES)
 
     # Tagged in the panel only; compiled as it changes (no Compile button pressed).
@@ -71,6 +71,22 @@ def test_new_notebook_tagged_run_and_opened_without_reload(page: Page, lab: LabS
     expect_nodes(page, {"load", "square", "total"})
     # A renamed step is renamed in the graph, again without a Compile.
     tag_step(page, 1, "squared")
+    expect_nodes(page, {"load", "squared", "total"})
+
+    # Renamed (File > Rename Notebook…): the panel follows the new name, the pipeline's too.
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text="Rename Notebook…").click()
+    field = page.locator(".jp-Dialog input")
+    field.fill("first-pipeline.ipynb")
+    field.press("Enter")
+    notebook = "first-pipeline.ipynb"
+    expect(path).to_have_text(notebook, timeout=UI_TIMEOUT_MS)
+    expect(page.locator(tid("kf-pipeline-name"))).to_have_text("first-pipeline")
+    # ... recompiled under it (the compiled pipeline's name is the graph's).
+    expect(page.locator(tid("kf-graph"))).to_have_attribute(
+        "aria-label", "Pipeline graph of first-pipeline", timeout=UI_TIMEOUT_MS
+    )
+    expect(page.locator(tid("kf-compile-state"))).to_have_text(re.compile("up to date"), timeout=UI_TIMEOUT_MS)
     expect_nodes(page, {"load", "squared", "total"})
     expect(page.locator(tid("kf-run-button"))).to_be_enabled(timeout=UI_TIMEOUT_MS)
 
