@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -97,6 +97,25 @@ class Settings(BaseModel):
         """The run store used for notebooks in ``folder``."""
         p = Path(os.path.expanduser(self.store))
         return p if p.is_absolute() else Path(folder).resolve() / p
+
+    def notebook_folder(self, store: Path | str) -> Path | None:
+        """The folder whose notebooks use the run store ``store``: ``store`` minus the relative store
+        setting (``kf-runs`` by default). None with one absolute store shared by every folder."""
+        store = Path(store)
+        rel = Path(os.path.expanduser(self.store))
+        if rel.is_absolute() or not rel.parts or store.parts[-len(rel.parts) :] != rel.parts:
+            return None
+        return store.parents[len(rel.parts) - 1]
+
+    def run_notebook(self, recorded: str, store: Path | str | None, root: Path | str) -> Path:
+        """Where the notebook of a run is, from the path the run recorded (relative to the folder
+        it was started from, which varies by surface) and its store: a store in the notebook's
+        folder gives that folder; else the recorded path, taken from ``root`` when relative."""
+        folder = self.notebook_folder(store) if store is not None else None
+        if folder is not None:
+            return folder / PurePosixPath(recorded).name
+        path = Path(recorded)
+        return path if path.is_absolute() else Path(root) / path
 
     def registry_path(self) -> Path:
         """Where the registry of store folders lives."""

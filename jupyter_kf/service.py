@@ -11,7 +11,8 @@ cluster run keeps going on the cluster and the next opener re-attaches to it: ju
 
 Errors: ``ConverterError`` (unreadable notebook), :class:`InvalidPipeline` (the pipeline has
 problems; nothing ran), ``ParameterError`` (unknown or badly typed parameter; nothing ran),
-``UnknownRun``/``UnknownStep`` (from ``jupyter_kf.store``), ``UnknownBackend``, ``BackendError``.
+``UnknownRun``/``UnknownStep`` (from ``jupyter_kf.store``), ``UnknownBackend``, ``BackendNotReady``
+(a backend not installed or not configured here; nothing ran), ``BackendError``.
 """
 
 from __future__ import annotations
@@ -126,8 +127,13 @@ class PipelineService:
         from .executor.parameters import resolve_parameters
 
         backend_class(request.backend)  # unknown backend: fail before anything else
+        if "cache" not in request.model_fields_set:
+            # Not asked either way: the configured default (JUPYTER_KF_CACHE / KfConfig.cache).
+            request = request.model_copy(update={"cache": self.settings.cache})
         if request.retry_of:
-            return self._prepare_retry(request)
+            prepared = self._prepare_retry(request)
+            self._require_backend(request.backend, prepared[2])
+            return prepared
         path = self.resolve(request.notebook)
         if not path.is_file():
             raise FileNotFoundError(f"notebook not found: {path}")
@@ -135,12 +141,19 @@ class PipelineService:
         if not pipeline.valid:
             raise InvalidPipeline(pipeline, self._display(path))
         params = resolve_parameters(pipeline, request.parameters)
+        store = self.store_for(path)
+        self._require_backend(request.backend, store)
         backend_class(request.backend).check(pipeline, self.settings)
-        return (
-            pipeline,
-            request.model_copy(update={"notebook": str(path), "parameters": params}),
-            self.store_for(path),
-        )
+        return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), store
+
+    @staticmethod
+    def _require_backend(name: str, store: RunStore) -> None:
+        """Refuse a backend that is not installed or configured before any record or snapshot
+        (``BackendNotReady``; the local backend is always ready)."""
+        from .backends import require_ready
+
+        if name != "local":
+            require_ready(name, store)
 
     def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
         """A retry runs the notebook as it is now (a fix made since the failure is picked up) with

@@ -6,7 +6,9 @@ several folders' conftest.py files compete for the module name `conftest`.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import nbformat
 
@@ -27,3 +29,29 @@ def build_notebook(cells: Sequence[CellSpec]) -> nbformat.NotebookNode:
             cell.metadata["tags"] = list(tags)
         nb.cells.append(cell)
     return nb
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def committed_file(rel: str, repo: Path = REPO) -> bytes:
+    """The committed content of ``rel`` (``git show HEAD:rel``), so tests never read what a user
+    changed in their working tree (e.g. a step renamed in an example through the panel, as the
+    README invites); the file itself when ``repo`` is no git checkout or the file is not tracked."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "show", f"HEAD:{rel}"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        done = None
+    if done is not None and done.returncode == 0:
+        return done.stdout
+    return (repo / rel).read_bytes()
+
+
+def copy_examples(dest: Path, repo: Path = REPO) -> Path:
+    """The committed example notebooks of ``repo`` (``examples/*.ipynb``) written to ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted((repo / "examples").glob("*.ipynb")):
+        (dest / path.name).write_bytes(committed_file(f"examples/{path.name}", repo))
+    return dest

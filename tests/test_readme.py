@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from kf_testing import copy_examples
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -207,9 +207,7 @@ def test_magics_shown_are_registered_and_accept_their_arguments() -> None:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder laid out like the repository root, with a copy of examples/ (no runs in it)."""
     root = tmp_path_factory.mktemp("readme")
-    shutil.copytree(
-        REPO / "examples", root / "examples", ignore=shutil.ignore_patterns("kf-runs", ".ipynb_*")
-    )
+    copy_examples(root / "examples")  # as committed, whatever the user changed in examples/
     return root
 
 

@@ -43,6 +43,17 @@ def get_backend(name: str, store: RunStore) -> Backend:
     return backend_class(name)(store)
 
 
+def require_ready(name: str, store: RunStore) -> BackendInfo:
+    """The info of backend ``name``; raises ``BackendNotReady`` when it is not available and
+    configured (missing packages, no cluster settings), ``UnknownBackend`` for an unknown name."""
+    from .base import BackendNotReady
+
+    info = get_backend(name, store).info()
+    if not (info.available and info.configured):
+        raise BackendNotReady(name, info.reason)
+    return info
+
+
 def backend_infos(store: RunStore) -> list[BackendInfo]:
     """Every registered backend with its availability; a backend that fails to load says why."""
     out = []
@@ -58,4 +69,4 @@ def backend_infos(store: RunStore) -> list[BackendInfo]:
     return out
 
 
-__all__ = ["BACKENDS", "UnknownBackend", "backend_class", "backend_infos", "get_backend"]
+__all__ = ["BACKENDS", "UnknownBackend", "backend_class", "backend_infos", "get_backend", "require_ready"]

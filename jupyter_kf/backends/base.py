@@ -39,6 +39,16 @@ class BackendError(RuntimeError):
     """The backend cannot start the run (not configured, unreachable, ...); says what to do."""
 
 
+class BackendNotReady(BackendError):
+    """The backend asked for is not installed or not configured here: refused before anything
+    runs (no run record, no snapshot). A usage error: the CLI exits 2, REST answers 422."""
+
+    def __init__(self, name: str, reason: str | None) -> None:
+        super().__init__(f"backend {name!r} cannot run here: {reason or 'not configured'}; nothing ran")
+        self.name = name
+        self.reason = reason
+
+
 class RunHandle(Protocol):
     run_id: str
 

@@ -106,21 +106,27 @@ def value(v: Any, width: int = 24) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _visible_len(s: str) -> int:
+def visible_len(s: str) -> int:
+    """Length of ``s`` on a terminal (colour codes take no room)."""
     import re
 
     return len(re.sub(r"\x1b\[[0-9;]*m", "", s))
 
 
+def shorten_left(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut at the start (the end of a path matters most)."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()) -> str:
     """A plain-text table; ``right`` lists the column indexes to right-align."""
     cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(_visible_len(r[i]) for r in cells) for i in range(len(headers))]
+    widths = [max(visible_len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for r in cells:
         parts = []
         for i, c in enumerate(r):
-            pad = " " * (widths[i] - _visible_len(c))
+            pad = " " * (widths[i] - visible_len(c))
             parts.append(pad + c if i in right else c + pad)
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)

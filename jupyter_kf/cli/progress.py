@@ -132,7 +132,11 @@ def summary(run: Run, store, color: bool = False) -> str:
     failed = [s for s in run.steps if s.status == StepStatus.failed]
     for s in failed:
         lines.append(f"  failed:    {s.name}: {fmt.display_path(store.step_notebook_path(run.id, s.name))}")
+    cancelled = [s.name for s in run.steps if s.status == StepStatus.cancelled]
+    if cancelled:
+        lines.append(f"  cancelled: {', '.join(cancelled)} (stopped while running; their notebooks keep what ran)")
     if run.status in (RunStatus.failed, RunStatus.cancelled):
-        lines.append(f"  retry:     jupyter kf run {run.notebook} --retry {run.id}")
+        # No notebook path: the run id finds its store from any folder (kf-stores.json).
+        lines.append(f"  retry:     jupyter kf run --retry {run.id}")
     lines.append(f"  details:   jupyter kf show {run.id}")
     return "\n".join(lines)

@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-parallel", type=int, metavar="N", help="steps running at once (default: max(8, 2 x CPUs))"
     )
-    p.add_argument("--no-cache", action="store_true", help="run every step, even if a cached result exists")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run every step, even if a cached result exists (results are still recorded for later runs)",
+    )
     p.add_argument(
         "--retry", metavar="RUN_ID", help="rerun only the failed, cancelled and downstream steps of RUN_ID"
     )
@@ -101,6 +105,7 @@ def _main(args: argparse.Namespace) -> int:
     from jupyter_kf_converter.errors import ConverterError
 
     from ..backends import UnknownBackend
+    from ..backends.base import BackendNotReady
     from ..config import Settings
     from ..executor.gpus import GpuUnavailableError
     from ..executor.parameters import ParameterError, split_assignments
@@ -116,7 +121,8 @@ def _main(args: argparse.Namespace) -> int:
             notebook=args.notebook or "",
             backend=args.backend,
             parameters=params,
-            cache=not args.no_cache,
+            # --no-cache: don't read the cache (results are still recorded); else the configured default
+            **({"cache": False} if args.no_cache else {}),
             max_parallel=args.max_parallel,
             timeout=args.timeout,
             retry_of=args.retry,
@@ -148,7 +154,7 @@ def _main(args: argparse.Namespace) -> int:
             return 1
         except ParameterError as exc:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
-        except GpuUnavailableError as exc:
+        except (GpuUnavailableError, BackendNotReady) as exc:
             return fmt.error(PROG, exc, 2)
         except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)

@@ -33,7 +33,8 @@ def open_run_store(run_id: str, store: str | None):
 def render(run, store, color: bool = False) -> str:
     lines = [
         f"run       {run.id}  {fmt.status_text(run.status, color=color)}",
-        f"notebook  {run.notebook}   pipeline {run.pipeline}   backend {run.backend}",
+        f"notebook  {fmt.display_path(store.settings.run_notebook(run.notebook, store.path, Path.cwd()))}"
+        f"   pipeline {run.pipeline}   backend {run.backend}",
         f"started   {fmt.timestamp(run.started_at or run.created_at)}   duration {fmt.duration(fmt.elapsed(run))}",
     ]
     if run.error:

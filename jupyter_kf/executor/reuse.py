@@ -42,8 +42,12 @@ class StepCache:
         self._env_key: str | None = None
 
     def enabled_for(self, step: Any) -> bool:
-        if not self.plan.cache:
-            return False
+        """Look ``step`` up in the cache? Not in a run that asked for no cache (``--no-cache``)."""
+        return self.plan.cache and self.records(step)
+
+    def records(self, step: Any) -> bool:
+        """Record ``step``'s cache key so later runs can reuse it? Whenever the step's and the
+        pipeline's cache policy allow it, also in a run that did not read the cache."""
         return step.cache if step.cache is not None else self.p.cache
 
     def key(self, name: str) -> str | None:

@@ -271,7 +271,7 @@ class LocalExecutor:
 
     def _record_key(self, name: str) -> None:
         """Store the cache key of a step that ran without a lookup (so later runs can reuse it)."""
-        if not self.cache.enabled_for(self.p.step(name)):
+        if not self.cache.records(self.p.step(name)):
             return
         if self.store.get_step(self.plan.run_id, name).cache_key:
             return

@@ -7,6 +7,7 @@ failing cell, the exception and its traceback.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -24,6 +25,20 @@ class StepOutcome:
     failed_cell: int | None = None  # index in the source notebook
     timed_out: bool = False
     killed: bool = False  # the kernel was killed on purpose (timeout, cancel)
+
+
+class _QuietWhenKilled(logging.Filter):
+    """papermill (nbclient) logs "Kernel died while waiting for execute reply." when a step's kernel
+    is killed on purpose (cancel, timeout): noise in the CLI's output. The step's own record says
+    what happened, so records logged by an attempt whose kernel was killed are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        attempt = getattr(_current, "attempt", None)
+        return attempt is None or not attempt.killed
+
+
+_current = threading.local()  # the StepAttempt running papermill in this thread
+_quiet = _QuietWhenKilled()
 
 
 class StepAttempt:
@@ -71,6 +86,10 @@ class StepAttempt:
         if timer:
             timer.daemon = True
             timer.start()
+        papermill_log = logging.getLogger("papermill")
+        if _quiet not in papermill_log.filters:
+            papermill_log.addFilter(_quiet)
+        _current.attempt = self
         try:
             with open(self.log, "a", encoding="utf-8", errors="replace") as log:
                 try:
@@ -102,6 +121,7 @@ class StepAttempt:
                     write_failure(log, error, [])
                     return StepOutcome(ok=False, error=error)
         finally:
+            _current.attempt = None
             if timer:
                 timer.cancel()
 

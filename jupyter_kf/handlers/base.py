@@ -73,6 +73,8 @@ def map_exception(exc: BaseException) -> ApiError | None:
         return ApiError(422, str(exc), field="parameters")
     if name == "UnknownBackend":
         return ApiError(422, str(exc), field="backend")
+    if name == "BackendNotReady":
+        return ApiError(422, str(exc), field="backend")
     if name == "BackendError":
         return ApiError(422, str(exc))
     if isinstance(exc, PermissionError):

@@ -9,21 +9,11 @@ it, e.g. an absolute ``JUPYTER_KF_STORE`` elsewhere).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..config import Settings
 from ..models import Run, Snapshot
 from ..paths import relative_to_root
-
-
-def notebook_folder(store: Path, settings: Settings) -> Path | None:
-    """The folder whose notebooks use the run store ``store``: ``store`` minus the relative store
-    setting (``kf-runs`` by default). None with one absolute store shared by every folder."""
-    rel = Path(os.path.expanduser(settings.store))
-    if rel.is_absolute() or not rel.parts or store.parts[-len(rel.parts) :] != rel.parts:
-        return None
-    return store.parents[len(rel.parts) - 1]
 
 
 def run_view(run: Run, store: Path | None, root: Path, settings: Settings) -> Run:
@@ -31,12 +21,7 @@ def run_view(run: Run, store: Path | None, root: Path, settings: Settings) -> Ru
     (with ``store`` None, e.g. a run deleted meanwhile, its files' paths are unknown: null)."""
     # A run records its notebook relative to the root of whoever started it (the server's root,
     # or the current folder of a CLI run); the notebook sits in the folder its store serves.
-    folder = notebook_folder(store, settings) if store is not None else None
-    nb = Path(run.notebook)
-    if folder is not None:
-        nb = folder / PurePosixPath(run.notebook).name
-    elif not nb.is_absolute():
-        nb = root / nb
+    nb = settings.run_notebook(run.notebook, store, root)
 
     def rel(path: str | None) -> str | None:
         return None if path is None or store is None else relative_to_root(root, store / path)

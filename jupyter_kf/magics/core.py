@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import queue
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from IPython.display import SVG, display
 
 from ..models import Run, RunRequest
 from .locate import NotebookNotFound, find_notebook
+from .unsaved import executed_since_load, track_executions, unsaved_warning
 from .view import ProblemsView, RunsView, RunView, notebook_paths, relpath, snapshot_text, step_line
 
 POLL_S = 0.5
@@ -48,9 +50,13 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (NotebookNotFound, LookupError, 
 class KfMagics(Magics):
     """`%kf_*` magics: jupyter-kf pipelines from inside a notebook."""
 
-    def _notebook(self, explicit: str | None) -> Path:
+    def __init__(self, shell=None, **kwargs) -> None:
+        super().__init__(shell, **kwargs)
+        track_executions(shell)  # for %kf_run's warning about edits made since the last save
+
+    def _notebook(self, explicit: str | None, magic: str) -> Path:
         try:
-            return find_notebook(explicit, self.shell.user_ns if self.shell else None)
+            return find_notebook(explicit, self.shell.user_ns if self.shell else None, magic=magic)
         except NotebookNotFound as exc:
             raise UsageError(str(exc)) from None
 
@@ -72,7 +78,7 @@ class KfMagics(Magics):
         except _USER_ERRORS as exc:
             raise _user_error(exc) from None
         except Exception as exc:
-            if type(exc).__name__ in ("ConverterError", "StoreError", "BackendError"):
+            if {c.__name__ for c in type(exc).__mro__} & {"ConverterError", "StoreError", "BackendError"}:
                 raise _user_error(exc) from None
             raise
 
@@ -86,21 +92,27 @@ class KfMagics(Magics):
     @argument("-b", "--backend", default="local", help="local (default), kfp or argo.")
     @argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
               help="Pipeline parameter override (repeatable); VALUE is a Python literal or a string.")
-    @argument("--no-cache", action="store_true", help="Run every step, even when a cached result exists.")
+    @argument("--no-cache", action="store_true",
+              help="Run every step, even when a cached result exists (results are still recorded).")
     @argument("--detach", action="store_true", help="Start the run and return at once (see %%kf_status).")
     @argument("--notebook", default=None, help="The notebook to run (default: this one).")
     @line_magic
     def kf_run(self, line: str = ""):
         """Run the SAVED notebook as a pipeline, each step in its own fresh kernel (never this one).
 
-        Save the notebook first: unsaved edits are not part of the run. Shows per-step progress
+        Save the notebook first: unsaved edits are not part of the run (it warns when cells run in
+        this kernel since the last save are not in the saved file). Shows per-step progress
         live, then a summary with the metrics. Interrupting the kernel cancels the run.
         """
         args = parse_argstring(self.kf_run, line)
-        nb = self._notebook(args.notebook)
+        nb = self._notebook(args.notebook, "%kf_run")
         params = dict(parse_param(p) for p in args.param)
+        warning = unsaved_warning(nb, executed_since_load(self.shell))
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         service = self._service(nb.parent)
-        request = self._call(RunRequest, notebook=nb.name, backend=args.backend, parameters=params, cache=not args.no_cache)
+        no_cache = {"cache": False} if args.no_cache else {}  # else the configured default
+        request = self._call(RunRequest, notebook=nb.name, backend=args.backend, parameters=params, **no_cache)
         updates: queue.Queue[Run] = queue.Queue()
         run = self._call(service.submit, request, on_update=updates.put)
         if args.detach:
@@ -185,7 +197,7 @@ class KfMagics(Magics):
         from jupyter_kf_converter import graph
 
         args = parse_argstring(self.kf_compile, line)
-        nb = self._notebook(args.notebook)
+        nb = self._notebook(args.notebook, "%kf_compile")
         pipeline = self._call(self._service(nb.parent).compile, nb.name)
         if self._rich:
             display(SVG(graph.to_svg(pipeline)))
@@ -201,7 +213,7 @@ class KfMagics(Magics):
     def kf_runs(self, line: str = ""):
         """List this notebook's runs, newest first, with status, time and metrics."""
         args = parse_argstring(self.kf_runs, line)
-        nb = self._notebook(args.notebook)
+        nb = self._notebook(args.notebook, "%kf_runs")
         runs = self._call(self._service(nb.parent).list_runs, nb.name, limit=max(1, args.limit))
         display(RunsView(runs))
 
@@ -213,7 +225,7 @@ class KfMagics(Magics):
         """Show one run: per-step status, durations, errors, metrics and executed notebooks."""
         args = parse_argstring(self.kf_status, line)
         try:
-            nb = self._notebook(args.notebook)
+            nb = self._notebook(args.notebook, "%kf_status")
         except UsageError:
             if args.run is None:
                 raise
@@ -237,7 +249,7 @@ class KfMagics(Magics):
     def kf_snapshot(self, line: str = ""):
         """Snapshot the notebook's folder (content-addressed: cheap when little changed)."""
         args = parse_argstring(self.kf_snapshot, line)
-        nb = self._notebook(args.notebook)
+        nb = self._notebook(args.notebook, "%kf_snapshot")
         service = self._service(nb.parent)
         if args.list:
             snaps = self._call(service.list_snapshots, nb.name)

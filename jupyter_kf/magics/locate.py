@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 HOW_TO_FIX = (
-    "pass it explicitly, e.g. `%kf_run --notebook my-notebook.ipynb` (a path relative to the "
+    "pass it explicitly, e.g. `{magic} --notebook my-notebook.ipynb` (a path relative to the "
     "kernel's working folder {cwd}). Kernels started by Jupyter server know their notebook through "
     "the JPY_SESSION_NAME environment variable, VS Code through __vsc_ipynb_file__; this kernel has neither"
 )
@@ -16,11 +16,14 @@ class NotebookNotFound(Exception):
     """The calling notebook cannot be determined, or the given path is not a notebook."""
 
 
-def _check(path: Path, how: str) -> Path:
+def _check(path: Path, how: str, magic: str) -> Path:
     if path.suffix != ".ipynb":
-        raise NotebookNotFound(f"{path} ({how}) is not a .ipynb notebook")
+        raise NotebookNotFound(f"{magic}: {path} ({how}) is not a .ipynb notebook")
     if not path.is_file():
-        raise NotebookNotFound(f"{path} ({how}) does not exist: save the notebook first, or " + HOW_TO_FIX.format(cwd=Path.cwd()))
+        raise NotebookNotFound(
+            f"{magic}: {path} ({how}) does not exist: save the notebook first, or "
+            + HOW_TO_FIX.format(cwd=Path.cwd(), magic=magic)
+        )
     return path.resolve()
 
 
@@ -40,17 +43,21 @@ def _from_session_name(value: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def find_notebook(explicit: str | None = None, user_ns: dict | None = None) -> Path:
-    """The notebook to act on: ``explicit``, else the kernel's own notebook; clear error otherwise."""
+def find_notebook(explicit: str | None = None, user_ns: dict | None = None, magic: str = "%kf_run") -> Path:
+    """The notebook to act on: ``explicit``, else the kernel's own notebook; a clear error that
+    names ``magic`` (the one called) otherwise."""
     if explicit:
-        return _check(Path(explicit).expanduser(), "given with --notebook")
+        return _check(Path(explicit).expanduser(), "given with --notebook", magic)
     session = os.environ.get("JPY_SESSION_NAME")
     if session:
         found = _from_session_name(session)
         if found is not None:
-            return _check(found, "from JPY_SESSION_NAME")
+            return _check(found, "from JPY_SESSION_NAME", magic)
     vsc = (user_ns or {}).get("__vsc_ipynb_file__")
     if isinstance(vsc, str) and vsc:
-        return _check(Path(vsc), "from __vsc_ipynb_file__")
+        return _check(Path(vsc), "from __vsc_ipynb_file__", magic)
     detail = f" (JPY_SESSION_NAME={session!r} is not a notebook file)" if session else ""
-    raise NotebookNotFound("cannot tell which notebook this kernel runs" + detail + ": " + HOW_TO_FIX.format(cwd=Path.cwd()))
+    raise NotebookNotFound(
+        f"{magic}: cannot tell which notebook this kernel runs" + detail + ": "
+        + HOW_TO_FIX.format(cwd=Path.cwd(), magic=magic)
+    )

@@ -132,15 +132,19 @@ class RunsView:
             ))
         return rows
 
+    HEADERS = ("run", "status", "backend", "steps", "time", "metrics")
+
     def __repr__(self) -> str:
         if not self.runs:
             return "no runs yet"
-        return "\n".join("  ".join(f"{c:<10}" for c in row).rstrip() for row in self._rows())
+        rows = [self.HEADERS, *self._rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADERS))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
     def _repr_html_(self) -> str:
         if not self.runs:
             return "<i>no runs yet</i>"
-        head = "".join(f"<th>{h}</th>" for h in ("run", "status", "backend", "steps", "time", "metrics"))
+        head = "".join(f"<th>{h}</th>" for h in self.HEADERS)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self._rows())
         return f"<table><tr>{head}</tr>{body}</table>"
 

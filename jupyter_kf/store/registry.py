@@ -62,4 +62,8 @@ def locate(run_id: str, settings: Settings | None = None, *, first: list[Path] |
         if store.has_run(run_id):
             return store
         store.close()
-    raise UnknownRun(run_id, "any known run store (see kf-stores.json)")
+    where = ", ".join(str(p) for p in sorted(seen)) or "none"
+    raise UnknownRun(
+        run_id,
+        f"any known run store (looked in: {where}; the stores known are listed in {settings.registry_path()})",
+    )

@@ -3,6 +3,7 @@
  * limits, image, cache, timeout and retries. Every change is written as the cell tags a user
  * could type (NotebookState.setRole); tags edited by hand show up here at once.
  */
+import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { CommitInput } from './components';
@@ -80,9 +81,9 @@ export function CellEditor(props: CellEditorProps): JSX.Element {
     <div className="jp-kf-cell-editor" data-testid="kf-cell-editor" data-cell-index={cellIndex}>
       <div className="jp-kf-row">
         <label htmlFor="jp-kf-kind">Cell {cellIndex + 1} is</label>
-        <select
+        <HTMLSelect
           id="jp-kf-kind"
-          className="jp-mod-styled"
+          className="jp-kf-select"
           data-testid="kf-cell-kind"
           aria-label="Cell kind"
           value={role.kind}
@@ -93,7 +94,7 @@ export function CellEditor(props: CellEditorProps): JSX.Element {
               {KIND_LABELS[k]}
             </option>
           ))}
-        </select>
+        </HTMLSelect>
       </div>
       {role.kind === 'none' && (
         <div className="jp-kf-hint" data-testid="kf-cell-belongs">
@@ -238,9 +239,9 @@ function StepFields(props: {
       </div>
       <div className="jp-kf-row">
         <label htmlFor="jp-kf-cache">Cache</label>
-        <select
+        <HTMLSelect
           id="jp-kf-cache"
-          className="jp-mod-styled"
+          className="jp-kf-select"
           data-testid="kf-step-cache"
           aria-label="Step cache"
           value={cacheValue}
@@ -251,7 +252,7 @@ function StepFields(props: {
           <option value="default">pipeline default</option>
           <option value="enabled">enabled</option>
           <option value="disabled">disabled</option>
-        </select>
+        </HTMLSelect>
       </div>
       <div className="jp-kf-row">
         <label>Timeout</label>

@@ -54,8 +54,11 @@ export class KfController {
   /** The step log shown under the runs list. */
   log: StepLog | null = null;
   logError: string | null = null;
-  /** Last message of an action (run start refused, cancel failed...), shown in the panel. */
-  message: { kind: 'error' | 'info'; text: string; problems?: ApiError['problems'] } | null = null;
+  /** `run/step` of the log last asked for. */
+  logFor: string | null = null;
+  /** Last message of an action (run start refused, cancel failed...), shown in the panel; one about a
+   * run (`runId`) goes away when that run ends. */
+  message: { kind: 'error' | 'info'; text: string; problems?: ApiError['problems']; runId?: string } | null = null;
   starting = false;
 
   get changed(): ISignal<this, void> {
@@ -156,7 +159,7 @@ export class KfController {
         cache: options.cache
       });
       this.adopt(run);
-      this.message = { kind: 'info', text: `Run ${run.id} started on ${run.backend}.` };
+      this.message = { kind: 'info', text: `Run ${run.id} started on ${run.backend}.`, runId: run.id };
       return run;
     } catch (error) {
       this.reportError('Run not started', error);
@@ -180,7 +183,7 @@ export class KfController {
     try {
       const run = await this.api.retryRun(id);
       this.adopt(run);
-      this.message = { kind: 'info', text: `Retry ${run.id} of ${id} started.` };
+      this.message = { kind: 'info', text: `Retry ${run.id} of ${id} started.`, runId: run.id };
     } catch (error) {
       this.reportError(`Retry of ${id} failed`, error);
     }
@@ -193,6 +196,7 @@ export class KfController {
   }
 
   async showLog(id: string, step: string): Promise<void> {
+    this.logFor = `${id}/${step}`;
     try {
       this.log = await this.api.stepLog(id, step);
       this.logError = null;
@@ -204,19 +208,23 @@ export class KfController {
   }
 
   closeLog(): void {
+    this.logFor = null;
     this.log = null;
     this.logError = null;
     this._changed.emit();
   }
 
-  /** Open a step's executed notebook in JupyterLab (one click from the runs list or graph). */
+  /** Open a step's executed notebook in JupyterLab (one click from the runs list), without a kernel:
+   * it is a record; starting a kernel on it is the user's choice (the notebook's kernel menu). */
   async openStepNotebook(id: string, step: string): Promise<void> {
     try {
-      const nb = await this.api.stepNotebook(id, step);
-      if (!nb.path) {
+      const path =
+        this.runs.find(r => r.id === id)?.steps.find(s => s.name === step)?.notebook ??
+        (await this.api.stepNotebook(id, step)).path;
+      if (!path) {
         throw new Error('the run store is outside the server root, so the notebook cannot be opened here');
       }
-      await this.open(nb.path);
+      await this.open(path);
     } catch (error) {
       this.reportError(`Cannot open the notebook of step ${step}`, error);
       this._changed.emit();
@@ -267,6 +275,17 @@ export class KfController {
       state.dispose();
       this._states.delete(panel);
     });
+    // Renamed or moved: its runs are those of the new path (the state recompiles by itself).
+    panel.context.pathChanged.connect(() => {
+      if (state === this.current) {
+        this.onCurrentChanged();
+      }
+    });
+    // A new notebook (File > New, the launcher) can become the tracker's current widget before
+    // `widgetAdded` brings it here: the panel must follow it now, not on the next tab switch.
+    if (panel === this.tracker.currentWidget) {
+      this.onCurrentChanged();
+    }
   }
 
   private onCurrentChanged(): void {
@@ -290,7 +309,11 @@ export class KfController {
   private adopt(run: Run): void {
     this.upsert(run);
     this.selectedRunId = run.id;
-    this.ensureWatching();
+    if (this._cursor === null) {
+      void this.refreshRuns(); // no watch cursor yet (runs never listed): list first, then watch
+    } else {
+      this.ensureWatching();
+    }
   }
 
   private upsert(run: Run): void {
@@ -306,6 +329,9 @@ export class KfController {
   private notifyIfFinished(run: Run): void {
     const before = this._seenStatus.get(run.id);
     this._seenStatus.set(run.id, run.status);
+    if (isFinished(run) && this.message?.runId === run.id && this.message.kind === 'info') {
+      this.message = null; // "Run … started" no longer holds
+    }
     if (before === undefined || before === run.status || !isFinished(run)) {
       return;
     }

@@ -35,8 +35,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ) => {
     const api = new KfApi();
+    // Records (executed step notebooks) open without a kernel; the user can start one from the
+    // notebook's kernel menu.
     const controller = new KfController(api, tracker, path =>
-      app.commands.execute('docmanager:open', { path, factory: 'Notebook' })
+      app.commands.execute('docmanager:open', {
+        path,
+        factory: 'Notebook',
+        kernelPreference: { shouldStart: false, autoStartDefault: false }
+      })
     );
     const panel = new PipelinePanel(controller);
     app.shell.add(panel, 'left', { rank: 650 });

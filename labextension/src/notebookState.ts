@@ -28,6 +28,7 @@ export class NotebookState {
       this.onContentChanged();
     });
     panel.content.modelContentChanged.connect(this.refreshMarkers, this);
+    panel.context.pathChanged.connect(this.onPathChanged, this);
   }
 
   /** Cells -> blocks and steps, from the tags alone. */
@@ -170,6 +171,7 @@ export class NotebookState {
     }
     this.panel.model?.contentChanged.disconnect(this.onContentChanged, this);
     this.panel.content.modelContentChanged.disconnect(this.refreshMarkers, this);
+    this.panel.context.pathChanged.disconnect(this.onPathChanged, this);
     if (!this.panel.isDisposed) {
       clearMarkers(this.panel.content);
     }
@@ -196,6 +198,14 @@ export class NotebookState {
     if (delay > 0 || !this.compileResult) {
       this.scheduleCompile(delay); // a delay of 0 turns auto-compile off after the first compile
     }
+  }
+
+  /** Renamed or moved: the pipeline's name (and an untagged notebook's step) follow the path. */
+  private onPathChanged(): void {
+    this.model = this.derive();
+    this.upToDate = false;
+    this._changed.emit();
+    this.scheduleCompile(0);
   }
 
   private refreshMarkers(): void {

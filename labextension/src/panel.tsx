@@ -243,6 +243,7 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           error={c.runsError}
           log={c.log}
           logError={c.logError}
+          logFor={c.logFor}
           onSelect={id => c.selectRun(id)}
           onCancel={id => void c.cancel(id)}
           onRetry={id => void c.retry(id)}

@@ -2,43 +2,11 @@
  * The run form: backend selector (from GET backends), the parameters prefilled from the
  * `pipeline-parameters` cell (the compiled IR), the cache option and the Run button.
  */
+import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { coerceParameter, showParameter } from './parameters';
 import { BackendInfo, Parameter } from './types';
-
-/** The value typed in the form -> the JSON value sent, by the parameter's type (or an error). */
-export function coerceParameter(p: Parameter, text: string): { value?: unknown; error?: string } {
-  const t = text.trim();
-  switch (p.type) {
-    case 'int':
-      return /^[-+]?\d+$/.test(t) ? { value: parseInt(t, 10) } : { error: `${p.name}: a whole number` };
-    case 'float': {
-      const v = Number(t);
-      return t && !Number.isNaN(v) ? { value: v } : { error: `${p.name}: a number` };
-    }
-    case 'bool':
-      return t === 'true' || t === 'false' ? { value: t === 'true' } : { error: `${p.name}: true or false` };
-    case 'str':
-      return { value: text };
-    default:
-      try {
-        return { value: JSON.parse(t) };
-      } catch {
-        return { error: `${p.name}: JSON (${p.type})` };
-      }
-  }
-}
-
-/** How a default value is shown in the form. */
-export function showParameter(p: Parameter): string {
-  if (p.type === 'str') {
-    return String(p.default ?? '');
-  }
-  if (p.type === 'float' && typeof p.default === 'number' && Number.isInteger(p.default)) {
-    return p.default.toFixed(1); // 2.0 stays a float in the form
-  }
-  return JSON.stringify(p.default);
-}
 
 export interface RunFormProps {
   backends: BackendInfo[];
@@ -76,6 +44,8 @@ export function RunForm(props: RunFormProps): JSX.Element {
     }
   }
   const disabled = !props.canRun || props.starting || errors.length > 0;
+  // Why Run is disabled, for its tooltip (the parameter errors also show under their fields).
+  const whyNot = props.why ?? (errors.length ? `Fix the parameter first: ${errors.join('; ')}` : null);
 
   return (
     <form
@@ -90,9 +60,9 @@ export function RunForm(props: RunFormProps): JSX.Element {
     >
       <div className="jp-kf-row">
         <label htmlFor="jp-kf-backend">Backend</label>
-        <select
+        <HTMLSelect
           id="jp-kf-backend"
-          className="jp-mod-styled"
+          className="jp-kf-select"
           data-testid="kf-backend"
           aria-label="Backend"
           value={chosen}
@@ -109,7 +79,7 @@ export function RunForm(props: RunFormProps): JSX.Element {
               {b.available && b.configured ? '' : ` (${b.reason ?? 'not configured'})`}
             </option>
           ))}
-        </select>
+        </HTMLSelect>
       </div>
       {props.backendsError && <div className="jp-kf-error-text">Backends: {props.backendsError}</div>}
       {props.parameters.length > 0 && (
@@ -171,7 +141,7 @@ export function RunForm(props: RunFormProps): JSX.Element {
           className="jp-mod-styled jp-mod-accept jp-kf-run-button"
           data-testid="kf-run-button"
           disabled={disabled}
-          title={props.why ?? 'Save the notebook and run it as a pipeline'}
+          title={whyNot ?? 'Save the notebook and run it as a pipeline'}
         >
           {props.starting ? 'Starting…' : 'Run pipeline'}
         </button>

@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import { formatValue, StatusBadge } from './components';
-import { formatDuration, isFinished, Run, runDuration, StepLog } from './types';
+import { formatDuration, isFinished, Run, runDuration, StepLog, StepRun } from './types';
 
 export interface RunsProps {
   runs: Run[];
@@ -13,6 +13,8 @@ export interface RunsProps {
   error: string | null;
   log: StepLog | null;
   logError: string | null;
+  /** `run/step` whose log was asked for (where a log error shows). */
+  logFor: string | null;
   onSelect: (id: string) => void;
   onCancel: (id: string) => void;
   onRetry: (id: string) => void;
@@ -29,6 +31,19 @@ function metricsText(metrics: Record<string, unknown>): string {
     .join(', ');
 }
 
+/** A run's metrics in a stable order: by step in pipeline order (not by which finished first). */
+function runMetrics(run: Run): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const step of run.steps) {
+    for (const k of Object.keys(step.metrics ?? {})) {
+      if (k in (run.metrics ?? {})) {
+        out[k] = run.metrics[k];
+      }
+    }
+  }
+  return { ...out, ...run.metrics, ...out };
+}
+
 export function RunsList(props: RunsProps): JSX.Element {
   const { runs, selected } = props;
   return (
@@ -38,7 +53,7 @@ export function RunsList(props: RunsProps): JSX.Element {
       <ul className="jp-kf-run-list" aria-label="Runs">
         {runs.map(run => {
           const isSelected = selected?.id === run.id;
-          const metrics = metricsText(run.metrics ?? {});
+          const metrics = metricsText(runMetrics(run));
           return (
             <li
               key={run.id}
@@ -72,20 +87,31 @@ export function RunsList(props: RunsProps): JSX.Element {
           );
         })}
       </ul>
-      {(props.log || props.logError) && (
-        <div className="jp-kf-log" data-testid="kf-step-log">
-          <div className="jp-kf-log-header">
-            <span>{props.log ? `Log of ${props.log.step} (${props.log.run})` : 'Log'}</span>
-            <button className="jp-kf-link" aria-label="Close log" data-testid="kf-log-close" onClick={props.onCloseLog}>
-              close
-            </button>
-          </div>
-          {props.logError ? (
-            <div className="jp-kf-error-text">{props.logError}</div>
-          ) : (
-            <pre data-testid="kf-step-log-text">{props.log?.text || '(empty log)'}</pre>
-          )}
-        </div>
+    </div>
+  );
+}
+
+/** What a step has to open: its log once it started, its executed notebook once it ended having run. */
+export function stepRecords(step: StepRun): { log: boolean; notebook: boolean } {
+  const ran = step.status === 'succeeded' || step.status === 'failed' || step.status === 'cached';
+  const started = !!step.started_at && (step.status === 'running' || step.status === 'cancelled');
+  return { log: (ran || started) && !!step.log, notebook: ran && !!step.notebook };
+}
+
+/** A step's log, shown under the step it belongs to. */
+function StepLogView(props: { log: StepLog | null; error: string | null; onClose: () => void }): JSX.Element {
+  return (
+    <div className="jp-kf-log" data-testid="kf-step-log">
+      <div className="jp-kf-log-header">
+        <span>{props.log ? `Log of ${props.log.step} (${props.log.run})` : 'Log'}</span>
+        <button className="jp-kf-link" aria-label="Close log" data-testid="kf-log-close" onClick={props.onClose}>
+          close
+        </button>
+      </div>
+      {props.error ? (
+        <div className="jp-kf-error-text">{props.error}</div>
+      ) : (
+        <pre data-testid="kf-step-log-text">{props.log?.text || '(empty log)'}</pre>
       )}
     </div>
   );
@@ -94,6 +120,9 @@ export function RunsList(props: RunsProps): JSX.Element {
 function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
   const { run } = props;
   const finished = isFinished(run);
+  const records = stepRecords;
+  const logShown = (step: string) =>
+    (props.log?.run === run.id && props.log.step === step) || (!!props.logError && props.logFor === `${run.id}/${step}`);
   return (
     <div className="jp-kf-run-detail" data-testid="kf-run-detail">
       <div className="jp-kf-run-actions">
@@ -103,7 +132,7 @@ function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
           </button>
         )}
         {finished && run.status !== 'succeeded' && (
-          <button className="jp-mod-styled" data-testid="kf-run-retry" onClick={() => props.onRetry(run.id)}>
+          <button className="jp-mod-styled jp-mod-reject" data-testid="kf-run-retry" onClick={() => props.onRetry(run.id)}>
             Retry failed steps
           </button>
         )}
@@ -132,26 +161,30 @@ function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
               </span>
               <span className="jp-kf-run-meta">{formatDuration(step.duration)}</span>
             </div>
-            <div className="jp-kf-run-step-actions">
-              <button
-                className="jp-kf-link"
-                data-testid="kf-step-log-button"
-                aria-label={`Log of step ${step.name}`}
-                onClick={() => props.onLog(run.id, step.name)}
-              >
-                log
-              </button>
-              {(step.notebook || ['succeeded', 'failed', 'cached', 'cancelled'].includes(step.status)) && (
-                <button
-                  className="jp-kf-link"
-                  data-testid="kf-step-open-notebook"
-                  aria-label={`Open the executed notebook of step ${step.name}`}
-                  onClick={() => props.onOpenNotebook(run.id, step.name)}
-                >
-                  notebook
-                </button>
-              )}
-            </div>
+            {(records(step).log || records(step).notebook) && (
+              <div className="jp-kf-run-step-actions">
+                {records(step).log && (
+                  <button
+                    className="jp-kf-link"
+                    data-testid="kf-step-log-button"
+                    aria-label={`Log of step ${step.name}`}
+                    onClick={() => props.onLog(run.id, step.name)}
+                  >
+                    log
+                  </button>
+                )}
+                {records(step).notebook && (
+                  <button
+                    className="jp-kf-link"
+                    data-testid="kf-step-open-notebook"
+                    aria-label={`Open the executed notebook of step ${step.name}`}
+                    onClick={() => props.onOpenNotebook(run.id, step.name)}
+                  >
+                    notebook
+                  </button>
+                )}
+              </div>
+            )}
             {step.cached_from && (
               <div className="jp-kf-hint">
                 cached from <span className="jp-kf-nowrap">{step.cached_from}</span>
@@ -171,6 +204,7 @@ function RunDetail(props: RunsProps & { run: Run }): JSX.Element {
               </div>
             )}
             {Object.keys(step.metrics ?? {}).length > 0 && <div className="jp-kf-hint">{metricsText(step.metrics)}</div>}
+            {logShown(step.name) && <StepLogView log={props.log} error={props.logError} onClose={props.onCloseLog} />}
           </li>
         ))}
       </ul>

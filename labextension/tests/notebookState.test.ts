@@ -26,7 +26,7 @@ function fakePanel(metadata: Record<string, unknown>, path: string): any {
     isDisposed: false,
     model,
     content: { widgets: [], modelContentChanged: new Signal<unknown, void>({}) },
-    context: { ready: Promise.resolve(), path, model: { dirty: false } }
+    context: { ready: Promise.resolve(), path, model: { dirty: false }, pathChanged: new Signal<unknown, string>({}) }
   };
 }
 
@@ -51,6 +51,22 @@ describe('NotebookState', () => {
     expect(compile).toHaveBeenCalledTimes(1);
     expect(state.stepNotebook).toBeNull();
     expect(state.compileResult).not.toBeNull();
+    state.dispose();
+  });
+
+  it('recompiles when the notebook is renamed (the pipeline is named after the file)', async () => {
+    const { api, compile } = fakeApi();
+    const panel = fakePanel({}, 'old.ipynb');
+    const state = new NotebookState(panel, api, () => 1);
+    state.active = true;
+    await settle();
+    expect(compile).toHaveBeenCalledTimes(1);
+    panel.context.path = 'new.ipynb';
+    panel.context.pathChanged.emit('new.ipynb');
+    expect(state.upToDate).toBe(false);
+    await settle();
+    expect(compile).toHaveBeenCalledTimes(2);
+    expect(compile.mock.calls[1]).toEqual([{ notebook: 'new.ipynb' }]);
     state.dispose();
   });
 

@@ -1,5 +1,5 @@
-import { Cubic, edgeCurves, layoutGraph, Point } from '../src/graph';
-import { coerceParameter, showParameter } from '../src/runForm';
+import { Cubic, edgeCurves, fitLayout, layoutGraph, NodeBox, nodeWidth, Point } from '../src/graph';
+import { coerceParameter, showParameter } from '../src/parameters';
 import { formatDuration, isFinished, Run, runDuration } from '../src/types';
 import { Graph, Parameter } from '../src/types';
 
@@ -31,6 +31,32 @@ describe('layoutGraph', () => {
   });
 });
 
+describe('fitting the panel', () => {
+  const fan = (k: number, label = (i: number) => `train-model-${i}`): Graph => ({
+    name: 'p',
+    valid: true,
+    layers: 3,
+    nodes: [
+      { id: 'load', label: 'load', layer: 0, order: 0, cells: [0], first_cell: 0 },
+      ...Array.from({ length: k }, (_, i) => ({ id: label(i), label: label(i), layer: 1, order: i, cells: [i + 1], first_cell: i + 1 })),
+      { id: 'evaluate', label: 'evaluate', layer: 2, order: 0, cells: [k + 1], first_cell: k + 1 }
+    ],
+    edges: []
+  });
+
+  it('sizes nodes to their longest label, so n_estimators is not cut', () => {
+    expect(nodeWidth(fan(3, i => ['n_estimators', 'b', 'c'][i]))).toBeGreaterThanOrEqual(12 * 6.8);
+    expect(nodeWidth(fan(1, () => 'x'))).toBe(Math.ceil('evaluate'.length * 6.8 + 18)); // the longest label
+  });
+
+  it('keeps a narrow graph top-down and turns a wide fan-out left to right', () => {
+    expect(fitLayout(fan(3), 1000).orientation).toBe('down');
+    const wide = fitLayout(fan(8), 280);
+    expect(wide.orientation).toBe('right');
+    expect(wide.width).toBeLessThan(layoutGraph(fan(8), 'down').width);
+  });
+});
+
 describe('edges that skip layers', () => {
   // load -> square -> total from data; load -> total by prev:, past square (as graph_json gives it).
   const graph: Graph = {
@@ -52,23 +78,33 @@ describe('edges that skip layers', () => {
     const k = [(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t ** 3];
     return { x: c.reduce((s, p, i) => s + k[i] * p.x, 0), y: c.reduce((s, p, i) => s + k[i] * p.y, 0) };
   };
-  const inside = (p: Point, box: { x: number; y: number }) =>
-    p.x > box.x + 2 && p.x < box.x + 128 - 2 && p.y > box.y + 2 && p.y < box.y + 38 - 2;
+  const inside = (p: Point, box: NodeBox) =>
+    p.x > box.x + 2 && p.x < box.x + box.w - 2 && p.y > box.y + 2 && p.y < box.y + box.h - 2;
 
   it('route around the steps in between, through their lane', () => {
     const layout = layoutGraph(graph);
     const box = (id: string) => layout.boxes.get(id)!;
     const lane = layout.lanes.get('1:1')!;
     expect(lane.y).toBe(box('square').y);
-    expect(lane.x).toBeGreaterThan(box('square').x + 128); // the lane is beside square
+    expect(lane.x).toBeGreaterThan(box('square').x + box('square').w); // the lane is beside square
     expect(layout.width).toBeGreaterThan(lane.x);
     const curves = edgeCurves(box('load'), box('total'), [lane]);
     const points = curves.flatMap(c => Array.from({ length: 41 }, (_, i) => at(c, i / 40)));
     expect(points.filter(p => inside(p, box('square')))).toEqual([]);
     // it still joins its own ends: from load's bottom to total's top
-    expect(points[0]).toEqual({ x: box('load').x + 64, y: box('load').y + 38 });
-    expect(points[points.length - 1].x).toBeCloseTo(box('total').x + 64);
+    expect(points[0]).toEqual({ x: box('load').x + box('load').w / 2, y: box('load').y + box('load').h });
+    expect(points[points.length - 1].x).toBeCloseTo(box('total').x + box('total').w / 2);
     expect(points[points.length - 1].y).toBeCloseTo(box('total').y - 2);
+  });
+
+  it('route around the steps in between when laid out left to right too', () => {
+    const layout = layoutGraph(graph, 'right');
+    const box = (id: string) => layout.boxes.get(id)!;
+    expect(box('load').x).toBeLessThan(box('square').x);
+    const curves = edgeCurves(box('load'), box('total'), [layout.lanes.get('1:1')!], 'right');
+    const points = curves.flatMap(c => Array.from({ length: 41 }, (_, i) => at(c, i / 40)));
+    expect(points.filter(p => inside(p, box('square')))).toEqual([]);
+    expect(points[0]).toEqual({ x: box('load').x + box('load').w, y: box('load').y + box('load').h / 2 });
   });
 
   it('keep edges between adjacent layers a single curve', () => {

@@ -8,10 +8,10 @@ fixtures come from tests/ui/fixtures.py (the same flows run against this environ
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from kf_testing import copy_examples as committed_examples
 from ui.fixtures import LabServers
 from ui.lab_server import LabServer
 
@@ -40,12 +40,10 @@ def binder_env(tmp_path_factory: pytest.TempPathFactory) -> BinderEnv:
 
 
 def copy_examples(dest: Path) -> Path:
-    """The repository's examples/ (without run stores or checkpoints) copied to `dest/examples`."""
+    """The repository's examples/ notebooks, as committed, copied to `dest/examples`."""
     target = dest / "examples"
     if not target.exists():
-        shutil.copytree(
-            REPO / "examples", target, ignore=shutil.ignore_patterns("kf-runs", ".ipynb_checkpoints")
-        )
+        committed_examples(target)
     return target
 
 

@@ -88,4 +88,6 @@ def project(tmp_path: Path, cluster, api, sa_dir, monkeypatch) -> Path:
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
+    # Cluster settings come from this env, not from a server extension an earlier test started.
+    monkeypatch.setattr("jupyter_kf.k8s.backend._DEFAULT_SETTINGS", None)
     return root

@@ -42,6 +42,33 @@ def test_unchanged_rerun_is_all_cached_without_a_kernel(service, make_notebook, 
     assert len(kernel_starts) >= 4
 
 
+def test_no_cache_does_not_read_the_cache_but_records_for_later_runs(service, make_notebook, nb_dir):
+    make_notebook(CHAIN, "chain.ipynb", nb_dir)
+    forced = service.run(RunRequest(notebook="chain.ipynb", cache=False))
+    assert set(statuses(forced).values()) == {"succeeded"}
+    again = service.run(RunRequest(notebook="chain.ipynb"))
+    assert set(statuses(again).values()) == {"cached"}, statuses(again)
+    assert all(s.cached_from == forced.id for s in again.steps)
+
+
+def test_the_configured_cache_default_applies_to_runs(make_notebook, nb_dir, settings):
+    """JUPYTER_KF_CACHE=false / KfConfig.cache=False: a run that does not ask reads no cache; one
+    that asks for the cache still gets it."""
+    from jupyter_kf.service import PipelineService
+
+    make_notebook(CHAIN, "chain.ipynb", nb_dir)
+    service = PipelineService(nb_dir, settings.with_overrides(cache=False))
+    try:
+        first = service.run(RunRequest(notebook="chain.ipynb"))
+        assert first.cache is False and set(statuses(first).values()) == {"succeeded"}
+        second = service.run(RunRequest(notebook="chain.ipynb"))
+        assert second.cache is False and set(statuses(second).values()) == {"succeeded"}
+        asked = service.run(RunRequest(notebook="chain.ipynb", cache=True))
+        assert set(statuses(asked).values()) == {"cached"}
+    finally:
+        service.close()
+
+
 def test_changed_step_reruns_itself_and_dependents(service, make_notebook, nb_dir):
     path = make_notebook(CHAIN, "chain.ipynb", nb_dir)
     first = service.run(RunRequest(notebook="chain.ipynb"))

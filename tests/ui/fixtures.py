@@ -7,11 +7,16 @@ starts (once per session) a server from a given Python environment. A test that 
 Chromium: without it the test is skipped locally and fails in CI. On a failure the report gets the end
 of every started server's log (token redacted) and the page's errors, and a screenshot is saved as
 build/ui-screenshots/failed-<test>.png. Playwright is imported only when a browser test runs.
+
+A browser test fails when the page logs an error to the console or throws (a 404 from a link that
+leads nowhere, an exception in the panel), even if its assertions pass. A test that provokes an error on
+purpose names it: `@pytest.mark.console_errors(r"regex", ...)` allows the errors matching one of them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -23,6 +28,18 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 NO_CHROMIUM = "Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "console_errors(*patterns): browser console errors this test expects (regexes)"
+    )
+
+
+def unexpected_errors(item: pytest.Item) -> list[str]:
+    """The page errors of a browser test that no `console_errors` marker of the test allows."""
+    allowed = [re.compile(p) for m in item.iter_markers("console_errors") for p in m.args]
+    return [e for e in getattr(item, "kf_page_errors", []) if not any(p.search(e) for p in allowed)]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -97,7 +114,9 @@ def page(request: pytest.FixtureRequest, browser: Browser, lab_servers: LabServe
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
-        lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
+        lambda msg: errors.append(f"console.{msg.type}: {msg.text} (at {msg.location.get('url', '?')})")
+        if msg.type == "error"
+        else None,
     )
     request.node.kf_page_errors = errors
     try:
@@ -121,6 +140,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if report.when != "call":
         return
     item.rep_call = report
+    if report.passed and (unexpected := unexpected_errors(item)):
+        report.outcome = "failed"
+        report.longrepr = "the page logged errors (console / uncaught):\n" + "\n".join(unexpected[-50:])
     if not report.failed:
         return
     errors = getattr(item, "kf_page_errors", None)

@@ -4,9 +4,9 @@ another environment (a server from `lab_servers.get(python)`, e.g. the Binder ve
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import PurePosixPath
 
+from kf_testing import committed_file
 from playwright.sync_api import Page, expect
 
 from .lab_browser import REPO, screenshot_path
@@ -22,7 +22,6 @@ from .panel import (
     start_run,
     tid,
     wait_run_status,
-    widen_left_panel,
 )
 
 WINE_EXAMPLE = REPO / "examples" / "wine-pipeline.ipynb"
@@ -30,9 +29,9 @@ WINE_STEPS = {"load", "prepare", "train-logreg", "train-forest", "train-svm", "e
 
 
 def copy_wine_example(lab: LabServer, folder: str = "wine") -> str:
-    """Copy examples/wine-pipeline.ipynb into `folder` of the server's root; its path there."""
+    """Copy examples/wine-pipeline.ipynb (as committed) into `folder` of the server's root; its path there."""
     (lab.root / folder).mkdir(parents=True, exist_ok=True)
-    shutil.copy(WINE_EXAMPLE, lab.root / folder / WINE_EXAMPLE.name)
+    (lab.root / folder / WINE_EXAMPLE.name).write_bytes(committed_file(f"examples/{WINE_EXAMPLE.name}"))
     return f"{folder}/{WINE_EXAMPLE.name}"
 
 
@@ -73,9 +72,9 @@ def run_to_success(
         expect(row.locator(tid("kf-run-metrics"))).to_contain_text(metric)
 
     if screenshot:
-        # The whole Lab with the panel showing the graph and the finished run (cell editor folded).
+        # The whole Lab with the panel at JupyterLab's default width, showing the graph and the
+        # finished run (cell editor folded): the README's picture (docs/images/panel.png).
         page.locator(f"{tid('kf-section-cell')} .jp-kf-section-toggle").click()
-        widen_left_panel(page, 460)
         page.locator(tid("kf-section-graph")).evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=screenshot_path(screenshot))
     return run_id

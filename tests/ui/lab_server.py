@@ -49,6 +49,15 @@ class LabServer:
         """URL opening `notebook` (relative to the root) in a reset workspace, logged in by token."""
         return f"{self.url}/lab/tree/{urllib.request.pathname2url(notebook)}?reset&token={self.token}"
 
+    def home_url(self) -> str:
+        """URL of JupyterLab with no document open (the launcher), in a reset workspace."""
+        return f"{self.url}/lab?reset&token={self.token}"
+
+    def sessions(self) -> list[dict]:
+        """The server's kernel sessions (each with its notebook `path` and `kernel`)."""
+        status, sessions = self.request("GET", "api/sessions", timeout=5)
+        return sessions if status == 200 and isinstance(sessions, list) else []
+
     def request(
         self, method: str, path: str, body: dict | None = None, timeout: float = 10
     ) -> tuple[int, object]:

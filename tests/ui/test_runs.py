@@ -83,6 +83,7 @@ def test_cancel_a_long_run_from_the_panel(page: Page, lab: LabServer, lab_root: 
         "data-status", "cancelled", timeout=UI_TIMEOUT_MS
     )
     assert graph_nodes(page)["after"] not in ("succeeded", "running")
+    expect(page.locator(tid("kf-message"))).to_have_count(0)  # "Run … started" went with the run
     page.locator(tid("kf-panel")).screenshot(path=screenshot_path("run-cancelled.png"))
 
     _, run = lab.api(f"runs/{run_id}")
