@@ -21,7 +21,7 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)  # a Monday, noon UTC
 GATED = [
     ("import os, time, json", ["imports"]),
     ("gate = ''\nscore = 0.5", ["pipeline-parameters"]),
-    ("while gate and not os.path.exists(gate):\n    time.sleep(0.05)\nresult = score * 2", ["step:train"]),
+    ("assert score >= 0, 'score must be >= 0'\nwhile gate and not os.path.exists(gate):\n    time.sleep(0.05)\nresult = score * 2", ["step:train"]),
     ("print(result)", ["pipeline-metrics"]),
 ]
 
