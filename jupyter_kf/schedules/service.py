@@ -76,11 +76,12 @@ class ScheduleService:
         nb = self.pipelines.resolve(request.notebook)
         if not nb.is_file():
             raise FileNotFoundError(f"notebook not found: {request.notebook}")
-        self.pipelines.prepare(RunRequest(
+        _, checked, _ = self.pipelines.prepare(RunRequest(
             notebook=str(nb), backend=request.backend or "local", parameters=request.parameters or {}
         ))
         now = self.clock()
         fields = request.model_dump(exclude_none=True, exclude={"notebook"})
+        fields["parameters"] = checked.parameters  # typed like the notebook's defaults
         schedule = Schedule(
             id=new_schedule_id(), name=request.name or nb.stem, notebook=str(nb),
             created_at=now, updated_at=now, anchor=now, **{k: v for k, v in fields.items() if k != "name"},
@@ -109,17 +110,18 @@ class ScheduleService:
         if changes.get("timezone") is None:
             changes.pop("timezone", None)
         merged = old.model_copy(update=changes)
-        if "cron" in changes and changes["cron"] is not None:
-            merged.interval = None if "interval" not in changes else merged.interval
-        if "interval" in changes and changes["interval"] is not None and "cron" not in changes:
+        if changes.get("cron") is not None and changes.get("interval") is None:
+            merged.interval = None  # a new cron replaces an interval, and the reverse
+        if changes.get("interval") is not None and changes.get("cron") is None:
             merged.cron = None
         if (merged.cron is None) == (merged.interval is None):
             raise TimingError("cron", "give exactly one of `cron` and `interval`")
         if any(k in changes for k in ("backend", "parameters")):
             from ..models import RunRequest
 
-            self.pipelines.prepare(RunRequest(notebook=merged.notebook, backend=merged.backend,
-                                              parameters=merged.parameters))
+            _, checked, _ = self.pipelines.prepare(RunRequest(
+                notebook=merged.notebook, backend=merged.backend, parameters=merged.parameters))
+            merged.parameters = checked.parameters
         now = self.clock()
         merged.updated_at = now
         cursor = None
