@@ -7,6 +7,7 @@ start its runs). A schedule lives in the run store of its notebook's folder.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -37,13 +38,15 @@ class ScheduleService:
         self.pipelines = pipelines
         self.clock = clock or _utcnow
         self._stores: dict[Path, ScheduleStore] = {}
+        self._lock = threading.Lock()  # the server's handlers and its scheduler thread share this
 
     # -- stores -------------------------------------------------------------------------------
     def store(self, path: Path) -> ScheduleStore:
         path = Path(path).resolve()
-        if path not in self._stores:
-            self._stores[path] = ScheduleStore(path, self.pipelines.settings)
-        return self._stores[path]
+        with self._lock:
+            if path not in self._stores:
+                self._stores[path] = ScheduleStore(path, self.pipelines.settings)
+            return self._stores[path]
 
     def store_paths(self) -> list[Path]:
         """Existing run stores that may hold this root's schedules (its own, registered ones under it)."""
@@ -62,9 +65,10 @@ class ScheduleService:
         raise UnknownSchedule(schedule_id)
 
     def close(self) -> None:
-        for st in self._stores.values():
-            st.close()
-        self._stores.clear()
+        with self._lock:
+            for st in self._stores.values():
+                st.close()
+            self._stores.clear()
 
     # -- CRUD ---------------------------------------------------------------------------------
     def create(self, request: ScheduleRequest) -> Schedule:
