@@ -41,7 +41,10 @@ def test_create_a_schedule_in_the_panel_and_see_its_run(page: Page, lab: LabServ
     form.locator(tid("kf-schedule-cron")).fill("15 4 * * *")
     form.locator(tid("kf-schedule-timezone")).fill("Europe/Berlin")
     form.locator(tid("kf-schedule-param-n")).fill("7")
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("jupyter-kf/api/schedules")) as ans:
+    def created_answer(r) -> bool:
+        return r.request.method == "POST" and re.search(r"jupyter-kf/api/schedules(\?|$)", r.url) is not None
+
+    with page.expect_response(created_answer, timeout=UI_TIMEOUT_MS) as ans:
         form.locator(tid("kf-schedule-create")).click()
     assert ans.value.status == 201, ans.value.text()
     created = ans.value.json()
