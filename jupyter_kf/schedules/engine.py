@@ -89,25 +89,32 @@ class Scheduler:
             now = self.clock()
             done: list[tuple[str, ScheduleFire]] = []
             for path in self.schedules.store_paths():
-                store = self.schedules.store(path)
-                for sid, due in store.take_over_orphans(at=now):
-                    done += self._orphan(store, sid, due, now)
-                for sch in store.list():
-                    if sch.paused:
-                        continue
-                    try:
-                        fires = store.advance(sch.id, decide(sch, now, self.grace))
-                    except Exception as exc:  # noqa: BLE001 (one broken schedule never stops the others)
-                        log.exception("jupyter-kf: schedule %s: cannot compute due times", sch.id)
-                        fires = [ScheduleFire(due=now, state="failed", error=str(exc), at=now)]
-                    for f in fires:
-                        if f.state == "claimed":
-                            f = self._claimed(store, sch, f.due, now)
-                        elif f.state == "missed":
-                            log.info("jupyter-kf: schedule %s: %s", sch.id, f.error)
-                        done.append((sch.id, f))
-                    done += self._dequeue(store, sch, now)
+                try:
+                    done += self._tick_store(self.schedules.store(path), now)
+                except Exception:  # noqa: BLE001 (a broken store never stops the others)
+                    log.exception("jupyter-kf: scheduler pass over %s failed", path)
             return done
+
+    def _tick_store(self, store: ScheduleStore, now: datetime) -> list[tuple[str, ScheduleFire]]:
+        done: list[tuple[str, ScheduleFire]] = []
+        for sid, due in store.take_over_orphans(at=now):
+            done += self._orphan(store, sid, due, now)
+        for sch in store.list():
+            if sch.paused:
+                continue
+            try:
+                fires = store.advance(sch.id, decide(sch, now, self.grace))
+            except Exception as exc:  # noqa: BLE001 (one broken schedule never stops the others)
+                log.exception("jupyter-kf: schedule %s: cannot compute due times", sch.id)
+                fires = [ScheduleFire(due=now, state="failed", error=str(exc), at=now)]
+            for f in fires:
+                if f.state == "claimed":
+                    f = self._claimed(store, sch, f.due, now)
+                elif f.state == "missed":
+                    log.info("jupyter-kf: schedule %s: %s", sch.id, f.error)
+                done.append((sch.id, f))
+            done += self._dequeue(store, sch, now)
+        return done
 
     def _orphan(self, store: ScheduleStore, sid: str, due: datetime, now: datetime) -> list:
         """A claim left by a scheduler that died: link the run it made, or start one."""

@@ -193,3 +193,20 @@ def test_only_the_configured_events_are_sent(make_scheduler, notebook, webhook, 
     sched.pipelines.run(RunRequest(notebook=str(notebook)))
     notifier.flush(30)
     assert webhook.posts == []
+
+
+def test_jupyter_kf_run_notifies_the_configured_webhook(notebook, nb_dir, webhook, settings):
+    """An unscheduled run from the command line: hooks come from the environment."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JUPYTER_KF_NOTIFY_WEBHOOK": webhook.url}
+    kf = str(Path(sys.executable).with_name("jupyter-kf"))
+    proc = subprocess.run([kf, "run", "train.ipynb", "-p", "score=-2"], cwd=nb_dir, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1  # the run failed (score < 0); the hook does not change that
+    ((_, post),) = webhook.posts
+    assert post["jupyter_kf"]["status"] == "failed" and "score must be >= 0" in post["jupyter_kf"]["error"]
+    assert WEBHOOK_SECRET not in proc.stdout + proc.stderr
+    assert WEBHOOK_SECRET not in _files_text(nb_dir / "kf-runs")
