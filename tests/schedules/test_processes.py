@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from jupyter_kf.models import RunStatus, ScheduleRequest
+from jupyter_kf.models import RunStatus, ScheduleFields, ScheduleRequest
 
 from .conftest import T0
 
@@ -72,3 +72,32 @@ def test_a_claim_whose_run_was_made_before_the_owner_died_is_linked_not_rerun(ma
     assert [(f.state, f.run) for _, f in sched.tick()] == [("started", made.id)]
     sched.pipelines.wait(made.id, 120)
     assert [r.id for r in sched.pipelines.list_runs(limit=100) if r.schedule == s.id] == [made.id]
+
+
+def test_a_scheduler_killed_mid_run_is_not_repeated_after_restart(make_scheduler, notebook, nb_dir, clock, tmp_path):
+    import signal
+    import time
+
+    sched = make_scheduler()
+    gate = tmp_path / "never"  # the run waits on a file nobody writes: it is mid-run when killed
+    s = sched.schedules.create(ScheduleRequest(notebook=str(notebook), interval=3600, parameters={"gate": str(gate)}))
+    due = T0 + timedelta(hours=1)
+    p = _spawn(nb_dir, "tick", due + timedelta(seconds=5))
+    deadline = time.monotonic() + 120
+    while not [r for r in sched.pipelines.list_runs(limit=10) if r.schedule == s.id and r.status == RunStatus.running]:
+        assert time.monotonic() < deadline and p.poll() is None, p.stderr.read() if p.poll() is not None else "slow"
+        time.sleep(0.1)
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    gate.touch()  # should a step kernel have outlived its runner, it ends now
+
+    restarted = make_scheduler()  # the restarted server: same store, same moment
+    clock.set(due + timedelta(seconds=30))
+    assert restarted.tick() == []  # the due time was handled: its run is not started again
+    (killed,) = [r for r in restarted.pipelines.list_runs(limit=10) if r.schedule == s.id]
+    assert restarted.pipelines.get_run(killed.id).status == RunStatus.interrupted  # recorded, not lost
+    restarted.schedules.update(s.id, ScheduleFields(parameters={"gate": ""}))  # let the next one finish
+    clock.set(due + timedelta(hours=1, seconds=5))
+    fires = restarted.tick()
+    assert [(f.state, f.due) for _, f in fires] == [("started", due + timedelta(hours=1))]
+    assert restarted.pipelines.wait(fires[0][1].run, 120).status == RunStatus.succeeded
