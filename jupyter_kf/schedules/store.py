@@ -176,6 +176,11 @@ class ScheduleStore:
         """In one write transaction: read the cursor, let ``decide`` choose the new cursor and the
         fires, insert them (a due time already claimed by anyone is dropped) and move the cursor.
         Returns the fires this call inserted; 'claimed' ones are this process's to start."""
+        try:  # most passes find nothing due: decide that without taking the write lock
+            if not decide(self.cursor(schedule_id))[1]:
+                return []
+        except UnknownSchedule:
+            return []
         pid, start, host = _owner()
         inserted: list[ScheduleFire] = []
         with self._write() as db:
