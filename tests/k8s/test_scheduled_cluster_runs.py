@@ -18,6 +18,14 @@ def _posts(cluster, suffix: str) -> list[dict]:
     return [r["body"] for r in cluster.requests if r["method"] == "POST" and r["path"].endswith(suffix)]
 
 
+@pytest.fixture(autouse=True)
+def _settings_from_env(monkeypatch):
+    # A Jupyter server loaded earlier in the session may have set cluster defaults of its own.
+    from jupyter_kf.k8s import backend
+
+    monkeypatch.setattr(backend, "_DEFAULT_SETTINGS", None)
+
+
 @pytest.mark.parametrize(("backend", "created"), [("argo", "/workflows"), ("kfp", "/runs")])
 def test_each_due_time_makes_one_cluster_run(project, cluster, backend, created):
     now = [T0]
