@@ -1,4 +1,4 @@
-"""`jupyter kf schedule create|list|show|edit|pause|resume|delete`: a notebook pipeline on a schedule.
+"""`jupyter kf schedule create|list|show|edit|pause|resume|delete|export`: a notebook pipeline on a schedule.
 
 The runs themselves are started by a scheduler: the Jupyter server while it is up, or
 `jupyter kf scheduler` (cli/scheduler.py). Exit codes: 0 success, 1 failure, 2 usage error.
@@ -55,7 +55,35 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("id", metavar="SCHEDULE_ID")
     _timing_args(e)
     e.add_argument("--json", action="store_true")
+    x = sub.add_parser("export", help="the schedule as an Argo CronWorkflow or a KFP recurring run body")
+    x.add_argument("id", metavar="SCHEDULE_ID")
+    x.add_argument("--target", choices=["argo", "kfp"], required=True)
+    x.add_argument("--clone-pvc", metavar="PVC",
+                   help="each run's volume is a clone of this PVC made when the run starts (the notebook's PVC)")
+    x.add_argument("--image", help="default step image (steps without an image: tag)")
+    x.add_argument("--experiment-id", help="KFP experiment of the recurring run")
+    x.add_argument("-o", "--output", metavar="FILE", help="write it here instead of stdout")
     return p
+
+
+def export_text(service, args: argparse.Namespace) -> str:
+    """The CronWorkflow (YAML) or the recurring run request body (JSON) of a schedule."""
+    from jupyter_kf_converter.targets import TargetOptions
+
+    from ..k8s.cron import cron_workflow, recurring_run
+    from ..service import InvalidPipeline
+
+    schedule = service.get(args.id)
+    pipeline = service.pipelines.compile(schedule.notebook)
+    if not pipeline.valid:
+        raise InvalidPipeline(pipeline, schedule.notebook)
+    options = TargetOptions(image=args.image)
+    if args.target == "argo":
+        import yaml
+
+        return yaml.safe_dump(cron_workflow(schedule, pipeline, options, clone_pvc=args.clone_pvc), sort_keys=False)
+    body = recurring_run(schedule, pipeline, options, clone_pvc=args.clone_pvc, experiment_id=args.experiment_id)
+    return json.dumps(body, indent=1)
 
 
 def parse_every(text: str) -> float:
@@ -150,6 +178,13 @@ def main(argv: Sequence[str]) -> int:
             result = service.pause(args.id)
         elif args.action == "resume":
             result = service.resume(args.id)
+        elif args.action == "export":
+            text = export_text(service, args)
+            if args.output:
+                Path(args.output).write_text(text)
+            else:
+                print(text, end="" if text.endswith("\n") else "\n")
+            return 0
         elif args.action == "delete":
             service.delete(args.id)
             print(f"deleted schedule {args.id}", file=sys.stderr)
