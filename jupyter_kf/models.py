@@ -298,6 +298,15 @@ class ScheduleFire(_Model):
     at: datetime = Field(description="When it was decided (UTC).")
 
 
+class ScheduleDeployment(_Model):
+    """Where a schedule was handed to the cluster's own scheduler (jupyter-kf then runs it no more)."""
+
+    target: str = Field(description="argo (a CronWorkflow) or kfp (a recurring run).")
+    namespace: str
+    name: str = Field(description="The CronWorkflow's name or the KFP recurring run's id.")
+    deployed_at: datetime
+
+
 class Schedule(_Model):
     id: str
     name: str
@@ -321,6 +330,9 @@ class Schedule(_Model):
     next_due: list[datetime] = Field(default_factory=list, description="The next due times (UTC); empty when paused.")
     last: ScheduleFire | None = Field(default=None, description="The latest due time handled.")
     history: list[ScheduleFire] = Field(default_factory=list, description="Recent due times, newest first.")
+    deployed: ScheduleDeployment | None = Field(
+        default=None, description="Set when the cluster runs it (`jupyter kf schedule deploy`)."
+    )
 
 
 class ScheduleList(_Model):

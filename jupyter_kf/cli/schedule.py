@@ -1,4 +1,5 @@
-"""`jupyter kf schedule create|list|show|edit|pause|resume|delete|export`: a notebook pipeline on a schedule.
+"""`jupyter kf schedule create|list|show|edit|pause|resume|delete|export|deploy|undeploy`: a notebook
+pipeline on a schedule.
 
 The runs themselves are started by a scheduler: the Jupyter server while it is up, or
 `jupyter kf scheduler` (cli/scheduler.py). Exit codes: 0 success, 1 failure, 2 usage error.
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("id", metavar="SCHEDULE_ID")
     _timing_args(e)
     e.add_argument("--json", action="store_true")
+    d = sub.add_parser("deploy", help="hand it to the cluster: an Argo CronWorkflow or a KFP recurring run")
+    d.add_argument("id", metavar="SCHEDULE_ID")
+    d.add_argument("--target", choices=["argo", "kfp"], required=True)
+    d.add_argument("--json", action="store_true")
+    u = sub.add_parser("undeploy", help="delete its cluster-side schedule; jupyter-kf runs it again")
+    u.add_argument("id", metavar="SCHEDULE_ID")
+    u.add_argument("--json", action="store_true")
     x = sub.add_parser("export", help="the schedule as an Argo CronWorkflow or a KFP recurring run body")
     x.add_argument("id", metavar="SCHEDULE_ID")
     x.add_argument("--target", choices=["argo", "kfp"], required=True)
@@ -135,6 +143,10 @@ def show_text(s) -> str:
     ]
     if s.parameters:
         lines.append("  parameters " + ", ".join(f"{k}={v!r}" for k, v in s.parameters.items()))
+    if s.deployed:
+        d = s.deployed
+        kind = "CronWorkflow" if d.target == "argo" else "KFP recurring run"
+        lines.append(f"  deployed   {kind} {d.namespace}/{d.name}: the cluster runs it, not jupyter-kf")
     lines.append("  next due   " + (", ".join(_when(t) for t in s.next_due) or "- (paused)"))
     if s.history:
         lines.append("  recent due times:")
@@ -178,6 +190,10 @@ def main(argv: Sequence[str]) -> int:
             result = service.pause(args.id)
         elif args.action == "resume":
             result = service.resume(args.id)
+        elif args.action == "deploy":
+            result = service.deploy(args.id, args.target)
+        elif args.action == "undeploy":
+            result = service.undeploy(args.id)
         elif args.action == "export":
             text = export_text(service, args)
             if args.output:
@@ -195,8 +211,12 @@ def main(argv: Sequence[str]) -> int:
         return fmt.error(PROG, f"{field}: {err['msg'].removeprefix('Value error, ')}", 2)
     except (LookupError, OSError) as exc:
         return fmt.error(PROG, exc)
-    except ValueError as exc:  # bad timing, parameter, invalid pipeline
+    except ValueError as exc:  # bad timing, parameter, invalid pipeline, a policy the cluster lacks
         return fmt.error(PROG, exc, 2)
+    except Exception as exc:  # noqa: BLE001 (cluster errors carry their reason; anything else is a bug)
+        if type(exc).__name__ not in ("ClusterError", "ClusterConfigError"):
+            raise
+        return fmt.error(PROG, exc, 1)
     if args.json:
         print(result.model_dump_json(indent=1))
     else:

@@ -52,6 +52,19 @@ def cluster_cron(schedule: Schedule) -> str:
     )
 
 
+def check(schedule: Schedule, target: str) -> None:
+    """Refuse what the target's scheduler cannot do (before anything is built or sent)."""
+    if target == "argo":
+        cluster_cron(schedule)
+        if schedule.overlap == OverlapPolicy.queue:
+            raise ClusterScheduleError("overlap", "Argo cannot queue a run behind a running one: use skip or allow")
+    elif schedule.cron and schedule.timezone != "UTC":
+        raise ClusterScheduleError(
+            "timezone", f"KFP recurring runs follow UTC; {schedule.timezone!r} cannot be kept across daylight "
+            "saving: schedule in UTC, or let jupyter-kf's scheduler submit the runs"
+        )
+
+
 def _options(options: TargetOptions | None, clone_pvc: str | None) -> TargetOptions:
     from dataclasses import replace
 
@@ -79,8 +92,7 @@ def cron_workflow(
 
     from .volumes import k8s_name
 
-    if schedule.overlap == OverlapPolicy.queue:
-        raise ClusterScheduleError("overlap", "Argo cannot queue a run behind a running one: use skip or allow")
+    check(schedule, "argo")
     wf = build_workflow(pipeline, _options(options, clone_pvc))
     if clone_pvc:
         wf = _clone_sources(wf, clone_pvc)
@@ -114,11 +126,7 @@ def recurring_run(
 
     from .kfp_api import pipeline_spec_body
 
-    if schedule.cron and schedule.timezone != "UTC":
-        raise ClusterScheduleError(
-            "timezone", f"KFP recurring runs follow UTC; {schedule.timezone!r} cannot be kept across daylight "
-            "saving: schedule in UTC, or let jupyter-kf's scheduler submit the runs"
-        )
+    check(schedule, "kfp")
     spec = pipeline_spec_body(compile_kfp(pipeline, _options(options, clone_pvc)))
     if clone_pvc:
         spec = _clone_sources(spec, clone_pvc)

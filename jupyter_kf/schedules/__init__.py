@@ -5,8 +5,8 @@ the run store's sqlite), service.py (create / list / edit / delete), engine.py (
 """
 
 from .engine import Scheduler
-from .service import ScheduleService
+from .service import ScheduleConflictError, ScheduleService
 from .store import ScheduleStore, UnknownSchedule
 from .timing import TimingError
 
-__all__ = ["ScheduleService", "ScheduleStore", "Scheduler", "TimingError", "UnknownSchedule"]
+__all__ = ["ScheduleConflictError", "ScheduleService", "ScheduleStore", "Scheduler", "TimingError", "UnknownSchedule"]

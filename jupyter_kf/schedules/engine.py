@@ -100,7 +100,7 @@ class Scheduler:
         for sid, due in store.take_over_orphans(at=now):
             done += self._orphan(store, sid, due, now)
         for sch in store.list():
-            if sch.paused:
+            if sch.paused or sch.deployed is not None:  # deployed: the cluster's scheduler runs it
                 continue
             try:
                 fires = store.advance(sch.id, decide(sch, now, self.grace))

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from ..service import PipelineService
 
 Clock = Callable[[], datetime]
+
+
+class ScheduleConflictError(ValueError):
+    """The schedule runs on the cluster's own scheduler: undeploy it before changing it."""
 _TIMING = ("cron", "interval", "timezone")
 NEXT_COUNT = 3
 
@@ -110,6 +114,12 @@ class ScheduleService:
         (due times passed while paused do not run)."""
         store = self._store_of(schedule_id)
         old = store.get(schedule_id)
+        if old.deployed is not None:
+            d = old.deployed
+            raise ScheduleConflictError(
+                f"schedule {schedule_id} runs on the cluster ({d.target} {d.namespace}/{d.name}): "
+                f"`jupyter kf schedule undeploy {schedule_id}` before changing it"
+            )
         changes = fields.model_dump(exclude_unset=True)
         if changes.get("timezone") is None:
             changes.pop("timezone", None)
@@ -143,7 +153,43 @@ class ScheduleService:
         return self.update(schedule_id, ScheduleFields(paused=False))
 
     def delete(self, schedule_id: str) -> None:
-        self._store_of(schedule_id).delete(schedule_id)
+        """Delete a schedule (and its cluster-side schedule, when deployed)."""
+        store = self._store_of(schedule_id)
+        if store.get(schedule_id).deployed is not None:
+            self.undeploy(schedule_id)
+        store.delete(schedule_id)
+
+    # -- the cluster's own scheduler (jupyter_kf.k8s.cron) -------------------------------------
+    def deploy(self, schedule_id: str, target: str, cluster_settings=None) -> Schedule:
+        """Hand the schedule to Argo (a CronWorkflow) or KFP (a recurring run); jupyter-kf's
+        scheduler then leaves it to the cluster."""
+        from ..k8s.backend import default_settings
+        from ..k8s.cron_deploy import deploy
+        from ..service import InvalidPipeline
+
+        store = self._store_of(schedule_id)
+        schedule = store.get(schedule_id)
+        if schedule.deployed is not None:
+            raise ScheduleConflictError(f"schedule {schedule_id} is already deployed ({schedule.deployed.target})")
+        pipeline = self.pipelines.compile(schedule.notebook)
+        if not pipeline.valid:
+            raise InvalidPipeline(pipeline, schedule.notebook)
+        done = deploy(schedule, pipeline, target, cluster_settings or default_settings(),
+                      str(Path(schedule.notebook).parent))
+        return self.view(store.save(schedule.model_copy(update={"deployed": done, "updated_at": self.clock()})))
+
+    def undeploy(self, schedule_id: str, cluster_settings=None) -> Schedule:
+        """Delete the cluster-side schedule; jupyter-kf's scheduler runs it again from now."""
+        from ..k8s.backend import default_settings
+        from ..k8s.cron_deploy import undeploy
+
+        store = self._store_of(schedule_id)
+        schedule = store.get(schedule_id)
+        if schedule.deployed is None:
+            return self.view(schedule)
+        undeploy(schedule.deployed, cluster_settings or default_settings())
+        now = self.clock()
+        return self.view(store.save(schedule.model_copy(update={"deployed": None, "updated_at": now}), cursor=now))
 
     # -- views --------------------------------------------------------------------------------
     def view(self, schedule: Schedule, history: int = 10) -> Schedule:

@@ -31,6 +31,8 @@ export interface Schedule {
   next_due: string[];
   last: ScheduleFire | null;
   history: ScheduleFire[];
+  /** Set when the cluster's own scheduler runs it (`jupyter kf schedule deploy`). */
+  deployed: { target: 'argo' | 'kfp'; namespace: string; name: string; deployed_at: string } | null;
 }
 
 export interface ScheduleRequest {

@@ -118,7 +118,13 @@ export function SchedulesSection(props: SchedulesSectionProps): JSX.Element {
             <li key={s.id} className="jp-kf-schedule" data-testid="kf-schedule-item" data-schedule-id={s.id}>
               <div className="jp-kf-row">
                 <strong>{describeTiming(s)}</strong>
-                <span className="jp-kf-hint">{s.paused ? 'paused' : `next ${localTime(s.next_due[0])}`}</span>
+                <span className="jp-kf-hint">
+                  {s.deployed
+                    ? `on the cluster (${s.deployed.target === 'argo' ? 'CronWorkflow' : 'KFP recurring run'} ${s.deployed.name})`
+                    : s.paused
+                      ? 'paused'
+                      : `next ${localTime(s.next_due[0])}`}
+                </span>
               </div>
               <div className="jp-kf-hint" data-testid="kf-schedule-last">
                 last: {lastText(s.last)}
