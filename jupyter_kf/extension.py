@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import Configurable
 
 API_PREFIX = "jupyter-kf/api"
@@ -36,6 +36,15 @@ class KfConfig(Configurable):
     poll_interval = Float(
         1.0, help="Seconds between store reads while a long poll or an event stream waits for a change."
     ).tag(config=True)
+    run_schedules = Bool(
+        True, help="Start the runs of due schedules while this server is up (`jupyter kf scheduler` does "
+        "it without a server; both can run at once: a due time still runs once)."
+    ).tag(config=True)
+    schedule_interval = Float(10.0, help="Seconds between the scheduler's passes.").tag(config=True)
+    notify = Dict(
+        {}, help="Notification hooks over the JUPYTER_KF_NOTIFY_* environment, e.g. {'webhook': URL, "
+        "'smtp_host': ..., 'mail_to': ...} (fields of jupyter_kf.notify.NotifySettings; never logged)."
+    ).tag(config=True)
 
     def settings(self):
         from .config import Settings
@@ -53,6 +62,10 @@ class KfState:
     watch: Any
     poll_interval: float = 1.0
     allow_hidden: bool = False
+    schedules: Any = None  # jupyter_kf.schedules.ScheduleService
+    scheduler: Any = None  # jupyter_kf.schedules.Scheduler (None with run_schedules off)
+    notifier: Any = None
+    stop_scheduler: Any = None  # threading.Event
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -79,12 +92,29 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from .k8s.reattach import add_listener
 
     add_listener(state.watch.notify)
+    _start_schedules(serverapp, config, state)
     web_app = serverapp.web_app
     web_app.settings["jupyter_kf"] = state
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in routes()])
     _stop_runs_on_shutdown(serverapp, state)
     serverapp.log.info("jupyter-kf: REST API at %s (root %s)", base, root)
+
+
+def _start_schedules(serverapp, config: KfConfig, state: KfState) -> None:
+    """Notifications for every run this server starts, and a scheduler thread for due schedules."""
+    from .notify import Notifier, NotifySettings
+    from .schedules import Scheduler, ScheduleService
+
+    try:
+        state.notifier = Notifier(NotifySettings.from_env(**config.notify))
+        state.service.add_listener(state.notifier.on_update)
+    except ValueError as exc:  # a bad setting names the field, never its value
+        serverapp.log.warning("jupyter-kf: notifications off: %s", exc)
+    state.schedules = ScheduleService(state.service)
+    if config.run_schedules:
+        state.scheduler = Scheduler(state.schedules, notifier=state.notifier, on_update=state.watch.notify)
+        _, state.stop_scheduler = state.scheduler.start_thread(max(0.5, config.schedule_interval))
 
 
 def _configure_clusters(serverapp) -> None:
@@ -123,5 +153,7 @@ def _unload_jupyter_server_extension(serverapp) -> None:
     state = serverapp.web_app.settings.pop("jupyter_kf", None)
     if state is not None:
         serverapp.log.info("jupyter-kf: cancelling the runs this server started")
+        if state.stop_scheduler is not None:
+            state.stop_scheduler.set()
         state.executor.shutdown(wait=False, cancel_futures=True)
         state.service.close()  # cancels this server's active runs (each waits up to 30 s)

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from jupyter_kf_converter.ir import Pipeline, Problem
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Model(BaseModel):
@@ -110,6 +110,8 @@ class Run(_Model):
     metrics: dict[str, Any] = Field(default_factory=dict)
     external_id: str | None = Field(default=None, description="Cluster-side id (KFP run / Argo workflow).")
     external_url: str | None = None
+    schedule: str | None = Field(default=None, description="Id of the schedule that made this run, if one did.")
+    scheduled_for: datetime | None = Field(default=None, description="The due time (UTC) it ran for.")
 
     @property
     def duration(self) -> float | None:
@@ -218,3 +220,136 @@ class ApiError(_Model):
     reason: str | None = None
     field: str | None = Field(default=None, description="The request field at fault (dotted path), if one.")
     problems: list[Problem] = Field(default_factory=list, description="Pipeline problems, for 422.")
+
+
+# -- schedules and notifications (jupyter_kf/schedules, jupyter_kf/notify) ----------------------
+
+
+class MissedPolicy(str, Enum):
+    """What a scheduler does with due times that passed while no scheduler was running."""
+
+    run_once = "run_once"  # run once at start-up for all of them (the latest due time)
+    skip = "skip"  # record them as missed and wait for the next due time
+
+
+class OverlapPolicy(str, Enum):
+    """What a due time does while the schedule's previous run is still going."""
+
+    skip = "skip"  # record the due time as skipped
+    queue = "queue"  # start it when the previous run has finished
+    allow = "allow"  # start it at once, next to the previous run
+
+
+class ScheduleFields(_Model):
+    """The editable fields of a schedule (every one optional: an edit changes only those given)."""
+
+    name: str | None = Field(default=None, max_length=200, description="A label; defaults to the notebook's name.")
+    cron: str | None = Field(
+        default=None, max_length=200,
+        description="Cron expression (5 fields, e.g. `0 3 * * *`), in `timezone`. One of `cron`, `interval`.",
+    )
+    interval: float | None = Field(
+        default=None, ge=60, le=366 * 86400, description="Seconds between runs (at least 60). One of `cron`, `interval`."
+    )
+    timezone: str | None = Field(default=None, max_length=100, description="IANA time zone of `cron` (default UTC).")
+    backend: str | None = None
+    parameters: dict[str, Any] | None = None
+    cache: bool | None = Field(default=None, description="False forces every step to run.")
+    max_parallel: int | None = Field(default=None, ge=1, le=256)
+    timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, s.")
+    missed: MissedPolicy | None = None
+    overlap: OverlapPolicy | None = None
+    paused: bool | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, v: str | None) -> str | None:
+        from .schedules.timing import check_cron
+
+        return None if v is None else check_cron(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str | None) -> str | None:
+        from .schedules.timing import check_timezone
+
+        if v is not None:
+            check_timezone(v)
+        return v
+
+
+class ScheduleRequest(ScheduleFields):
+    """Create a schedule: a notebook pipeline run on a cron expression or an interval."""
+
+    notebook: str = Field(description="Notebook path (relative to the server root over REST).")
+
+
+class ScheduleFire(_Model):
+    """What one due time of a schedule did (one row per due time: a due time never runs twice)."""
+
+    due: datetime = Field(description="The due time (UTC).")
+    state: str = Field(
+        description="claimed | queued | started | skipped | missed | failed: started made `run`; "
+        "skipped (overlap), missed (while no scheduler ran) and failed (`error`) made none."
+    )
+    run: str | None = Field(default=None, description="The run it made.")
+    run_status: RunStatus | None = None
+    error: str | None = None
+    at: datetime = Field(description="When it was decided (UTC).")
+
+
+class ScheduleDeployment(_Model):
+    """Where a schedule was handed to the cluster's own scheduler (jupyter-kf then runs it no more)."""
+
+    target: str = Field(description="argo (a CronWorkflow) or kfp (a recurring run).")
+    namespace: str
+    name: str = Field(description="The CronWorkflow's name or the KFP recurring run's id.")
+    deployed_at: datetime
+
+
+class Schedule(_Model):
+    id: str
+    name: str
+    notebook: str = Field(
+        description="The notebook: relative to the server root over REST; absolute in the core."
+    )
+    cron: str | None = None
+    interval: float | None = None
+    timezone: str = "UTC"
+    backend: str = "local"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    cache: bool = True
+    max_parallel: int | None = None
+    timeout: float | None = None
+    missed: MissedPolicy = MissedPolicy.run_once
+    overlap: OverlapPolicy = OverlapPolicy.skip
+    paused: bool = False
+    created_at: datetime
+    updated_at: datetime
+    anchor: datetime = Field(description="Due times are counted from here (creation, or the last edit of timing).")
+    next_due: list[datetime] = Field(default_factory=list, description="The next due times (UTC); empty when paused.")
+    last: ScheduleFire | None = Field(default=None, description="The latest due time handled.")
+    history: list[ScheduleFire] = Field(default_factory=list, description="Recent due times, newest first.")
+    deployed: ScheduleDeployment | None = Field(
+        default=None, description="Set when the cluster runs it (`jupyter kf schedule deploy`)."
+    )
+
+
+class ScheduleList(_Model):
+    schedules: list[Schedule]
+
+
+class Notification(_Model):
+    """What hooks send when a run finishes or fails, or a schedule cannot start its run."""
+
+    event: str = Field(description="run.succeeded | run.failed | run.cancelled | run.interrupted | schedule.failed")
+    text: str = Field(description="One line for people (Slack and Teams show this).")
+    status: str
+    notebook: str
+    pipeline: str | None = None
+    run: str | None = None
+    schedule: str | None = None
+    scheduled_for: datetime | None = None
+    duration: float | None = Field(default=None, description="Seconds.")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,28 @@ class PipelineService:
         self._stores: dict[Path, RunStore] = {}
         self._handles: dict[str, RunHandle] = {}
         self._lock = threading.Lock()
+        self._listeners: list[OnUpdate] = []
+
+    def add_listener(self, listener: OnUpdate) -> None:
+        """Call ``listener(run)`` after every state change of every run this service submits
+        (notifications use it); a listener that raises is ignored."""
+        self._listeners.append(listener)
+
+    def _observed(self, on_update: OnUpdate | None) -> OnUpdate | None:
+        listeners = [*self._listeners, *([on_update] if on_update else [])]
+        if not listeners:
+            return None
+
+        def notify(run: Run) -> None:
+            for fn in listeners:
+                try:
+                    fn(run)
+                except Exception:  # noqa: BLE001  (an observer never breaks a run)
+                    import logging
+
+                    logging.getLogger("jupyter_kf").exception("run listener failed")
+
+        return notify
 
     # -- paths and stores ---------------------------------------------------------------------
     def resolve(self, notebook: str | Path) -> Path:
@@ -178,10 +201,14 @@ class PipelineService:
         backend_class(request.backend).check(pipeline, self.settings)
         return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), store
 
-    def submit(self, request: RunRequest, on_update: OnUpdate | None = None) -> Run:
+    def submit(
+        self, request: RunRequest, on_update: OnUpdate | None = None, *,
+        schedule: str | None = None, scheduled_for: datetime | None = None,
+    ) -> Run:
         """Start a run in the background and return its record at once (status queued).
 
         Raises before anything runs if the notebook, the pipeline or a parameter is invalid.
+        ``schedule``/``scheduled_for`` record the schedule and due time that made the run.
         """
         from .backends import get_backend
         from .store import utcnow
@@ -199,9 +226,11 @@ class PipelineService:
             snapshot=request.snapshot,
             retry_of=request.retry_of,
             steps=[StepRun(name=s.name) for s in pipeline.steps],
+            schedule=schedule,
+            scheduled_for=scheduled_for,
         )
         run = store.create_run(run, pipeline, capture_env=False)  # the backend writes env.json
-        handle = get_backend(request.backend, store).start(pipeline, run, request, on_update)
+        handle = get_backend(request.backend, store).start(pipeline, run, request, self._observed(on_update))
         with self._lock:
             self._handles[run_id] = handle
         return run

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("jupyter_kf.cli.logs", "Print the log of a run, or of one of its steps."),
     "cancel": ("jupyter_kf.cli.cancel", "Cancel a running run."),
     "snapshot": ("jupyter_kf.cli.snapshot", "Create, list, show, diff, restore or garbage-collect snapshots."),
+    "schedule": ("jupyter_kf.cli.schedule", "Create, list, show, edit, pause, resume or delete schedules."),
+    "scheduler": ("jupyter_kf.cli.scheduler", "Run due schedules in the foreground (systemd unit, container)."),
 }
 
 

@@ -131,6 +131,9 @@ def _main(args: argparse.Namespace) -> int:
         return fmt.error(PROG, exc, 2)
 
     service = PipelineService(Path.cwd(), settings)
+    from ..notify import attach
+
+    notifier = attach(service)  # webhook / email hooks from JUPYTER_KF_NOTIFY_*, if any
     progress = Progress(sys.stderr)
     interrupted: list[int] = []
     run_ids: list[str] = []
@@ -178,6 +181,8 @@ def _main(args: argparse.Namespace) -> int:
             progress.update(final)
         print(summary(final, store, color=progress.color), file=sys.stderr)
     service.close()
+    if notifier is not None:
+        notifier.flush(30)  # send before exiting (a failing hook is logged, never fails the run)
     if interrupted:
         return 130
     return 0 if final.status == RunStatus.succeeded else 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 _ID = r"(?P<run_id>[^/]+)"
 _STEP = r"(?P<step>[^/]+)"
+_SCHEDULE = r"(?P<schedule_id>[^/]+)"
 
 
 def routes() -> list[tuple[str, type]]:
@@ -16,6 +17,7 @@ def routes() -> list[tuple[str, type]]:
     from .compile import CompileHandler
     from .openapi import OpenAPIHandler
     from .runs import CancelHandler, RetryHandler, RunEventsHandler, RunHandler, RunsHandler
+    from .schedules import ScheduleHandler, SchedulePauseHandler, ScheduleResumeHandler, SchedulesHandler
     from .snapshots import SnapshotsHandler
     from .steps import StepLogHandler, StepNotebookHandler
 
@@ -30,5 +32,9 @@ def routes() -> list[tuple[str, type]]:
         (rf"runs/{_ID}/steps/{_STEP}/log", StepLogHandler),
         (rf"runs/{_ID}/steps/{_STEP}/notebook", StepNotebookHandler),
         (r"snapshots", SnapshotsHandler),
+        (r"schedules", SchedulesHandler),
+        (rf"schedules/{_SCHEDULE}", ScheduleHandler),
+        (rf"schedules/{_SCHEDULE}/pause", SchedulePauseHandler),
+        (rf"schedules/{_SCHEDULE}/resume", ScheduleResumeHandler),
         (r"openapi\.yaml", OpenAPIHandler),
     ]

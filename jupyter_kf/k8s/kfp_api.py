@@ -129,6 +129,14 @@ class KfpApi:
     def terminate_run(self, run_id: str) -> None:
         self._request("POST", f"/runs/{run_id}:terminate", f"terminating KFP run {run_id}")
 
+    # -- recurring runs (jupyter_kf.k8s.cron) -----------------------------------------------
+    def create_recurring_run(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/recurringruns", f"creating KFP recurring run {body.get('display_name')!r}",
+                             json=body)
+
+    def delete_recurring_run(self, recurring_run_id: str) -> None:
+        self._request("DELETE", f"/recurringruns/{recurring_run_id}", f"deleting KFP recurring run {recurring_run_id}")
+
     def healthz(self) -> dict[str, Any]:
         return self._request("GET", "/healthz", "checking KFP")
 

@@ -1,5 +1,5 @@
 """IPython magics: `%load_ext jupyter_kf` registers `%kf_run`, `%kf_compile`, `%kf_runs`,
-`%kf_status` and `%kf_snapshot`.
+`%kf_status`, `%kf_snapshot` and `%kf_schedule`.
 
 They act on the SAVED file of the notebook the kernel runs (found from the kernel's session; or
 `--notebook PATH`). `%kf_run` runs it as a pipeline in separate kernels, never in the calling one,
@@ -13,7 +13,10 @@ from .core import KfMagics
 
 
 def load_ipython_extension(ipython) -> None:
+    from .schedule import KfScheduleMagics
+
     ipython.register_magics(KfMagics)
+    ipython.register_magics(KfScheduleMagics)
 
 
 __all__ = ["KfMagics", "load_ipython_extension"]

@@ -67,7 +67,10 @@ class KfMagics(Magics):
         services = self.__dict__.setdefault("_services", {})
         folder = Path(folder).resolve()
         if folder not in services:
+            from ..notify import attach
+
             services[folder] = PipelineService(folder)
+            attach(services[folder])  # webhook / email hooks from JUPYTER_KF_NOTIFY_*, if any
         return services[folder]
 
     def _call(self, fn, *args, **kwargs):

@@ -10,6 +10,8 @@ import { KfApi } from './api';
 import { suggestStepName } from './cellEditor';
 import { DEFAULT_SETTINGS, KfController, KfSettings } from './controller';
 import { PipelinePanel } from './panel';
+import { ScheduleApi } from './scheduleApi';
+import { ScheduleWatcher } from './scheduleWatcher';
 import { emptyRole, validateStepName } from './tags';
 
 const PLUGIN_ID = 'jupyter-kf:plugin';
@@ -48,6 +50,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, 'jupyter-kf-panel');
     void controller.loadBackends();
+    new ScheduleWatcher(new ScheduleApi(api.settings), () => controller.current?.path ?? null).start();
 
     if (settingRegistry) {
       settingRegistry

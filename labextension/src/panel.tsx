@@ -15,6 +15,7 @@ import { tagsOf } from './notebookState';
 import { ProblemsList } from './problems';
 import { RunForm } from './runForm';
 import { RunsList } from './runs';
+import { SchedulesSection } from './schedules';
 import { CompileResult, StepStatus } from './types';
 
 export class PipelinePanel extends ReactWidget {
@@ -226,6 +227,18 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           why={why}
           starting={c.starting}
           onRun={options => void c.run(options)}
+        />
+      </Section>
+      <Section title="Schedules" testid="kf-section-schedules" defaultOpen={false}>
+        <SchedulesSection
+          key={state.path}
+          settings={c.api.settings}
+          notebook={state.path}
+          parameters={compiled?.pipeline.parameters ?? []}
+          backends={c.backends}
+          canSchedule={!!compiled && errors === 0}
+          why={why}
+          onNewRun={() => void c.refreshRuns()}
         />
       </Section>
       <Section

@@ -25,6 +25,13 @@ ROUTE_CALLS = [
     ("GET", "snapshots"),
     ("POST", "snapshots"),
     ("GET", "openapi.yaml"),
+    ("GET", "schedules"),
+    ("POST", "schedules"),
+    ("GET", "schedules/sch-00000000"),
+    ("PATCH", "schedules/sch-00000000"),
+    ("DELETE", "schedules/sch-00000000"),
+    ("POST", "schedules/sch-00000000/pause"),
+    ("POST", "schedules/sch-00000000/resume"),
 ]
 
 

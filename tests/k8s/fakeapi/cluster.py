@@ -22,6 +22,7 @@ class FakeCluster:
     pvcs: dict[tuple[str, str], dict] = field(default_factory=dict)
     snapshots: dict[tuple[str, str], dict] = field(default_factory=dict)
     workflows: dict[tuple[str, str], dict] = field(default_factory=dict)
+    cronworkflows: dict[tuple[str, str], dict] = field(default_factory=dict)
     logs: dict[tuple[str, str], str] = field(default_factory=dict)
     snapshot_ready_after: int = 2  # reads before readyToUse
     unsnapshottable_classes: set[str] = field(default_factory=set)  # storage classes whose driver fails
@@ -39,6 +40,7 @@ class FakeCluster:
     kfp_release: str = "2.2.0"  # whose protos its drivers parse executor configs with, strictly
     experiments: dict[str, dict] = field(default_factory=dict)
     runs: dict[str, dict] = field(default_factory=dict)
+    recurring_runs: dict[str, dict] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property

@@ -13,16 +13,19 @@ GROUPS = {
     "persistentvolumeclaims": "",
     "volumesnapshots": "snapshot.storage.k8s.io",
     "workflows": "argoproj.io",
+    "cronworkflows": "argoproj.io",
 }
 KINDS = {
     "persistentvolumeclaims": "PersistentVolumeClaim",
     "volumesnapshots": "VolumeSnapshot",
     "workflows": "Workflow",
+    "cronworkflows": "CronWorkflow",
 }
 API_VERSIONS = {
     "persistentvolumeclaims": "v1",
     "volumesnapshots": "snapshot.storage.k8s.io/v1",
     "workflows": "argoproj.io/v1alpha1",
+    "cronworkflows": "argoproj.io/v1alpha1",
 }
 SNAPSHOT_SPEC_FIELDS = {"source", "volumeSnapshotClassName"}
 SNAPSHOT_SOURCE_FIELDS = {"persistentVolumeClaimName", "volumeSnapshotContentName"}

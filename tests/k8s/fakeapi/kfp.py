@@ -57,6 +57,12 @@ def kfp_route(c: FakeCluster, method: str, path: str, query: dict, body: Any):
             }
             c.experiments[exp["experiment_id"]] = exp
             return 200, exp
+    if path.startswith("recurringruns"):
+        from .cron import recurring_run_route
+
+        answer = recurring_run_route(c, method, path, body)
+        if answer is not None:
+            return answer
     if path == "runs" and method == "POST":
         run = validate_kfp_run(c, body)
         c.runs[run["run_id"]] = run

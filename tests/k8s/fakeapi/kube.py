@@ -37,6 +37,7 @@ def k8s_route(c: FakeCluster, method: str, path: str, query: dict, body: Any, co
         "persistentvolumeclaims": c.pvcs,
         "volumesnapshots": c.snapshots,
         "workflows": c.workflows,
+        "cronworkflows": c.cronworkflows,
     }[res]
     if method == "POST":
         if name:

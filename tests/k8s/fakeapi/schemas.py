@@ -54,6 +54,10 @@ def validate_create(c: FakeCluster, res: str, ns: str, body: Any) -> dict:
         causes += _snapshot_causes(obj)
     elif res == "workflows":
         causes += workflow_causes(obj)
+    elif res == "cronworkflows":
+        from .cron import cron_workflow_causes
+
+        causes += cron_workflow_causes(obj)
     elif res == "persistentvolumeclaims":
         causes += _core_model_causes(obj, "V1PersistentVolumeClaim")
     if causes:
