@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .models import BackendInfo, Run, RunRequest, Snapshot, StepRun
+from .models import BackendInfo, EnvDifference, Run, RunRequest, Snapshot, StepRun
 
 if TYPE_CHECKING:  # keep imports light: the converter and store load on first use
     from jupyter_kf_converter.ir import Pipeline, Problem
@@ -128,6 +128,10 @@ class PipelineService:
         backend_class(request.backend)  # unknown backend: fail before anything else
         if request.retry_of:
             return self._prepare_retry(request)
+        if request.reproduces:
+            from .reproduce import prepare_rerun
+
+            return prepare_rerun(self, request)
         path = self.resolve(request.notebook)
         if not path.is_file():
             raise FileNotFoundError(f"notebook not found: {path}")
@@ -136,11 +140,12 @@ class PipelineService:
             raise InvalidPipeline(pipeline, self._display(path))
         params = resolve_parameters(pipeline, request.parameters)
         backend_class(request.backend).check(pipeline, self.settings)
-        return (
-            pipeline,
-            request.model_copy(update={"notebook": str(path), "parameters": params}),
-            self.store_for(path),
-        )
+        request = request.model_copy(update={"notebook": str(path), "parameters": params})
+        if request.from_step or request.only_step:
+            from .run_from import prepare_partial
+
+            pipeline, request = prepare_partial(self.store_for(path), pipeline, request, self._display(path))
+        return pipeline, request, self.store_for(path)
 
     def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
         """A retry runs the notebook as it is now (a fix made since the failure is picked up) with
@@ -185,6 +190,10 @@ class PipelineService:
             cache=request.cache,
             snapshot=request.snapshot,
             retry_of=request.retry_of,
+            reproduces=request.reproduces,
+            inputs_from=request.inputs_from,
+            from_step=request.from_step,
+            only_step=request.only_step,
             steps=[StepRun(name=s.name) for s in pipeline.steps],
         )
         run = store.create_run(run, pipeline, capture_env=False)  # the backend writes env.json
@@ -253,6 +262,19 @@ class PipelineService:
             "retry_of": run_id,
         }
         return self.submit(RunRequest(**fields), on_update)
+
+    def rerun(self, run_id: str, on_update: OnUpdate | None = None, **overrides: Any) -> Run:
+        """Submit a rerun of ``run_id`` from its own snapshot, pipeline and parameters
+        (``jupyter_kf.reproduce``); ``overrides`` are RunRequest fields (backend, cache, ...)."""
+        old = self.get_run(run_id)
+        fields = {"notebook": old.notebook, "backend": old.backend, "cache": old.cache, **overrides}
+        return self.submit(RunRequest(**fields, reproduces=run_id), on_update)
+
+    def environment_check(self, run_id: str) -> list[EnvDifference]:
+        """How this environment differs from the one ``run_id`` recorded."""
+        from .reproduce import environment_check
+
+        return environment_check(self._locate(run_id), run_id)
 
     def step_log(self, run_id: str, step: str) -> str:
         store = self._locate(run_id)

@@ -42,6 +42,11 @@ def render(run, store, color: bool = False) -> str:
         lines.append(f"snapshot  {run.snapshot[:12]}")
     if run.retry_of:
         lines.append(f"retry of  {run.retry_of}")
+    if run.reproduces:
+        lines.append(f"reproduces {run.reproduces}: {_reproduction(run, store)}")
+    if run.inputs_from:
+        which = f"from step {run.from_step}" if run.from_step else f"only step {run.only_step}"
+        lines.append(f"inputs    upstream values of run {run.inputs_from} ({which})")
     if run.parameters:
         lines.append("params    " + ", ".join(f"{k}={fmt.value(v)}" for k, v in run.parameters.items()))
     if run.metrics:
@@ -69,6 +74,21 @@ def render(run, store, color: bool = False) -> str:
         ])
     lines.append(fmt.table(["STEP", "STATUS", "DURATION", "TRY", "NOTEBOOK", "NOTE"], rows, right=[2]))
     return "\n".join(lines)
+
+
+def _reproduction(run, store) -> str:
+    """Whether a rerun came out the same as its original (values by hash, metrics)."""
+    if not run.status.finished:
+        return "still running"
+    from ..reproduce import compare_runs, describe
+    from ..store import StoreError
+
+    try:
+        origin = store if store.has_run(run.reproduces) else open_run_store(run.reproduces, None)
+        rep = compare_runs(origin, origin.get_run(run.reproduces), store, run)
+    except (StoreError, LookupError):
+        return "the original run is gone"
+    return describe(rep).replace("\n", "\n          ")
 
 
 def main(argv: Sequence[str]) -> int:
