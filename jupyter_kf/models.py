@@ -189,6 +189,26 @@ class Reproduction(_Model):
         return not self.differing and not self.metric_changes
 
 
+class DataChanges(_Model):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+
+
+class RunDiff(_Model):
+    """What differs between two runs (``a`` -> ``b``); empty fields: nothing differs there."""
+
+    a: str
+    b: str
+    parameters: dict[str, list[Any]] = Field(default_factory=dict, description="name -> [a, b]")
+    metrics: dict[str, list[Any]] = Field(default_factory=dict, description="name -> [a, b]")
+    code: dict[str, str] = Field(
+        default_factory=dict, description="step -> unified diff of its code (imports, functions, cells)"
+    )
+    data: DataChanges = Field(default_factory=DataChanges, description="Files of the snapshots, notebook excluded.")
+    environment: list[EnvDifference] = Field(default_factory=list)
+
+
 class BackendInfo(_Model):
     name: str
     available: bool

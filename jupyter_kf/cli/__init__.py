@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("jupyter_kf.cli.logs", "Print the log of a run, or of one of its steps."),
     "cancel": ("jupyter_kf.cli.cancel", "Cancel a running run."),
     "rerun": ("jupyter_kf.cli.rerun", "Rerun a past run from its own snapshot and parameters; compare the outcome."),
+    "diff": ("jupyter_kf.cli.diff", "Compare two runs: parameters, metrics, code per step, data, environment."),
     "snapshot": ("jupyter_kf.cli.snapshot", "Create, list, show, diff, restore or garbage-collect snapshots."),
 }
 
