@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("jupyter_kf.cli.cancel", "Cancel a running run."),
     "rerun": ("jupyter_kf.cli.rerun", "Rerun a past run from its own snapshot and parameters; compare the outcome."),
     "diff": ("jupyter_kf.cli.diff", "Compare two runs: parameters, metrics, code per step, data, environment."),
+    "export": ("jupyter_kf.cli.export", "Export a run as one zip: notebooks, parameters, metrics, values, env lock."),
+    "import": ("jupyter_kf.cli.import_run", "Import an exported run into a folder (to inspect or rerun it)."),
     "snapshot": ("jupyter_kf.cli.snapshot", "Create, list, show, diff, restore or garbage-collect snapshots."),
 }
 
