@@ -184,16 +184,17 @@ def test_relative_links_point_to_existing_files() -> None:
 def test_magics_shown_are_registered_and_accept_their_arguments() -> None:
     from IPython.core.magic_arguments import parse_argstring
 
-    from jupyter_kf.magics import KfMagics
+    from jupyter_kf.magics import KfLoadMagics, KfMagics
 
-    registered = KfMagics.magics["line"]
+    registered = {**KfMagics.magics["line"], **KfLoadMagics.magics["line"]}
+    owner = {name: cls for cls in (KfMagics, KfLoadMagics) for name in cls.magics["line"]}
     for line in MAGIC_LINES:
         name, _, args = line[1:].partition(" ")
         if name == "load_ext":
             assert args.strip() == "jupyter_kf", line
             continue
         assert name in registered, f"README.md shows %{name}, which jupyter_kf does not register"
-        method = getattr(KfMagics, registered[name])
+        method = getattr(owner[name], registered[name])
         # `[RUN]` is the README's notation for an optional argument: try it given.
         args = re.sub(r"\[([A-Z_]+)\]", "20260101-000000-abcd", args.strip())
         if hasattr(method, "parser"):

@@ -14,7 +14,7 @@ PROG = "jupyter kf import"
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Import a run exported with `jupyter kf export`.")
     p.add_argument("archive", metavar="ZIP")
-    p.add_argument("-C", "--into", metavar="FOLDER", default=".", help="the folder to import into (default: .)")
+    p.add_argument("-C", "--into", metavar="FOLDER", default=".", help="the folder to import into, created if missing (default: .)")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: FOLDER/kf-runs)")
     return p
 
@@ -29,8 +29,9 @@ def main(argv: Sequence[str]) -> int:
     from ..store import StoreError
 
     folder = Path(args.into).resolve()
-    if not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         return fmt.error(PROG, f"{folder} is not a folder", 2)
+    folder.mkdir(parents=True, exist_ok=True)
     settings = Settings.from_env(store=str(Path(args.store).resolve()) if args.store else None)
     service = PipelineService(folder, settings)
     try:
