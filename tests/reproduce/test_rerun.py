@@ -101,3 +101,30 @@ def test_rerun_refuses_a_run_without_its_data(service, make_notebook, nb_dir):
         assert "lacks 1 file(s) (e.g. data.csv)" in str(exc)
     else:
         raise AssertionError("a rerun without its data must be refused")
+
+
+def test_wine_example_rerun_gives_identical_value_hashes(service, nb_dir):
+    """The wine example (sklearn models, parallel steps) reproduces byte-identical values."""
+    import shutil
+
+    from jupyter_kf.reproduce import reproduction_of
+
+    wine = nb_dir / "wine-pipeline.ipynb"
+    shutil.copy(Path(__file__).resolve().parents[2] / "examples" / "wine-pipeline.ipynb", wine)
+    (nb_dir / "notes.csv").write_text("a\n1\n")
+    first = service.run(RunRequest(notebook=wine.name, parameters={"n_estimators": 20}))
+    assert first.status == RunStatus.succeeded, first.error
+
+    nb = nbformat.read(wine, as_version=4)
+    nb.cells[2].source = "test_size = 0.5\nseed = 1\nn_estimators = 5\nsvm_c = 9.0"
+    nb.cells[10].source = nb.cells[10].source.replace("random_state=seed", "random_state=seed + 1")
+    nbformat.write(nb, wine)
+    (nb_dir / "notes.csv").write_text("a\n2\n")
+
+    again = service.rerun(first.id, cache=False)
+    again = service.wait(again.id)
+    assert again.status == RunStatus.succeeded, again.error
+    assert {s.status.value for s in again.steps} == {"succeeded"}
+    rep = reproduction_of(service, again)
+    assert rep is not None and rep.identical, rep
+    assert rep.values_total >= 8 and again.metrics == first.metrics
