@@ -10,7 +10,6 @@ and metrics came out the same.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .models import EnvDifference, Reproduction, RunRequest
@@ -159,10 +158,3 @@ def describe(rep: Reproduction) -> str:
     lines += [f"  metric {k}: {v[0]!r} -> {v[1]!r}" for k, v in rep.metric_changes.items()]
     return "\n".join(lines)
 
-
-def notebook_in_snapshot(store: RunStore, run: Run) -> Path | None:
-    """The path of the run's notebook inside its snapshot (relative), if recorded."""
-    if not run.snapshot:
-        return None
-    nb = store.snapshots.get(run.snapshot).notebook
-    return Path(nb) if nb else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 PIPE = [
     ("import numpy as np\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression", ["imports"]),
