@@ -36,6 +36,13 @@ async def test_rerun_and_run_from_a_step_over_rest(api, write_nb, root, wait_run
     assert part["status"] == "succeeded" and part["metrics"] == {"total": 104}
     assert {s["name"]: s["status"] for s in part["steps"]} == {"a": "cached", "b": "cached", "c": "succeeded"}
 
+    status, diff = await api("GET", f"runs/{first['id']}/diff/{part['id']}")
+    assert status == 200, diff
+    assert diff["metrics"] == {"total": [5, 104]} and list(diff["code"]) == ["c"]
+    assert "+total = doubled + 100" in diff["code"]["c"] and diff["parameters"] == {}
+    status, err = await api("GET", f"runs/{first['id']}/diff/20200101-000000-abcd")
+    assert status == 404, err
+
     status, err = await api("POST", "runs", {"notebook": nb, "from_step": "nope"})
     assert status == 422 and "has no step 'nope'" in err["message"], err
     status, err = await api("POST", "runs", {"notebook": nb, "reproduces": "20200101-000000-abcd"})
