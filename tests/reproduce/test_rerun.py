@@ -76,6 +76,9 @@ def test_rerun_reproduces_values_and_metrics_after_live_edits(service, make_note
 
     show_text = show_cli.render(again, store)
     assert f"reproduces {first.id}: reproduced" in show_text
+    shown = subprocess.run([KF, "show", again.id, "--json"], cwd=nb_dir, env=env, capture_output=True, text=True)
+    rep = json.loads(shown.stdout)["reproduction"]
+    assert rep["identical"] and rep["values_same"] == rep["values_total"] == 4 and rep["original"] == first.id
 
     # a value that came out differently is named
     m = store.values_dir(again.id, "summarize") / "manifest.json"
