@@ -1,19 +1,22 @@
 /**
  * Reusing a past run from the panel: "Load into kernel" (`%kf_load RUN STEP` in the notebook's
- * own kernel) and "Run from here" (POST runs with `from_step`, upstream values from that run).
- * Both act on a step row of a run in the panel (context menu on `.jp-kf-run-step`).
+ * own kernel) and "Run from here" (POST runs with `from_step`, upstream values from that run) on
+ * a step row of a run (context menu on `.jp-kf-run-step`), and "Compare with the previous run"
+ * on a run (GET runs/{a}/diff/{b}, shown in the main area).
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { Widget } from '@lumino/widgets';
 
 import { KfApi } from './api';
 import { KfController } from './controller';
-import { kfLoadCode, runFromHereRequest, StepTarget, stepTarget } from './reuseLogic';
+import { diffText, kfLoadCode, previousRun, runFromHereRequest, StepTarget, stepTarget } from './reuseLogic';
 
 export namespace ReuseCommandIDs {
   export const loadIntoKernel = 'jupyter-kf:load-into-kernel';
   export const runFromHere = 'jupyter-kf:run-from-here';
+  export const compareWithPrevious = 'jupyter-kf:compare-with-previous-run';
 }
 
 export function addReuseCommands(
@@ -70,6 +73,40 @@ export function addReuseCommands(
     }
   });
 
+  const clickedRun = (): string | null => {
+    const node = app.contextMenuHitTest(n => n.dataset?.runId !== undefined);
+    return node?.dataset.runId ?? null;
+  };
+  app.commands.addCommand(ReuseCommandIDs.compareWithPrevious, {
+    label: 'Compare with the previous run',
+    caption: 'Parameters, metrics, step code, data files and environment that differ',
+    isEnabled: () => {
+      const run = clickedRun();
+      return run !== null && previousRun(controller.runs.map(r => r.id), run) !== null;
+    },
+    execute: async () => {
+      const run = clickedRun();
+      const before = run ? previousRun(controller.runs.map(r => r.id), run) : null;
+      if (!run || !before) {
+        return;
+      }
+      try {
+        const diff = await api.diffRuns(before, run);
+        const pre = document.createElement('pre');
+        pre.className = 'jp-kf-run-diff';
+        pre.dataset.testid = 'kf-run-diff';
+        pre.textContent = diffText(diff);
+        const content = new Widget({ node: pre });
+        const widget = new MainAreaWidget({ content });
+        widget.title.label = `${before} → ${run}`;
+        app.shell.add(widget, 'main');
+      } catch (error) {
+        Notification.error(`Cannot compare ${before} and ${run}: ${(error as Error).message}`, { autoClose: false });
+      }
+    }
+  });
+
+  app.contextMenu.addItem({ command: ReuseCommandIDs.compareWithPrevious, selector: '.jp-kf-run', rank: 12 });
   app.contextMenu.addItem({ command: ReuseCommandIDs.loadIntoKernel, selector: '.jp-kf-run-step', rank: 10 });
   app.contextMenu.addItem({ command: ReuseCommandIDs.runFromHere, selector: '.jp-kf-run-step', rank: 11 });
 }

@@ -1,4 +1,4 @@
-import { kfLoadCode, runFromHereRequest, stepTarget } from '../src/reuseLogic';
+import { diffText, kfLoadCode, previousRun, runFromHereRequest, stepTarget } from '../src/reuseLogic';
 
 /** A minimal element chain (the test environment has no DOM): node -> step row -> run item. */
 function fakeNode(runId: string, step: string): Element {
@@ -33,5 +33,42 @@ describe('step rows of a run', () => {
       from_step: 'evaluate',
       inputs_from: '20261204-164738-8a53'
     });
+  });
+});
+
+describe('comparing runs', () => {
+  it('compares a run with the one before it in the (newest first) list', () => {
+    expect(previousRun(['r3', 'r2', 'r1'], 'r2')).toBe('r1');
+    expect(previousRun(['r3', 'r2', 'r1'], 'r1')).toBeNull();
+    expect(previousRun(['r3'], 'unknown')).toBeNull();
+  });
+
+  it('writes every section, "same" where nothing differs', () => {
+    const text = diffText({
+      a: 'A',
+      b: 'B',
+      parameters: { k: [2, 3] },
+      metrics: {},
+      code: { c: '--- A/c\n+++ B/c\n-total = 1\n+total = 2\n' },
+      data: { added: ['new.csv'], removed: [], changed: ['data.csv'] },
+      environment: [{ kind: 'package', name: 'numpy', a: '1.0', b: null }]
+    });
+    expect(text.split('\n')).toEqual([
+      '--- A',
+      '+++ B',
+      'parameters:',
+      '  k: 2 -> 3',
+      'metrics: same',
+      'code: c changed',
+      '  --- A/c',
+      '  +++ B/c',
+      '  -total = 1',
+      '  +total = 2',
+      'data:',
+      '  + new.csv',
+      '  ~ data.csv',
+      'environment:',
+      '  numpy: 1.0 -> (absent)'
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 """A run's step in the panel: "Load into kernel" puts the values it saw into the notebook's kernel;
-"Run from here" reruns it and what follows, with the steps upstream taken from that run."""
+"Run from here" reruns it and what follows, with the steps upstream taken from that run; a run:
+"Compare with the previous run" shows the diff of the two."""
 
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ def test_load_into_kernel_and_run_from_here(page: Page, lab: LabServer) -> None:
     assert wait_run_status(page, new["id"], FINISHED, timeout=RUN_TIMEOUT_MS) == "succeeded"
     _, run = lab.api(f"runs/{new['id']}")
     assert {s["name"]: s["status"] for s in run["steps"]} == {"a": "cached", "b": "succeeded", "c": "succeeded"}
+
+    summary = run_row(page, new["id"]).locator(".jp-kf-run-summary")
+    summary.click(button="right")
+    page.locator(".lm-Menu-item", has_text="Compare with the previous run").click()
+    diff = page.locator(tid("kf-run-diff"))
+    expect(diff).to_contain_text(f"--- {run_id}", timeout=UI_TIMEOUT_MS)
+    expect(diff).to_contain_text(f"+++ {new['id']}")
+    expect(diff).to_contain_text("metrics: same")
