@@ -148,6 +148,19 @@ def _check_snapshot(doc: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]
     return snap_id, entries
 
 
+def _check_values_manifest(member: str, data: bytes) -> None:
+    """Value names are Python identifiers in a known format (a name is part of a file path)."""
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        raise ArchiveError(f"archive member {member!r} is not JSON") from None
+    if not isinstance(manifest, dict):
+        raise ArchiveError(f"archive member {member!r} is not a values manifest")
+    for name, entry in manifest.items():
+        if not (isinstance(name, str) and name.isidentifier()) or not isinstance(entry, dict):
+            raise ArchiveError(f"archive member {member!r} lists a value {name!r} that is not a Python name")
+
+
 def import_run(archive: Path, folder: Path, store: RunStore) -> Run:
     """Import an exported run into ``store`` (the run store of ``folder``); the notebook is put in
     ``folder`` when no file of that name is there. Nothing is written when any check fails."""
@@ -173,6 +186,9 @@ def import_run(archive: Path, folder: Path, store: RunStore) -> Run:
                 raise ArchiveError(f"archive member {n!r} is not an object")
             if n.startswith("steps/") and not _NAME.match(n[len("steps/"):]):
                 raise ArchiveError(f"archive member {n!r} is not a step file")
+        for n in names:
+            if n.startswith("values/") and n.endswith("/manifest.json"):
+                _check_values_manifest(n, z.read(n))
         if store.has_run(run.id):
             raise StoreError(f"run {run.id} is already in {store.path}")
 

@@ -126,6 +126,10 @@ class PipelineService:
         from .executor.parameters import resolve_parameters
 
         backend_class(request.backend)  # unknown backend: fail before anything else
+        kinds = [k for k, v in (("retry_of", request.retry_of), ("reproduces", request.reproduces),
+                                ("from_step/only_step", request.from_step or request.only_step)) if v]
+        if len(kinds) > 1:
+            raise ValueError(f"give only one of {' and '.join(kinds)}: they ask for different runs")
         if request.retry_of:
             return self._prepare_retry(request)
         if request.reproduces:

@@ -66,12 +66,16 @@ def test_export_import_rerun_in_another_folder(service, make_notebook, nb_dir, t
         "absolute": lambda n, d: ("/tmp/evil.txt", d) if n == "env-lock.txt" else (n, d),
         "manifest": lambda n, d: (n, d.replace(b'"data.csv"', b'"../data.csv"')) if n == "snapshot.json" else (n, d),
         "altered": lambda n, d: (n, resized(d)) if n == "snapshot.json" else (n, d),
+        "value name": lambda n, d: (n, d.replace(b'"arr"', b'"../../arr"')) if n == "values/load/manifest.json" else (n, d),
     }
     for kind, change in evil.items():
         bad = rewritten(full, tmp_path / f"{kind}.zip", change)
         assert import_cli.main([str(bad), "-C", str(target)]) == 2, kind
         err = capsys.readouterr().err
         assert "nothing was imported" in err, (kind, err)
+        why = {"dotdot": "leads outside", "absolute": "not a relative path", "manifest": "leads outside",
+               "altered": "was altered", "value name": "not a Python name"}[kind]
+        assert why in err, (kind, err)
         assert list(target.iterdir()) == [], kind
     link = tmp_path / "link.zip"
     shutil.copy(full, link)

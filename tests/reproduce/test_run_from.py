@@ -80,4 +80,6 @@ def test_from_refuses_when_the_inputs_are_missing(service, make_notebook, nb_dir
     assert f"step 'b' did not finish in run {failed.id}" in res.stderr
     with pytest.raises(PartialRunError, match="has no step 'nope'"):
         service.submit(RunRequest(notebook="chain.ipynb", from_step="nope"))
+    with pytest.raises(ValueError, match="give only one of retry_of and from_step/only_step"):
+        service.submit(RunRequest(notebook="chain.ipynb", from_step="c", retry_of=failed.id))
     assert len(service.list_runs()) == 1  # nothing else ran
