@@ -18,3 +18,10 @@ def load_ipython_extension(ipython) -> None:  # `%load_ext jupyter_kf`
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def load_value(run: str, step: str, name: str):  # noqa: ANN201 (any value)
+    """The value ``name`` that step ``step`` of run ``run`` saw (numpy arrays memory-mapped)."""
+    from .run_values import load_value as _load_value
+
+    return _load_value(run, step, name)

@@ -58,6 +58,20 @@ class RunRequest(_Model):
     timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, s.")
     retry_of: str | None = Field(default=None, description="Rerun only failed/cancelled/downstream steps of this run.")
     snapshot: str | None = Field(default=None, description="Run from this snapshot instead of a new one.")
+    reproduces: str | None = Field(
+        default=None, description="Rerun this run from its own snapshot, pipeline and parameters."
+    )
+    from_step: str | None = Field(
+        default=None, description="Run this step and everything downstream; upstream values come from `inputs_from`."
+    )
+    only_step: str | None = Field(
+        default=None, description="Run only this step; upstream values come from `inputs_from`."
+    )
+    inputs_from: str | None = Field(
+        default=None,
+        description="With from_step/only_step: the run whose upstream values are reused "
+        "(default: the notebook's latest successful run that has them).",
+    )
 
 
 class StepRun(_Model):
@@ -100,6 +114,10 @@ class Run(_Model):
     cache: bool = True
     snapshot: str | None = None
     retry_of: str | None = None
+    reproduces: str | None = Field(default=None, description="The run this one reran from its own snapshot.")
+    inputs_from: str | None = Field(default=None, description="The run whose upstream values this one reused.")
+    from_step: str | None = None
+    only_step: str | None = None
     run_dir: str | None = Field(
         default=None,
         description="The run's working folder (its steps' cwd and files): relative to the server root over "
@@ -141,6 +159,56 @@ class Snapshot(_Model):
     files: int = 0
     bytes: int = 0
     new_bytes: int = Field(default=0, description="Bytes stored that no earlier snapshot had.")
+
+
+class EnvDifference(_Model):
+    """One way two environments differ (python, kernel or an installed package)."""
+
+    kind: str = Field(description="'python', 'kernel' or 'package'.")
+    name: str
+    a: str | None = Field(default=None, description="In the first (recorded) environment; null: absent.")
+    b: str | None = Field(default=None, description="In the second (current) environment; null: absent.")
+
+    def __str__(self) -> str:
+        label = self.name if self.kind == "package" else self.kind
+        return f"{label}: {self.a or '(absent)'} -> {self.b or '(absent)'}"
+
+
+class Reproduction(_Model):
+    """Whether a rerun came out the same as the run it reproduces (values by hash, metrics)."""
+
+    original: str
+    rerun: str
+    values_total: int = Field(description="Values (step/name) in either run's manifests.")
+    values_same: int = Field(description="Values with the same sha256 in both runs.")
+    differing: list[str] = Field(default_factory=list, description="'step/name' that differ or one run lacks.")
+    metric_changes: dict[str, list[Any]] = Field(
+        default_factory=dict, description="Metric name -> [original, rerun] where they differ."
+    )
+
+    @property
+    def identical(self) -> bool:
+        return not self.differing and not self.metric_changes
+
+
+class DataChanges(_Model):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+
+
+class RunDiff(_Model):
+    """What differs between two runs (``a`` -> ``b``); empty fields: nothing differs there."""
+
+    a: str
+    b: str
+    parameters: dict[str, list[Any]] = Field(default_factory=dict, description="name -> [a, b]")
+    metrics: dict[str, list[Any]] = Field(default_factory=dict, description="name -> [a, b]")
+    code: dict[str, str] = Field(
+        default_factory=dict, description="step -> unified diff of its code (imports, functions, cells)"
+    )
+    data: DataChanges = Field(default_factory=DataChanges, description="Files of the snapshots, notebook excluded.")
+    environment: list[EnvDifference] = Field(default_factory=list)
 
 
 class BackendInfo(_Model):

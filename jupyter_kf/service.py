@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .models import BackendInfo, Run, RunRequest, Snapshot, StepRun
+from .models import BackendInfo, EnvDifference, Run, RunRequest, Snapshot, StepRun
 
 if TYPE_CHECKING:  # keep imports light: the converter and store load on first use
     from jupyter_kf_converter.ir import Pipeline, Problem
@@ -153,8 +153,17 @@ class PipelineService:
         if "cache" not in request.model_fields_set:
             # Not asked either way: the configured default (JUPYTER_KF_CACHE / KfConfig.cache).
             request = request.model_copy(update={"cache": self.settings.cache})
-        if request.retry_of:
-            prepared = self._prepare_retry(request)
+        kinds = [k for k, v in (("retry_of", request.retry_of), ("reproduces", request.reproduces),
+                                ("from_step/only_step", request.from_step or request.only_step)) if v]
+        if len(kinds) > 1:
+            raise ValueError(f"give only one of {' and '.join(kinds)}: they ask for different runs")
+        if request.retry_of or request.reproduces:
+            if request.retry_of:
+                prepared = self._prepare_retry(request)
+            else:
+                from .reproduce import prepare_rerun
+
+                prepared = prepare_rerun(self, request)
             self._require_backend(request.backend, prepared[2])
             return prepared
         path = self.resolve(request.notebook)
@@ -167,7 +176,12 @@ class PipelineService:
         store = self.store_for(path)
         self._require_backend(request.backend, store)
         backend_class(request.backend).check(pipeline, self.settings)
-        return pipeline, request.model_copy(update={"notebook": str(path), "parameters": params}), store
+        request = request.model_copy(update={"notebook": str(path), "parameters": params})
+        if request.from_step or request.only_step:
+            from .run_from import prepare_partial
+
+            pipeline, request = prepare_partial(store, pipeline, request, self._display(path))
+        return pipeline, request, store
 
     @staticmethod
     def _require_backend(name: str, store: RunStore) -> None:
@@ -225,6 +239,10 @@ class PipelineService:
             cache=request.cache,
             snapshot=request.snapshot,
             retry_of=request.retry_of,
+            reproduces=request.reproduces,
+            inputs_from=request.inputs_from,
+            from_step=request.from_step,
+            only_step=request.only_step,
             steps=[StepRun(name=s.name) for s in pipeline.steps],
             schedule=schedule,
             scheduled_for=scheduled_for,
@@ -295,6 +313,19 @@ class PipelineService:
             "retry_of": run_id,
         }
         return self.submit(RunRequest(**fields), on_update)
+
+    def rerun(self, run_id: str, on_update: OnUpdate | None = None, **overrides: Any) -> Run:
+        """Submit a rerun of ``run_id`` from its own snapshot, pipeline and parameters
+        (``jupyter_kf.reproduce``); ``overrides`` are RunRequest fields (backend, cache, ...)."""
+        old = self.get_run(run_id)
+        fields = {"notebook": old.notebook, "backend": old.backend, "cache": old.cache, **overrides}
+        return self.submit(RunRequest(**fields, reproduces=run_id), on_update)
+
+    def environment_check(self, run_id: str) -> list[EnvDifference]:
+        """How this environment differs from the one ``run_id`` recorded."""
+        from .reproduce import environment_check
+
+        return environment_check(self._locate(run_id), run_id)
 
     def step_log(self, run_id: str, step: str) -> str:
         store = self._locate(run_id)

@@ -184,17 +184,19 @@ def test_relative_links_point_to_existing_files() -> None:
 def test_magics_shown_are_registered_and_accept_their_arguments() -> None:
     from IPython.core.magic_arguments import parse_argstring
 
-    from jupyter_kf.magics import KfMagics
+    from jupyter_kf.magics import KfLoadMagics, KfMagics
     from jupyter_kf.magics.schedule import KfScheduleMagics
 
-    registered = {**KfMagics.magics["line"], **KfScheduleMagics.magics["line"]}
+    classes = (KfMagics, KfScheduleMagics, KfLoadMagics)
+    registered = {name: meth for cls in classes for name, meth in cls.magics["line"].items()}
+    owner = {name: cls for cls in classes for name in cls.magics["line"]}
     for line in MAGIC_LINES:
         name, _, args = line[1:].partition(" ")
         if name == "load_ext":
             assert args.strip() == "jupyter_kf", line
             continue
         assert name in registered, f"README.md shows %{name}, which jupyter_kf does not register"
-        method = getattr(KfScheduleMagics, registered[name])  # a subclass: has every magic
+        method = getattr(owner[name], registered[name])
         # `[RUN]` is the README's notation for an optional argument: try it given.
         args = re.sub(r"\[([A-Z_]+)\]", "20260101-000000-abcd", args.strip())
         if hasattr(method, "parser"):

@@ -162,6 +162,14 @@ class LocalRun:
         else:
             snap = req.snapshot or store.snapshots.create(notebook.parent, notebook=notebook.name).id
             store.snapshots.materialize(snap, work)
+            if req.from_step or req.only_step:  # upstream steps are taken over, not run
+                from ..executor import partial
+
+                run_steps = partial.selected(self.pipeline, req.from_step, req.only_step)
+                inputs = store.get_run(req.inputs_from) if req.inputs_from else None
+                if inputs is None:
+                    raise partial.PartialRunError("a run from a step needs the run its inputs come from")
+                reuse = partial.upstream_reuse(store, self.pipeline, run_steps, inputs)
         store.update_run(run.id, snapshot=snap)
         (work / "kf-values").mkdir(exist_ok=True)
         return ExecutionPlan(
@@ -298,7 +306,7 @@ class LocalBackend(Backend):
     def speculate(self, pipeline: Pipeline, run: Run, request: RunRequest) -> bool:
         """Start root steps' kernels before their cache keys are known? Only when they will
         certainly run: caching off, or no earlier run of this notebook in the store."""
-        if request.retry_of:
+        if request.retry_of or request.from_step or request.only_step:
             return False
         if not request.cache:
             return True

@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--retry", metavar="RUN_ID", help="rerun only the failed, cancelled and downstream steps of RUN_ID"
     )
+    p.add_argument("--from", dest="from_step", metavar="STEP", help="run STEP and everything downstream of it")
+    p.add_argument("--only", dest="only_step", metavar="STEP", help="run STEP alone")
+    p.add_argument(
+        "--inputs-from",
+        metavar="RUN_ID",
+        help="with --from/--only: the run whose upstream values are reused (default: the latest successful one that has them)",
+    )
     p.add_argument("--timeout", type=float, metavar="S", help="default per-step timeout in seconds")
     p.add_argument("-b", "--backend", default="local", help="local (default), kfp or argo")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: <notebook folder>/kf-runs)")
@@ -99,6 +106,8 @@ def _main(args: argparse.Namespace) -> int:
         return fmt.error(PROG, "give a NOTEBOOK (or --retry RUN_ID)", 2)
     if args.max_parallel is not None and args.max_parallel < 1:
         return fmt.error(PROG, "--max-parallel must be at least 1", 2)
+    if args.inputs_from and not (args.from_step or args.only_step):
+        return fmt.error(PROG, "--inputs-from goes with --from STEP or --only STEP", 2)
     if args.timeout is not None and args.timeout <= 0:
         return fmt.error(PROG, "--timeout must be positive", 2)
 
@@ -108,6 +117,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..backends.base import BackendNotReady
     from ..config import Settings
     from ..executor.gpus import GpuUnavailableError
+    from ..executor.partial import PartialRunError
     from ..executor.parameters import ParameterError, split_assignments
     from ..models import RunRequest, RunStatus
     from ..service import InvalidPipeline, PipelineService
@@ -126,6 +136,9 @@ def _main(args: argparse.Namespace) -> int:
             max_parallel=args.max_parallel,
             timeout=args.timeout,
             retry_of=args.retry,
+            from_step=args.from_step,
+            only_step=args.only_step,
+            inputs_from=args.inputs_from,
         )
     except (ValueError, ParameterError) as exc:
         return fmt.error(PROG, exc, 2)
@@ -157,7 +170,7 @@ def _main(args: argparse.Namespace) -> int:
             return 1
         except ParameterError as exc:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
-        except (GpuUnavailableError, BackendNotReady) as exc:
+        except (GpuUnavailableError, BackendNotReady, PartialRunError) as exc:
             return fmt.error(PROG, exc, 2)
         except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)

@@ -43,6 +43,11 @@ def render(run, store, color: bool = False) -> str:
         lines.append(f"snapshot  {run.snapshot[:12]}")
     if run.retry_of:
         lines.append(f"retry of  {run.retry_of}")
+    if run.reproduces:
+        lines.append(f"reproduces {run.reproduces}: {_reproduction(run, store)}")
+    if run.inputs_from:
+        which = f"from step {run.from_step}" if run.from_step else f"only step {run.only_step}"
+        lines.append(f"inputs    upstream values of run {run.inputs_from} ({which})")
     if run.parameters:
         lines.append("params    " + ", ".join(f"{k}={fmt.value(v)}" for k, v in run.parameters.items()))
     if run.metrics:
@@ -72,6 +77,32 @@ def render(run, store, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _compare_with_original(run, store):
+    """The Reproduction of a finished rerun (None when it reproduces nothing or the original is gone)."""
+    from ..reproduce import compare_runs
+    from ..store import StoreError
+
+    if not run.reproduces or not run.status.finished:
+        return None
+    try:
+        origin = store if store.has_run(run.reproduces) else open_run_store(run.reproduces, None)
+        return compare_runs(origin, origin.get_run(run.reproduces), store, run)
+    except (StoreError, LookupError):
+        return None
+
+
+def _reproduction(run, store) -> str:
+    """Whether a rerun came out the same as its original (values by hash, metrics)."""
+    from ..reproduce import describe
+
+    if not run.status.finished:
+        return "still running"
+    rep = _compare_with_original(run, store)
+    if rep is None:
+        return "the original run is gone"
+    return describe(rep).replace("\n", "\n          ")
+
+
 def main(argv: Sequence[str]) -> int:
     args = fmt.parse(build_parser(), argv)
     if isinstance(args, int):
@@ -85,6 +116,9 @@ def main(argv: Sequence[str]) -> int:
         return fmt.error(PROG, e)
     if args.json:
         doc = {**run.model_dump(mode="json"), "duration": run.duration, "folder": str(store.run_path(run.id))}
+        rep = _compare_with_original(run, store)
+        if rep is not None:
+            doc["reproduction"] = {**rep.model_dump(mode="json"), "identical": rep.identical}
         print(json.dumps(doc, indent=1))
     else:
         try:

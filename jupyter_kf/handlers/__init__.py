@@ -15,6 +15,7 @@ def routes() -> list[tuple[str, type]]:
     """(pattern relative to `{base_url}jupyter-kf/api/`, handler class) for every route."""
     from .backends import BackendsHandler
     from .compile import CompileHandler
+    from .diff import RunDiffHandler
     from .openapi import OpenAPIHandler
     from .runs import CancelHandler, RetryHandler, RunEventsHandler, RunHandler, RunsHandler
     from .schedules import ScheduleHandler, SchedulePauseHandler, ScheduleResumeHandler, SchedulesHandler
@@ -29,6 +30,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"runs/{_ID}/events", RunEventsHandler),
         (rf"runs/{_ID}/cancel", CancelHandler),
         (rf"runs/{_ID}/retry", RetryHandler),
+        (rf"runs/{_ID}/diff/(?P<other>[^/]+)", RunDiffHandler),
         (rf"runs/{_ID}/steps/{_STEP}/log", StepLogHandler),
         (rf"runs/{_ID}/steps/{_STEP}/notebook", StepNotebookHandler),
         (r"snapshots", SnapshotsHandler),

@@ -66,11 +66,12 @@ class RunsHandler(_RunHandler):
     async def post(self) -> None:
         req = self.parse_body(RunRequest)
         req = req.model_copy(update={"notebook": self.notebook_path(req.notebook)})
-        if req.retry_of is not None:
-            try:
-                await self.get_run(req.retry_of)  # only runs this server can see
-            except ApiError as exc:
-                raise ApiError(422, f"retry_of: {exc.message}", field="retry_of") from None
+        for field in ("retry_of", "reproduces", "inputs_from"):
+            if getattr(req, field) is not None:
+                try:
+                    await self.get_run(getattr(req, field))  # only runs this server can see
+                except ApiError as exc:
+                    raise ApiError(422, f"{field}: {exc.message}", field=field) from None
         run = await self.call(self.kf.service.submit, req, on_update=self.kf.watch.notify)
         self.set_header("Location", self.run_url(run))
         self.send((await self.present([run]))[0], 202)

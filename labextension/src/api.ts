@@ -15,6 +15,7 @@ import {
   StepLog,
   StepNotebook
 } from './types';
+import { RunDiff } from './reuseLogic';
 
 /** An API answer that was not 2xx, with the server's message and pipeline problems if any. */
 export class ApiError extends Error {
@@ -111,6 +112,11 @@ export class KfApi {
       method: 'POST',
       body: JSON.stringify(overrides)
     });
+  }
+
+  /** What differs from run `a` to run `b` (parameters, metrics, step code, data files, environment). */
+  diffRuns(a: string, b: string): Promise<RunDiff> {
+    return this.request(`runs/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}`);
   }
 
   stepLog(id: string, step: string): Promise<StepLog> {

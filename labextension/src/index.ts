@@ -10,6 +10,7 @@ import { KfApi } from './api';
 import { suggestStepName } from './cellEditor';
 import { DEFAULT_SETTINGS, KfController, KfSettings } from './controller';
 import { PipelinePanel } from './panel';
+import { addReuseCommands } from './reuse';
 import { ScheduleApi } from './scheduleApi';
 import { ScheduleWatcher } from './scheduleWatcher';
 import { emptyRole, validateStepName } from './tags';
@@ -147,6 +148,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     }
     app.contextMenu.addItem({ command: CommandIDs.tagStep, selector: '.jp-Notebook .jp-Cell', rank: 20 });
+    addReuseCommands(app, tracker, api, controller);
   }
 };
 

@@ -20,6 +20,7 @@ ROUTE_CALLS = [
     ("GET", "runs/20260101-000000-abcd/events"),
     ("POST", "runs/20260101-000000-abcd/cancel"),
     ("POST", "runs/20260101-000000-abcd/retry"),
+    ("GET", "runs/20260101-000000-abcd/diff/20260101-000000-abce"),
     ("GET", "runs/20260101-000000-abcd/steps/a/log"),
     ("GET", "runs/20260101-000000-abcd/steps/a/notebook"),
     ("GET", "snapshots"),
