@@ -4,7 +4,7 @@
  */
 import * as React from 'react';
 
-import { coerceParameter, showParameter } from './runForm';
+import { coerceParameter, showParameter } from './parameters';
 import { MissedPolicy, OverlapPolicy, ScheduleRequest } from './scheduleTypes';
 import { BackendInfo, Parameter } from './types';
 
