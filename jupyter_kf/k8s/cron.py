@@ -127,9 +127,17 @@ def recurring_run(
     from .kfp_api import pipeline_spec_body
 
     check(schedule, "kfp")
-    spec = pipeline_spec_body(compile_kfp(pipeline, _options(options, clone_pvc)))
     if clone_pvc:
-        spec = _clone_sources(spec, clone_pvc)
+        # Each run would need a volume cloned from the notebook's PVC as it starts: KFP creates such
+        # a claim only from CreatePVC's data_source, which KFP reads from 2.17 on, later than the
+        # KFP releases Kubeflow 1.9/1.10 ship (docs/kubernetes.md).
+        raise ClusterScheduleError(
+            "target",
+            f"a KFP recurring run cannot give each run a copy of the notebook's volume {clone_pvc!r} on the "
+            "KFP releases Kubeflow ships (2.2-2.5): deploy to Argo (--target argo), or let jupyter-kf run "
+            "the schedule (the server, or `jupyter kf scheduler`), which snapshots the volume for each run",
+        )
+    spec = pipeline_spec_body(compile_kfp(pipeline, _options(options, None)))
     known = {p.name for p in pipeline.parameters}
     trigger: dict[str, Any]
     if schedule.cron:

@@ -38,7 +38,7 @@ class KfLoadMagics(Magics):
         args = parse_argstring(self.kf_load, line)
         explicit_run = bool(args.args) and bool(RUN_ID.match(args.args[0]))
         try:
-            nb = find_notebook(args.notebook, self.shell.user_ns if self.shell else None)
+            nb = find_notebook(args.notebook, self.shell.user_ns if self.shell else None, magic="%kf_load")
         except NotebookNotFound:
             if not explicit_run:
                 raise UsageError("%kf_load: give a RUN id, or run it in a notebook (or with --notebook)") from None

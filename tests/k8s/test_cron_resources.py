@@ -102,15 +102,15 @@ def test_the_argo_check_rejects_what_argo_would(pipeline):
 
 def test_recurring_run_is_valid_and_carries_the_schedule(pipeline):
     body = recurring_run(_schedule(cron="0 3 * * 1-5", overlap="allow", paused=True), pipeline,
-                         clone_pvc="home-pvc", experiment_id="exp-1")
+                         experiment_id="exp-1")
     assert kfp_causes(body) == []
     assert body["trigger"] == {"cron_schedule": {"cron": "0 0 3 * * 1-5"}}
     assert (body["mode"], body["max_concurrency"], body["no_catchup"], body["experiment_id"]) == (
         "DISABLE", "10", False, "exp-1")
     assert body["runtime_config"] == {"parameters": {"n": 5}}
-    tasks = body["pipeline_spec"]["pipeline_spec"]["root"]["dag"]["tasks"]
-    assert tasks["createpvc"]["inputs"]["parameters"]["data_source"]["runtimeValue"]["constant"] == {
-        "apiGroup": "", "kind": "PersistentVolumeClaim", "name": "home-pvc"}
+    # a per-run clone of the notebook's PVC needs CreatePVC's data_source (KFP >= 2.17): refused
+    with pytest.raises(ClusterScheduleError, match="copy of the notebook's volume 'home-pvc'.*--target argo"):
+        recurring_run(_schedule(), pipeline, clone_pvc="home-pvc")
     periodic = recurring_run(_schedule(cron=None, interval=900, missed="skip"), pipeline)
     assert kfp_causes(periodic) == []
     assert periodic["trigger"] == {"periodic_schedule": {"interval_second": "900"}} and periodic["no_catchup"]

@@ -66,9 +66,14 @@ def test_deploy_to_argo_and_back(schedules, cluster):
     assert used <= granted, used - granted
 
 
-def test_deploy_to_kfp_and_delete(schedules, cluster):
+def test_deploy_to_kfp_and_delete(schedules, cluster, monkeypatch):
     service, _ = schedules
     s = service.create(ScheduleRequest(notebook="proj/demo.ipynb", interval=3600, missed="skip"))
+    # from the notebook pod, each run would need a clone of its PVC, which KFP 2.2-2.5 cannot make
+    with pytest.raises(ClusterScheduleError, match="copy of the notebook's volume"):
+        service.deploy(s.id, "kfp")
+    assert cluster.recurring_runs == {} and service.get(s.id).deployed is None
+    monkeypatch.setenv("KF_INHERIT_POD", "false")  # steps on their own volume: a recurring run can
     deployed = service.deploy(s.id, "kfp")
     rr = cluster.recurring_runs[deployed.deployed.name]
     assert rr["trigger"] == {"periodic_schedule": {"interval_second": "3600"}} and rr["no_catchup"] is True
