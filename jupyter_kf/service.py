@@ -135,11 +135,26 @@ class PipelineService:
         if not pipeline.valid:
             raise InvalidPipeline(pipeline, self._display(path))
         params = resolve_parameters(pipeline, request.parameters)
-        return (
-            pipeline,
-            request.model_copy(update={"notebook": str(path), "parameters": params}),
-            self.store_for(path),
-        )
+        store = self.store_for(path)
+        update: dict[str, Any] = {"notebook": str(path), "parameters": params}
+        if request.snapshot is not None:
+            update["snapshot"] = self._check_snapshot(store, request.snapshot)
+        return pipeline, request.model_copy(update=update), store
+
+    @staticmethod
+    def _check_snapshot(store: RunStore, ref: str) -> str:
+        """The full id of a snapshot the run may start from: a hex id or prefix of a snapshot in
+        the notebook's store, whose manifest is safe to restore. Raised before any run exists:
+        ``BadSnapshotRef``/``DamagedSnapshot`` (ValueError, 422), ``UnknownSnapshot`` (404)."""
+        from .snapshots import SnapshotError, check_entries
+
+        try:
+            snap_id = store.snapshots.resolve(ref)
+            check_entries(store.snapshots.show(snap_id))
+        except SnapshotError as exc:
+            exc.field = "snapshot"  # type: ignore[attr-defined]
+            raise
+        return snap_id
 
     def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
         """A retry runs the notebook as it is now (a fix made since the failure is picked up) with

@@ -79,16 +79,19 @@ def map_exception(exc: BaseException) -> ApiError | None:
         return ApiError(403, str(exc) or "permission denied")
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         return ApiError(400, "a name in the request is too long")
+    field = getattr(exc, "field", None)  # set by the core where one request field is at fault
+    field = field if isinstance(field, str) else None
+    prefix = f"{field}: " if field else ""
     if isinstance(exc, FileNotFoundError):
         return ApiError(404, str(exc) or "not found")
     if isinstance(exc, KeyError):
         return ApiError(404, str(exc.args[0]) if exc.args else "not found")
     if isinstance(exc, LookupError):
-        return ApiError(404, str(exc) or "not found")
+        return ApiError(404, prefix + (str(exc) or "not found"), field=field)
     if name.endswith("ConflictError"):
         return ApiError(409, str(exc))
     if isinstance(exc, (ValueError, TypeError)):
-        return ApiError(422, str(exc) or name)
+        return ApiError(422, prefix + (str(exc) or name), field=field)
     return None
 
 
