@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,49 @@ def _import_step_runner() -> None:
     from nbformat.validator import get_validator
 
     get_validator(version=4)  # compiles the notebook schema once
+
+
+class RunSlots:
+    """How many local runs execute at once in this process (``Settings.max_runs``); the others
+    wait, ``queued``, first come first served. Without it a burst of runs piles up kernels,
+    threads and descriptors until the process runs out of them."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._queue: deque[object] = deque()
+
+    def acquire(self, limit: int, should_stop: Callable[[], bool], every: float = 0.5) -> bool:
+        """Wait for a slot (True), or until ``should_stop()`` says the run was cancelled (False)."""
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+        try:
+            while True:
+                with self._cond:
+                    if self._queue[0] is me and self._active < max(1, limit):
+                        self._active += 1
+                        return True
+                    self._cond.wait(every)
+                if should_stop():  # outside the lock: it may read the store
+                    return False
+        finally:
+            with self._cond:
+                self._queue.remove(me)
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    @property
+    def active(self) -> int:
+        with self._cond:
+            return self._active
+
+
+RUN_SLOTS = RunSlots()
 
 
 class LocalRun:
@@ -87,7 +132,31 @@ class LocalRun:
         return self._done.is_set()
 
     # -- background ---------------------------------------------------------------------------
+    def _queued_cancel(self) -> bool:
+        if self._cancelled.is_set():
+            return True
+        try:
+            return self.store.cancel_requested(self.run_id)  # cancelled from another process
+        except Exception:
+            return False
+
     def _main(self) -> None:
+        if not RUN_SLOTS.acquire(self.store.settings.max_runs, self._queued_cancel):
+            try:
+                self._finish_cancelled()
+            except BaseException as exc:
+                self.error = exc
+                log.exception("could not record the cancellation of queued run %s", self.run_id)
+            finally:
+                self._done.set()
+            return
+        try:
+            self._run()
+        finally:
+            RUN_SLOTS.release()
+            self._done.set()
+
+    def _run(self) -> None:
         pool = None
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
@@ -116,7 +185,6 @@ class LocalRun:
             env_thread = getattr(self, "_env_thread", None)
             if env_thread is not None:
                 env_thread.join()  # env.json is part of the run's record
-            self._done.set()
 
     def _make_pool(self, want: int = 0) -> KernelPool:
         """The run's kernel pool, created when a step will run (never for a fully cached run),
@@ -172,6 +240,7 @@ class LocalRun:
             snapshot_key=snapshot_key(store.path, snap, notebook.name) if snap else None,
             reuse=reuse,
             speculative=pool_started,
+            retry_backoff=store.settings.retry_backoff,
         )
 
     def _prepare_retry(self, old_id: str, work: Path) -> tuple[str | None, dict[str, Reuse]]:

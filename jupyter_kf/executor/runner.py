@@ -34,6 +34,12 @@ log = logging.getLogger("jupyter_kf.executor")
 OnUpdate = Callable[[Run], None]
 LOOKAHEAD = 3  # levels of the DAG behind running steps whose kernels are started in advance
 CANCEL_POLL = 0.25  # s between checks of the store's cancel flag (cancel from another process)
+BACKOFF_MAX = 30.0  # s: the longest pause between two attempts of a step
+
+
+def retry_pause(attempt: int, base: float) -> float:
+    """Seconds to wait before ``attempt`` (2, 3, ...): ``base``, doubling, at most BACKOFF_MAX."""
+    return 0.0 if attempt < 2 or base <= 0 else min(BACKOFF_MAX, base * 2 ** (attempt - 2))
 
 
 @dataclass
@@ -53,6 +59,7 @@ class ExecutionPlan:
     # First run of this notebook in the store: root steps start without a cache lookup (their
     # kernels are already starting); their keys are computed once they succeed.
     speculative: bool = False
+    retry_backoff: float = 1.0  # s before a step's second attempt (see retry_pause)
 
 
 class LocalExecutor:
@@ -256,8 +263,10 @@ class LocalExecutor:
         self._done.put((name, outcome))
 
     def _attempt_all(self, name: str) -> StepOutcome:
+        from jupyter_kf_converter.tags import MAX_RETRIES
+
         step = self.p.step(name)
-        tries = 1 + max(0, step.retries)
+        tries = 1 + min(max(0, step.retries), MAX_RETRIES)  # also for IRs written before the cap
         timeout = step.timeout or self.plan.timeout
         params = {k: v for k, v in self.plan.parameters.items() if k in step.parameters}
         params["_kf_values_dir"] = str(self.store.values_dir(self.plan.run_id))
@@ -272,6 +281,8 @@ class LocalExecutor:
             if values.exists():  # a failed attempt must leave no stale manifest
                 shutil.rmtree(values, ignore_errors=True)
             if attempt > 1:
+                if self._cancel.wait(retry_pause(attempt, self.plan.retry_backoff)):
+                    return StepOutcome(ok=False, error=f"step {name!r} was cancelled", killed=True)
                 self.store.update_step(self.plan.run_id, name, attempt=attempt, error=None)
                 self._notify()
                 with open(log_path, "a") as f:
