@@ -47,6 +47,10 @@ class InvalidPipeline(ValueError):
         )
 
 
+class RunConflictError(RuntimeError):
+    """The request conflicts with a run's state (e.g. retrying a run that still runs): REST 409."""
+
+
 class PipelineService:
     """Compile, run, watch and cancel pipelines; read their history."""
 
@@ -126,6 +130,7 @@ class PipelineService:
         from .executor.parameters import resolve_parameters
 
         backend_class(request.backend)  # unknown backend: fail before anything else
+        self._check_configured(request.backend)
         if request.retry_of:
             return self._prepare_retry(request)
         path = self.resolve(request.notebook)
@@ -140,6 +145,18 @@ class PipelineService:
         if request.snapshot is not None:
             update["snapshot"] = self._check_snapshot(store, request.snapshot)
         return pipeline, request.model_copy(update=update), store
+
+    def _check_configured(self, name: str) -> None:
+        """A cluster backend that is not configured fails now (REST 422), not after a 202."""
+        if name == "local":
+            return
+        from .backends import get_backend
+        from .backends.base import BackendError
+
+        info = get_backend(name, self._store(self.settings.store_path(self.root))).info()
+        if not (info.available and info.configured):
+            why = f": {info.reason}" if info.reason else ""
+            raise BackendError(f"backend {name!r} is not {'available' if not info.available else 'configured'}{why}")
 
     @staticmethod
     def _check_snapshot(store: RunStore, ref: str) -> str:
@@ -166,6 +183,10 @@ class PipelineService:
 
         store = self._locate(request.retry_of)  # type: ignore[arg-type]
         old = store.get_run(request.retry_of)  # type: ignore[arg-type]
+        if not old.status.finished:
+            raise RunConflictError(
+                f"run {old.id} is still {old.status.value}: cancel it or wait before retrying"
+            )
         path = self.resolve(old.notebook)
         if request.notebook and Path(request.notebook).name != path.name:
             raise ValueError(f"run {old.id} is a run of {old.notebook}, not of {request.notebook}")

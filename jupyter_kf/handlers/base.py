@@ -99,6 +99,10 @@ def map_exception(exc: BaseException) -> ApiError | None:
     return None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (numbers must be finite)")
+
+
 def json_depth(data: Any, limit: int) -> int:
     """How deep ``data`` (parsed JSON) nests, counted without recursion; stops past ``limit``."""
     deepest = 0
@@ -136,7 +140,7 @@ class KfHandler(APIHandler):
             return model()
         too_deep = ApiError(400, f"the JSON body is nested more than {MAX_BODY_DEPTH} levels deep")
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_no_constant)
         except RecursionError:  # the decoder's own limit (~1,000 levels), before ours is checked
             raise too_deep from None
         except (ValueError, UnicodeDecodeError) as exc:
