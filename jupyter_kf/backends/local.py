@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._fsutil import disk_full
 from ..models import BackendInfo, Run, RunRequest, RunStatus, StepStatus
 from .base import Backend, OnUpdate
 
@@ -177,8 +178,12 @@ class LocalRun:
             self.executor.execute()
         except BaseException as exc:  # record why; a run never stays "running" for a dead thread
             self.error = exc
-            log.exception("run %s failed before or outside its steps", self.run_id)
-            self._fail(f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+            if disk_full(exc):  # not a bug: say it in one line, and record it if the store can
+                log.error("run %s stopped: disk full (%s)", self.run_id, exc)
+                self._fail(f"disk full: {exc}".splitlines()[0][:500])
+            else:
+                log.exception("run %s failed before or outside its steps", self.run_id)
+                self._fail(f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
         finally:
             if pool is not None:
                 pool.close()
@@ -302,8 +307,11 @@ class LocalRun:
             self.store.update_run(self.run_id, status=RunStatus.failed, error=reason)
             if self.on_update:
                 self.on_update(self.store.get_run(self.run_id))
-        except Exception:
-            log.exception("could not record the failure of run %s", self.run_id)
+        except Exception as exc:
+            if disk_full(exc):
+                log.error("could not record the failure of run %s: disk full (%s)", self.run_id, exc)
+            else:
+                log.exception("could not record the failure of run %s", self.run_id)
 
     def _finish_cancelled(self) -> None:
         for s in self.store.get_run(self.run_id).steps:

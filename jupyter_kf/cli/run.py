@@ -92,14 +92,6 @@ def _wait(handle, tick):
         tick()
 
 
-def _disk_full(exc: BaseException | None) -> bool:
-    import errno
-
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return exc is not None and "disk is full" in str(exc)  # sqlite3.OperationalError
-
-
 def _os_error(exc: OSError) -> str:
     import errno
 
@@ -202,7 +194,9 @@ def _main(args: argparse.Namespace) -> int:
         # a full disk): say so and exit; the next start marks the run interrupted.
         why = getattr(handle, "error", None)
         reason = _os_error(why) if isinstance(why, OSError) else (f"{type(why).__name__}: {why}" if why else "unknown")
-        if _disk_full(why):
+        from .._fsutil import disk_full
+
+        if disk_full(why):
             reason = "disk full (no space left on the device)"
         fmt.error(PROG, f"run {run.id} stopped without recording its end: {reason}", 1)
         service.close()

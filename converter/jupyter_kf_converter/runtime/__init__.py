@@ -8,6 +8,7 @@ value needs them. Generated step notebooks use :class:`StepValues`; runners read
 from .values import (
     MANIFEST,
     METRICS,
+    DiskFullError,
     MissingInputError,
     MissingOutputError,
     StepValues,
@@ -24,6 +25,7 @@ from .values import (
 __all__ = [
     "MANIFEST",
     "METRICS",
+    "DiskFullError",
     "MissingInputError",
     "MissingOutputError",
     "StepValues",
