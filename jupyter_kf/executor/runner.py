@@ -304,7 +304,8 @@ class LocalExecutor:
                 self.pool.discard(km)
             if outcome.ok:
                 kept = self.store.run_path(self.plan.run_id) / "files" / name
-                files.capture(self.plan.work_dir, before, kept)
+                others = [pid for pid in self.pool.pids if pid != km.pid]  # kernels of running steps
+                files.capture(self.plan.work_dir, before, kept, busy_pids=others)
             if outcome.ok or self._cancel.is_set():
                 return outcome
         return outcome
