@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from ..kernels.pool import KernelPool
 
 log = logging.getLogger("jupyter_kf.backends.local")
+RECORD_RETRY_EVERY = 2.0  # s between tries to record a run's end that a full disk kept out
+RECORD_RETRY_FOR = 600.0
 
 
 def _import_kernel_client() -> None:
@@ -298,20 +301,40 @@ class LocalRun:
 
     def _fail(self, reason: str) -> None:
         try:
-            run = self.store.get_run(self.run_id)
-            if run.status.finished:
-                return
-            for s in run.steps:
-                if s.status in (StepStatus.pending, StepStatus.running):
-                    self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error=reason)
-            self.store.update_run(self.run_id, status=RunStatus.failed, error=reason)
-            if self.on_update:
-                self.on_update(self.store.get_run(self.run_id))
+            self._record_failure(reason)
         except Exception as exc:
             if disk_full(exc):
-                log.error("could not record the failure of run %s: disk full (%s)", self.run_id, exc)
+                # Keep trying in the background (a long-lived process, e.g. the server, would show
+                # the run `running` until it restarts); a process that exits leaves it to the next
+                # opener, which marks it interrupted.
+                log.error("could not record the failure of run %s: disk full (%s); retrying", self.run_id, exc)
+                threading.Thread(target=self._record_later, args=(reason,), daemon=True,
+                                 name=f"kf-record-{self.run_id}").start()
             else:
                 log.exception("could not record the failure of run %s", self.run_id)
+
+    def _record_failure(self, reason: str) -> None:
+        run = self.store.get_run(self.run_id)
+        if run.status.finished:
+            return
+        for s in run.steps:
+            if s.status in (StepStatus.pending, StepStatus.running):
+                self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error=reason)
+        self.store.update_run(self.run_id, status=RunStatus.failed, error=reason)
+        if self.on_update:
+            self.on_update(self.store.get_run(self.run_id))
+
+    def _record_later(self, reason: str) -> None:
+        deadline = time.monotonic() + RECORD_RETRY_FOR
+        while time.monotonic() < deadline:
+            time.sleep(RECORD_RETRY_EVERY)
+            try:
+                self._record_failure(reason)
+                return
+            except Exception as exc:
+                if not disk_full(exc):
+                    log.exception("could not record the failure of run %s", self.run_id)
+                    return
 
     def _finish_cancelled(self) -> None:
         for s in self.store.get_run(self.run_id).steps:

@@ -123,3 +123,26 @@ def test_the_cli_exits_on_sigint_while_the_disk_is_full(small_disk, tmp_path):
     free_space(small_disk)
     runs = runs_json(small_disk, tmp_path)
     assert runs and runs[0]["status"] in ("cancelled", "interrupted", "failed"), runs
+
+
+def test_a_long_lived_process_records_the_end_once_space_is_back(small_disk, settings):
+    """In a server the run's thread outlives nothing: the end is recorded when space is back."""
+    from jupyter_kf.models import RunRequest
+    from jupyter_kf.service import PipelineService
+
+    nbformat.write(build_notebook([("x = 1", ["step:first"]), (FILL, ["step:fill"]), ("z = y + 1", ["step:after"])]),
+                   small_disk / "p.ipynb")
+    svc = PipelineService(small_disk, settings)
+    try:
+        run = svc.submit(RunRequest(notebook="p.ipynb"))
+        handle = svc.handle(run.id)
+        handle.wait(90)
+        assert handle.done
+        free_space(small_disk)
+        deadline = time.monotonic() + 30
+        while not (now := svc.get_run(run.id)).status.finished:
+            assert time.monotonic() < deadline, now
+            time.sleep(0.2)
+        assert now.status.value == "failed" and "disk full" in now.error.lower(), now.error
+    finally:
+        svc.close()
