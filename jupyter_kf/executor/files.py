@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .._fsutil import copy_file
@@ -49,12 +49,20 @@ def scan(root: Path) -> Listing:
     return out
 
 
-def capture(root: Path, before: Listing, dest: Path, busy_pids: Iterable[int] = ()) -> list[str]:
+def capture(
+    root: Path,
+    before: Listing,
+    dest: Path,
+    busy_pids: Iterable[int] = (),
+    may_keep: Callable[[str], bool] | None = None,
+) -> list[str]:
     """Copy the files under ``root`` that are new or changed since ``before`` into ``dest``.
 
     Never a partial file: a file that a process in ``busy_pids`` (the kernels of steps still
     running, and their children) has open for writing belongs to that step and is left to its own
-    capture; a file that changes while it is copied is dropped. Returns what was kept."""
+    capture; a file that changes while it is copied is dropped. ``may_keep(real_path)`` says
+    whether a changed file is this step's (the executor knows who wrote what). Returns what was
+    kept."""
     busy = open_for_writing(busy_pids)
     current = scan(root)
     changed = [rel for rel, sig in current.items() if before.get(rel) != sig]
@@ -63,7 +71,8 @@ def capture(root: Path, before: Listing, dest: Path, busy_pids: Iterable[int] = 
     kept = []
     for rel in changed:
         src = root / rel
-        if os.path.realpath(src) in busy:
+        real = os.path.realpath(src)
+        if real in busy or (may_keep is not None and not may_keep(real)):
             continue
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ change is written to the run store first, then reported through ``on_update(run)
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -80,6 +81,7 @@ class LocalExecutor:
         self.status: dict[str, StepStatus] = {s.name: StepStatus.pending for s in self.p.steps}
         self.errors: dict[str, str] = {}
         self._attempts: dict[str, StepAttempt] = {}
+        self._writers: dict[str, str] = {}  # absolute path -> the step whose code last wrote it
         self._done: queue.Queue[tuple[str, StepOutcome]] = queue.Queue()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -292,23 +294,47 @@ class LocalExecutor:
                 name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
             )
             with self._lock:
+                if self._attempts:  # steps running at the same time share the working folder
+                    a.overlapped = True
+                    for other in self._attempts.values():
+                        other.overlapped = True
                 self._attempts[name] = a
             if self._cancel.is_set():
                 a.stop()
             before = files.scan(self.plan.work_dir)
+            own: set[str] | None = None
             try:
                 outcome = a.run()
             finally:
+                own = km.written_files()  # read before the kernel (and its log) is discarded
                 with self._lock:
                     self._attempts.pop(name, None)
+                    for path in own or ():
+                        self._writers[path] = name
                 self.pool.discard(km)
             if outcome.ok:
                 kept = self.store.run_path(self.plan.run_id) / "files" / name
                 others = [pid for pid in self.pool.pids if pid != km.pid]  # kernels of running steps
-                files.capture(self.plan.work_dir, before, kept, busy_pids=others)
+                files.capture(self.plan.work_dir, before, kept, busy_pids=others,
+                              may_keep=self._attribution(name, a, own))
             if outcome.ok or self._cancel.is_set():
                 return outcome
         return outcome
+
+    def _attribution(self, name: str, attempt: StepAttempt, own: set[str] | None) -> Callable[[str], bool] | None:
+        """Which changed files ``name`` keeps: all of them when no other step ran beside it (or
+        its kernel logged no writes); otherwise those its own code wrote, and those that no other
+        step's code wrote (written in C or by a subprocess: their writer cannot be told)."""
+        if own is None or not attempt.overlapped:
+            return None
+        with self._lock:
+            others = {p for p, step in self._writers.items() if step != name}
+            running = [a.km for a in self._attempts.values()]
+        for km in running:
+            others |= km.written_files() or set()
+        mine = {os.path.realpath(p) for p in own}
+        others = {os.path.realpath(p) for p in others}
+        return lambda real: real in mine or real not in others
 
     def _finish(self, name: str, outcome: StepOutcome) -> None:
         if outcome.ok:

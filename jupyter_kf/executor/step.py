@@ -52,6 +52,7 @@ class StepAttempt:
         self.killed = False
         self._lock = threading.Lock()
         self.running: tuple[int | None, str | None, int] | None = None  # (source cell, role, index)
+        self.overlapped = False  # another step ran while this attempt did (set by the executor)
 
     def _on_cell_start(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
         """nbclient hook: remember which cell runs, to name it if the kernel dies in it."""

@@ -218,7 +218,22 @@ class StepKernelManager(KernelManager):
         super().__init__(**kwargs)
         if self.transport == "ipc":
             self.ip = os.path.join(ipc_dir(), uuid.uuid4().hex[:12])
+        # Where a forked kernel logs the files its code opens for writing (see zygote._log_writes).
+        self.write_log: str | None = os.path.join(ipc_dir(), uuid.uuid4().hex[:12] + ".writes")
         self._clients: list[Any] = []
+
+    def written_files(self) -> set[str] | None:
+        """Absolute paths this kernel's code opened for writing so far; None when it keeps no
+        log (not forked by the zygote)."""
+        if not self.write_log:
+            return None
+        try:
+            with open(self.write_log, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        lines = data.split(b"\n")[:-1]  # the last piece is empty or still being written
+        return {line.decode("utf-8", "surrogateescape") for line in lines}
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.provisioner is None:
@@ -259,3 +274,8 @@ class StepKernelManager(KernelManager):
         proc = getattr(self.provisioner, "process", None)
         if isinstance(proc, ForkedProcess):  # gone or not, its descriptor is released now
             proc.close()
+        if self.write_log:
+            try:
+                os.unlink(self.write_log)
+            except OSError:
+                pass

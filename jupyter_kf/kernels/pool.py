@@ -123,8 +123,11 @@ class KernelPool:
             while self._reaping > REAP_BACKLOG and not self._closed:
                 self._cond.wait(1.0)
         km = StepKernelManager(kernel_name=self.kernel_name)
+        env = dict(self.env)
+        if km.write_log:  # forked kernels log the files their code writes (zygote._log_writes)
+            env["JUPYTER_KF_WRITE_LOG"] = km.write_log
         try:
-            km.start_kernel(cwd=self.cwd, env=dict(self.env))
+            km.start_kernel(cwd=self.cwd, env=env)
         except BaseException:
             km.kill_now()  # a half-started kernel holds a process, sockets and files too
             raise

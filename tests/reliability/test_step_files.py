@@ -1,4 +1,5 @@
-"""Item 5 (part): a step never keeps a file that a concurrently running step is still writing."""
+"""Item 5: steps running at once keep their own files: never one that another step is still
+writing (half-written), nor one that another step wrote."""
 
 from __future__ import annotations
 
@@ -32,8 +33,11 @@ def test_concurrent_steps_keep_their_own_complete_files(service, nb_dir, make_no
     run = service.run(RunRequest(notebook="p.ipynb", cache=False, max_parallel=4))
     assert run.status == RunStatus.succeeded, run.error
     files = service.store_of(run.id).run_path(run.id) / "files"
-    quick = {p.relative_to(files / "quick").as_posix() for p in (files / "quick").rglob("*") if p.is_file()}
-    assert quick == {"small.txt"}  # not the half-written big.bin of the step running beside it
+    def kept(step: str) -> set[str]:
+        return {p.relative_to(files / step).as_posix() for p in (files / step).rglob("*") if p.is_file()}
+
+    assert kept("quick") == {"small.txt"}  # not the half-written big.bin of the step running beside it
+    assert kept("writer") == {"big.bin"}  # not small.txt, which "quick" wrote while "writer" ran
     kept = files / "writer" / "big.bin"
     assert kept.stat().st_size == 30 * 200_000
     expected = hashlib.sha256(b"".join(bytes([i]) * 200_000 for i in range(30))).hexdigest()
