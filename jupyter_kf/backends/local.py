@@ -4,7 +4,7 @@ per step, from a fork server and a pre-started pool).
 
 Layout of a run (see ``jupyter_kf.store``): ``<store>/<run>/work/`` (the steps' shared cwd, with
 ``kf-values/``), ``inputs/<step>.ipynb`` (emitted notebooks), ``steps/<step>.ipynb|.log``, and
-``files/<step>/`` (copies of the files each step wrote into ``work/``, restored when it is reused).
+``files/<step>/`` (the files each step wrote into ``work/``, hardlinked, restored when it is reused).
 """
 
 from __future__ import annotations

@@ -7,17 +7,20 @@ it wrote, or B would not find them. After a step succeeds, the files it created 
 the step over copies them back into the new run's working folder. Steps running at the same
 time share the folder: a file another running step still has open for writing is left to that
 step (never kept half-written), one that changes while it is copied is dropped; a file a
-concurrent step wrote and closed may still be kept with both (restoring it twice is harmless).
+concurrent step wrote is left to it (the executor tells who wrote what). A kept file is a
+hardlink to the working file (stored once) with its (size, mtime_ns) recorded: if a later step
+writes into it, restoring refuses it and the step runs again.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .._fsutil import copy_file
+from .._fsutil import atomic_write_text, copy_file
 
 Listing = dict[str, tuple[int, int]]  # relative path -> (size, mtime_ns)
 SKIP = {"kf-values", ".ipynb_checkpoints", "__pycache__"}
@@ -68,6 +71,8 @@ def capture(
     changed = [rel for rel, sig in current.items() if before.get(rel) != sig]
     if dest.exists():
         shutil.rmtree(dest)
+    sigs = _signatures(dest)
+    sigs.unlink(missing_ok=True)
     kept = []
     for rel in changed:
         src = root / rel
@@ -77,7 +82,12 @@ def capture(
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            copy_file(src, target)
+            try:
+                os.link(src, target)  # stored once: the kept file is the working file
+            except OSError as exc:
+                if isinstance(exc, FileNotFoundError):
+                    raise
+                copy_file(src, target)  # another file system, or no hardlinks there
             st = os.stat(src, follow_symlinks=False)
         except FileNotFoundError:  # a concurrent step removed it
             target.unlink(missing_ok=True)
@@ -86,7 +96,14 @@ def capture(
             target.unlink(missing_ok=True)
             continue
         kept.append(rel)
+    if kept:
+        atomic_write_text(sigs, json.dumps({rel: list(current[rel]) for rel in kept}))
     return kept
+
+
+def _signatures(kept: Path) -> Path:
+    """(size, mtime_ns) of each kept file when it was kept: ``files/<step>.files.json``."""
+    return kept.with_name(kept.name + ".files.json")
 
 
 def open_for_writing(pids: Iterable[int]) -> set[str]:
@@ -124,11 +141,22 @@ def open_for_writing(pids: Iterable[int]) -> set[str]:
 
 
 def restore(kept: Path, root: Path) -> int:
-    """Copy the files kept for a step back into a working folder; returns how many."""
+    """Copy the files kept for a step back into a working folder; returns how many.
+
+    A kept file is the run's working file (a hardlink): if a later step of that run wrote into
+    it, it no longer is what the step wrote, and ``OSError`` says so (the step then runs again)."""
     if not kept.is_dir():
         return 0
+    try:
+        recorded = json.loads(_signatures(kept).read_text())
+    except (OSError, ValueError):
+        recorded = {}  # kept by an older version: independent copies
+    listing = scan(kept)
+    for rel, sig in recorded.items():
+        if tuple(sig) != listing.get(rel):
+            raise OSError(f"{rel} changed after its step wrote it (a later step wrote into it)")
     n = 0
-    for rel in scan(kept):
+    for rel in listing:
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():

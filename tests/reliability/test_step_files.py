@@ -42,3 +42,25 @@ def test_concurrent_steps_keep_their_own_complete_files(service, nb_dir, make_no
     assert kept.stat().st_size == 30 * 200_000
     expected = hashlib.sha256(b"".join(bytes([i]) * 200_000 for i in range(30))).hexdigest()
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == expected
+
+
+def test_a_kept_file_is_stored_once_and_never_restored_after_a_later_step_changed_it(service, nb_dir, make_notebook):
+    make_notebook(
+        [
+            ("x = 1\nopen('f.txt', 'w').write('A')\nopen('g.txt', 'w').write('G' * 100_000)", ["step:a"]),
+            ("y = x + 1\nopen('f.txt', 'a').write('B')", ["step:b"]),  # writes into a's file in place
+            ("print(open('f.txt').read())", ["step:c"]),
+        ],
+        name="p.ipynb", folder=nb_dir,
+    )
+    first = service.run(RunRequest(notebook="p.ipynb"))
+    assert first.status == RunStatus.succeeded, first.error
+    run_dir = service.store_of(first.id).run_path(first.id)
+    kept, work = run_dir / "files" / "a" / "g.txt", run_dir / "work" / "g.txt"
+    assert kept.stat().st_ino == work.stat().st_ino  # one copy on disk, not two
+
+    second = service.run(RunRequest(notebook="p.ipynb"))
+    assert second.status == RunStatus.succeeded, second.error
+    # a's kept f.txt is no longer what a wrote ("AB"): a runs again instead of restoring it.
+    assert second.step("a").status.value == "succeeded" and second.step("b").status.value == "cached"
+    assert (service.store_of(second.id).run_path(second.id) / "work" / "f.txt").read_text() == "AB"
