@@ -130,7 +130,6 @@ class PipelineService:
         from .executor.parameters import resolve_parameters
 
         backend_class(request.backend)  # unknown backend: fail before anything else
-        self._check_configured(request.backend)
         if request.retry_of:
             return self._prepare_retry(request)
         path = self.resolve(request.notebook)
@@ -145,18 +144,6 @@ class PipelineService:
         if request.snapshot is not None:
             update["snapshot"] = self._check_snapshot(store, request.snapshot)
         return pipeline, request.model_copy(update=update), store
-
-    def _check_configured(self, name: str) -> None:
-        """A cluster backend that is not configured fails now (REST 422), not after a 202."""
-        if name == "local":
-            return
-        from .backends import get_backend
-        from .backends.base import BackendError
-
-        info = get_backend(name, self._store(self.settings.store_path(self.root))).info()
-        if not (info.available and info.configured):
-            why = f": {info.reason}" if info.reason else ""
-            raise BackendError(f"backend {name!r} is not {'available' if not info.available else 'configured'}{why}")
 
     @staticmethod
     def _check_snapshot(store: RunStore, ref: str) -> str:

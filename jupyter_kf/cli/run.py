@@ -129,7 +129,6 @@ def _main(args: argparse.Namespace) -> int:
     from jupyter_kf_converter.errors import ConverterError
 
     from ..backends import UnknownBackend
-    from ..backends.base import BackendError
     from ..config import Settings
     from ..executor.parameters import ParameterError, split_assignments
     from ..models import RunRequest, RunStatus
@@ -176,7 +175,7 @@ def _main(args: argparse.Namespace) -> int:
             return 1
         except ParameterError as exc:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
-        except (ConverterError, FileNotFoundError, UnknownBackend, StoreError, RunConflictError, BackendError) as exc:
+        except (ConverterError, FileNotFoundError, UnknownBackend, StoreError, RunConflictError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)
         except OSError as exc:  # e.g. no space left for the snapshot or the run record
             return fmt.error(PROG, _os_error(exc), 1)

@@ -1,5 +1,6 @@
 """Item 6: a dying kernel names its cell; `--retry` of a running run is refused; Infinity/NaN and
-loosely typed fields are refused; unconfigured cluster backends are 422; stale IPC folders go."""
+loosely typed fields are refused; stale IPC folders go. (Unconfigured cluster backends are 422 on
+main already: tests/server/test_backend_refusal.py.)"""
 
 from __future__ import annotations
 
@@ -129,19 +130,3 @@ async def test_non_finite_parameter_values_are_422(api, root, make_notebook, val
     status, body = await api("POST", "runs", {"notebook": "p.ipynb", "parameters": {name: value}})
     assert status == 422, body
     assert body["field"] == "parameters" and "finite" in body["message"], body
-
-
-async def test_unconfigured_cluster_backends_are_422_before_a_run_exists(api, root, make_notebook, monkeypatch):
-    for var in [v for v in os.environ if v.startswith("KF_")]:
-        monkeypatch.delenv(var)
-    make_notebook([("x = 1", ["step:a"])], name="p.ipynb", folder=root)
-    status, backends = await api("GET", "backends")
-    unconfigured = [b["name"] for b in backends["backends"] if b["name"] != "local" and not b["configured"]]
-    if not unconfigured:
-        pytest.skip("every cluster backend is configured here")
-    for name in unconfigured:
-        status, body = await api("POST", "runs", {"notebook": "p.ipynb", "backend": name})
-        assert status == 422, body
-        assert name in body["message"] and "not" in body["message"]
-    status, runs = await api("GET", "runs")
-    assert runs["runs"] == []
