@@ -51,7 +51,8 @@ class Settings(BaseModel):
     timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, seconds.")
     max_runs: int = Field(default=4, ge=1, le=64, description="Local runs executing at once; the rest queue.")
     retry_backoff: float = Field(
-        default=1.0, ge=0, le=30, description="Seconds before a step's 2nd attempt; doubles per attempt, max 30 s."
+        default=1.0, ge=0, le=30,
+        description="Seconds before a step's 2nd attempt; doubles per attempt, max 30 s.",
     )
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
     registry: str | None = Field(

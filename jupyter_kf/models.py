@@ -56,7 +56,9 @@ class RunRequest(_Model):
     # Strict: "yes" or "10" are refused, not coerced (a typo must not silently mean something).
     cache: bool = Field(default=True, strict=True, description="False forces every step to run.")
     max_parallel: int | None = Field(default=None, ge=1, le=256, strict=True)
-    timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False, strict=True, description="Default per-step timeout, s.")
+    timeout: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, strict=True, description="Default per-step timeout, s."
+    )
     retry_of: str | None = Field(default=None, description="Rerun only failed/cancelled/downstream steps of this run.")
     snapshot: str | None = Field(default=None, description="Run from this snapshot instead of a new one.")
 

@@ -307,7 +307,8 @@ class LocalRun:
                 # Keep trying in the background (a long-lived process, e.g. the server, would show
                 # the run `running` until it restarts); a process that exits leaves it to the next
                 # opener, which marks it interrupted.
-                log.error("could not record the failure of run %s: disk full (%s); retrying", self.run_id, exc)
+                log.error("could not record the failure of run %s: disk full (%s); retrying",
+                          self.run_id, exc)
                 threading.Thread(target=self._record_later, args=(reason,), daemon=True,
                                  name=f"kf-record-{self.run_id}").start()
             else:

@@ -192,7 +192,10 @@ def _main(args: argparse.Namespace) -> int:
         # The run's thread ended without recording the end (the store could not be written, e.g.
         # a full disk): say so and exit; the next start marks the run interrupted.
         why = getattr(handle, "error", None)
-        reason = _os_error(why) if isinstance(why, OSError) else (f"{type(why).__name__}: {why}" if why else "unknown")
+        if isinstance(why, OSError):
+            reason = _os_error(why)
+        else:
+            reason = f"{type(why).__name__}: {why}" if why else "unknown"
         from .._fsutil import disk_full
 
         if disk_full(why):

@@ -321,7 +321,9 @@ class LocalExecutor:
                 return outcome
         return outcome
 
-    def _attribution(self, name: str, attempt: StepAttempt, own: set[str] | None) -> Callable[[str], bool] | None:
+    def _attribution(
+        self, name: str, attempt: StepAttempt, own: set[str] | None
+    ) -> Callable[[str], bool] | None:
         """Which changed files ``name`` keeps: all of them when no other step ran beside it (or
         its kernel logged no writes); otherwise those its own code wrote, and those that no other
         step's code wrote (written in C or by a subprocess: their writer cannot be told)."""

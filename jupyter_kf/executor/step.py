@@ -57,7 +57,8 @@ class StepAttempt:
     def _on_cell_start(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
         """nbclient hook: remember which cell runs, to name it if the kernel dies in it."""
         meta = (cell or {}).get("metadata", {}).get("jupyter_kf", {}) if cell is not None else {}
-        self.running = (meta.get("source_cell"), meta.get("role"), cell_index if cell_index is not None else -1)
+        index = cell_index if cell_index is not None else -1
+        self.running = (meta.get("source_cell"), meta.get("role"), index)
 
     def stop(self) -> None:
         """Kill this attempt's kernel (cancel): papermill then fails with a dead kernel."""
@@ -111,7 +112,7 @@ class StepAttempt:
                         # cell, and mark it failed in the executed notebook (papermill says completed).
                         index, role, nb_index = self.running
                         mark_cell_failed(self.output_nb, nb_index, type(exc).__name__, msg)
-                        why = "the kernel died while running it (a crash, os._exit or the out-of-memory killer)"
+                        why = "the kernel died while running it (a crash, os._exit or the OOM killer)"
                         error = self._describe(type(exc).__name__, why, (index, role))
                         write_failure(log, error, [])
                         return StepOutcome(ok=False, error=error, failed_cell=index)

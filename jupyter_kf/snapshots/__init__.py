@@ -226,7 +226,9 @@ class SnapshotStore:
     def _ids(self) -> list[str]:
         if not self.dir.is_dir():
             return []
-        return [p.name[:-5] for p in self.dir.iterdir() if p.suffix == ".json" and _HEX_ID.fullmatch(p.name[:-5])]
+        return [
+            p.name[:-5] for p in self.dir.iterdir() if p.suffix == ".json" and _HEX_ID.fullmatch(p.name[:-5])
+        ]
 
     def resolve(self, ref: str) -> str:
         """A full snapshot id from an id or a unique prefix of at least 4 hex digits.
@@ -409,11 +411,15 @@ def check_entries(m: Manifest) -> None:
             or "\x00" in rel
             or any(p in ("", ".", "..") for p in parts)
         ):
-            raise DamagedSnapshot(f"snapshot {sid}: unsafe path {str(rel)[:200]!r} in its manifest; nothing was restored")
+            raise DamagedSnapshot(
+                f"snapshot {sid}: unsafe path {str(rel)[:200]!r} in its manifest; nothing was restored"
+            )
         if not isinstance(e, dict) or e.get("type") not in _ENTRY_TYPES:
             raise DamagedSnapshot(f"snapshot {sid}: entry {rel!r} has no known type; nothing was restored")
         if e["type"] == "file" and not (isinstance(e.get("hash"), str) and _HEX_ID.fullmatch(e["hash"])):
-            raise DamagedSnapshot(f"snapshot {sid}: entry {rel!r} has no valid content hash; nothing was restored")
+            raise DamagedSnapshot(
+                f"snapshot {sid}: entry {rel!r} has no valid content hash; nothing was restored"
+            )
         if e["type"] == "link" and not isinstance(e.get("target"), str):
             raise DamagedSnapshot(f"snapshot {sid}: link {rel!r} has no target; nothing was restored")
 

@@ -299,7 +299,8 @@ class RunStore:
         for run_id in dead:
             pid = next(r[1] for r in rows if r[0] == run_id)
             try:
-                self._mark_dead(run_id, RunStatus.interrupted, f"interrupted: the runner (pid {pid}) stopped mid-run")
+                reason = f"interrupted: the runner (pid {pid}) stopped mid-run"
+                self._mark_dead(run_id, RunStatus.interrupted, reason)
             except (sqlite3.OperationalError, OSError) as exc:
                 # A reader must not fail because the store cannot be written now (a full disk):
                 # the run is marked by the next opener that can write.

@@ -67,7 +67,8 @@ def test_cli_compiles_a_5000_step_chain(tmp_path):
     nb = tmp_path / "chain.ipynb"
     nbformat.write(chain(5000), nb)
     out = tmp_path / "chain.json"
-    proc = subprocess.run([KF, "compile", str(nb), "-o", str(out)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([KF, "compile", str(nb), "-o", str(out)], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     ir = json.loads(out.read_text())

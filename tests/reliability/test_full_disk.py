@@ -30,6 +30,7 @@ with open('big.bin', 'wb') as f:
         print('disk is full now:', exc)
 y = x + 1
 """
+THREE_STEPS = [("x = 1", ["step:first"]), (FILL, ["step:fill"]), ("z = y + 1", ["step:after"])]
 
 
 @pytest.fixture
@@ -81,8 +82,7 @@ def test_a_value_that_cannot_be_written_for_lack_of_space_says_disk_full(small_d
 
 
 def test_a_full_disk_ends_the_run_with_a_clear_message(small_disk, tmp_path):
-    nbformat.write(build_notebook([("x = 1", ["step:first"]), (FILL, ["step:fill"]), ("z = y + 1", ["step:after"])]),
-                   small_disk / "p.ipynb")
+    nbformat.write(build_notebook(THREE_STEPS), small_disk / "p.ipynb")
     t0 = time.monotonic()
     run = cli(["run", "p.ipynb"], small_disk, tmp_path)
     assert time.monotonic() - t0 < 100  # no hang
@@ -101,8 +101,8 @@ def test_a_full_disk_ends_the_run_with_a_clear_message(small_disk, tmp_path):
 
 
 def test_the_cli_exits_on_sigint_while_the_disk_is_full(small_disk, tmp_path):
-    nbformat.write(build_notebook([("x = 1", ["step:first"]), (FILL + "\nimport time\ntime.sleep(120)", ["step:fill"])]),
-                   small_disk / "p.ipynb")
+    cells = [("x = 1", ["step:first"]), (FILL + "\nimport time\ntime.sleep(120)", ["step:fill"])]
+    nbformat.write(build_notebook(cells), small_disk / "p.ipynb")
     env = {**os.environ, "JUPYTER_KF_REGISTRY": str(tmp_path / "kf-stores.json")}
     proc = subprocess.Popen([KF, "run", "p.ipynb"], cwd=small_disk, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -130,8 +130,7 @@ def test_a_long_lived_process_records_the_end_once_space_is_back(small_disk, set
     from jupyter_kf.models import RunRequest
     from jupyter_kf.service import PipelineService
 
-    nbformat.write(build_notebook([("x = 1", ["step:first"]), (FILL, ["step:fill"]), ("z = y + 1", ["step:after"])]),
-                   small_disk / "p.ipynb")
+    nbformat.write(build_notebook(THREE_STEPS), small_disk / "p.ipynb")
     svc = PipelineService(small_disk, settings)
     try:
         run = svc.submit(RunRequest(notebook="p.ipynb"))

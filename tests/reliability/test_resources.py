@@ -172,7 +172,8 @@ async def test_30_concurrent_runs_queue_and_release_everything(api, root, make_n
         await asyncio.sleep(0.1)
     baseline = await asyncio.to_thread(settle, usage(), {})
 
-    answers = await asyncio.gather(*(api("POST", "runs", {"notebook": "pipe.ipynb", "cache": False}) for _ in range(30)))
+    body = {"notebook": "pipe.ipynb", "cache": False}
+    answers = await asyncio.gather(*(api("POST", "runs", body) for _ in range(30)))
     assert [s for s, _ in answers] == [202] * 30, answers
     ids = {r["id"] for _, r in answers}
     most_running = 0

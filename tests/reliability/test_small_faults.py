@@ -29,8 +29,11 @@ def test_a_dying_kernel_names_the_running_cell(service, nb_dir, make_notebook):
     assert run.status == RunStatus.failed
     assert b.failed_cell == 2 and "at cell 3" in b.error and "kernel died" in b.error, b.error
     nb = nbformat.read(service.step_notebook(run.id, "b"), 4)
-    status = {c.metadata.get("jupyter_kf", {}).get("source_cell"): c.metadata.get("papermill", {}).get("status")
-              for c in nb.cells if c.metadata.get("jupyter_kf", {}).get("source_cell") is not None}
+    status = {}
+    for c in nb.cells:
+        source = c.metadata.get("jupyter_kf", {}).get("source_cell")
+        if source is not None:
+            status[source] = c.metadata.get("papermill", {}).get("status")
     assert status[2] == "failed" and status[3] == "pending", status
     assert "at cell 3" in service.step_log(run.id, "b")
 
@@ -114,7 +117,8 @@ def test_a_new_runner_cleans_stale_ipc_folders_at_start(tmp_path):
     ],
 )
 async def test_non_finite_and_loosely_typed_fields_are_400(api, root, make_notebook, path, raw, field):
-    make_notebook([("rate = 0.5", ["pipeline-parameters"]), ("r = rate", ["step:a"])], name="p.ipynb", folder=root)
+    cells = [("rate = 0.5", ["pipeline-parameters"]), ("r = rate", ["step:a"])]
+    make_notebook(cells, name="p.ipynb", folder=root)
     status, body = await api("POST", path, raw=raw)
     assert status == 400, body
     assert body["field"] == field, body

@@ -21,7 +21,9 @@ def _forge(store: Path, entries: dict) -> str:
     obj.write_text("owned\n")
     digest, size, _ = snaps.objects.add_file(obj)
     obj.unlink()
-    entries = {k: ({**v, "hash": digest, "size": size} if v["type"] == "file" else v) for k, v in entries.items()}
+    entries = {
+        k: ({**v, "hash": digest, "size": size} if v["type"] == "file" else v) for k, v in entries.items()
+    }
     sid = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()
     doc = {
         "version": 1,

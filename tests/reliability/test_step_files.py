@@ -44,12 +44,14 @@ def test_concurrent_steps_keep_their_own_complete_files(service, nb_dir, make_no
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == expected
 
 
-def test_a_kept_file_is_stored_once_and_never_restored_after_a_later_step_changed_it(service, nb_dir, make_notebook):
+def test_a_kept_file_is_stored_once_and_not_restored_after_a_later_step_changed_it(
+    service, nb_dir, make_notebook
+):
     make_notebook(
         [
             ("x = 1\nopen('f.txt', 'w').write('A')\nopen('g.txt', 'w').write('G' * 100_000)", ["step:a"]),
             ("y = x + 1\nopen('f.txt', 'a').write('B')", ["step:b"]),  # writes into a's file in place
-            ("print(open('f.txt').read())", ["step:c"]),
+            ("print(open('f.txt').read())", ["step:c", "prev:b"]),  # reads b's file
         ],
         name="p.ipynb", folder=nb_dir,
     )
