@@ -9,6 +9,10 @@ extension maps its Jupyter (traitlets) config onto the same model with :meth:`Se
 ``JUPYTER_KF_MAX_PARALLEL``    Steps running at once (default: number of CPUs, at least 2).
 ``JUPYTER_KF_CACHE``           ``0``/``false`` turns step caching off by default (default on).
 ``JUPYTER_KF_TIMEOUT``         Default per-step timeout in seconds (default: none).
+``JUPYTER_KF_MAX_RUNS``        Local runs executing at once in one process (server, CLI); later
+                               ones wait, ``queued``, in arrival order (default 4).
+``JUPYTER_KF_RETRY_BACKOFF``   Pause before a step's second attempt, seconds; it doubles with each
+                               attempt, up to 30 s (default 1).
 ``JUPYTER_KF_KEEP_SNAPSHOTS``  Newest snapshots ``snapshot gc`` always keeps (default 10).
 ``JUPYTER_KF_REGISTRY``        The registry of store folders (default
                                ``<jupyter data dir>/kf-stores.json``).
@@ -50,6 +54,11 @@ class Settings(BaseModel):
     max_parallel: int = Field(default_factory=default_max_parallel, ge=1, le=256, description="Steps at once.")
     cache: bool = Field(default=True, description="Reuse cached step results unless a run asks otherwise.")
     timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, seconds.")
+    max_runs: int = Field(default=4, ge=1, le=64, description="Local runs executing at once; the rest queue.")
+    retry_backoff: float = Field(
+        default=1.0, ge=0, le=30,
+        description="Seconds before a step's 2nd attempt; doubles per attempt, max 30 s.",
+    )
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
     registry: str | None = Field(
         default=None, description="Registry file of known stores (None: <jupyter data dir>/kf-stores.json)."

@@ -30,6 +30,10 @@ class KfConfig(Configurable):
         "`kf-runs`, which keeps executed notebooks openable from JupyterLab). Absolute: one store.",
     ).tag(config=True)
     max_parallel = Int(None, allow_none=True, help="Steps running at once (JUPYTER_KF_MAX_PARALLEL).").tag(config=True)
+    max_runs = Int(
+        None, allow_none=True,
+        help="Local runs executing at once; later ones wait, queued (JUPYTER_KF_MAX_RUNS, default 4).",
+    ).tag(config=True)
     cache = Bool(None, allow_none=True, help="Reuse cached step results by default (JUPYTER_KF_CACHE).").tag(config=True)
     timeout = Float(None, allow_none=True, help="Default per-step timeout, seconds (JUPYTER_KF_TIMEOUT).").tag(config=True)
     workers = Int(4, help="Threads for blocking work (compiling, snapshots, reading the store).").tag(config=True)
@@ -49,7 +53,10 @@ class KfConfig(Configurable):
     def settings(self):
         from .config import Settings
 
-        return Settings.from_env(store=self.store, max_parallel=self.max_parallel, cache=self.cache, timeout=self.timeout)
+        return Settings.from_env(
+            store=self.store, max_parallel=self.max_parallel, max_runs=self.max_runs, cache=self.cache,
+            timeout=self.timeout,
+        )
 
 
 @dataclass

@@ -53,9 +53,12 @@ class RunRequest(_Model):
     notebook: str = Field(description="Notebook path (relative to the server root over REST).")
     backend: str = "local"
     parameters: dict[str, Any] = Field(default_factory=dict)
-    cache: bool = Field(default=True, description="False forces every step to run.")
-    max_parallel: int | None = Field(default=None, ge=1, le=256)
-    timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, s.")
+    # Strict: "yes" or "10" are refused, not coerced (a typo must not silently mean something).
+    cache: bool = Field(default=True, strict=True, description="False forces every step to run.")
+    max_parallel: int | None = Field(default=None, ge=1, le=256, strict=True)
+    timeout: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, strict=True, description="Default per-step timeout, s."
+    )
     retry_of: str | None = Field(default=None, description="Rerun only failed/cancelled/downstream steps of this run.")
     snapshot: str | None = Field(default=None, description="Run from this snapshot instead of a new one.")
     reproduces: str | None = Field(
@@ -244,8 +247,8 @@ class RetryRequest(_Model):
 
     backend: str | None = None
     parameters: dict[str, Any] | None = None
-    cache: bool | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    cache: bool | None = Field(default=None, strict=True)
+    timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False, strict=True)
 
 
 class SnapshotRequest(_Model):

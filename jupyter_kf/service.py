@@ -49,6 +49,10 @@ class InvalidPipeline(ValueError):
         )
 
 
+class RunConflictError(RuntimeError):
+    """The request conflicts with a run's state (e.g. retrying a run that still runs): REST 409."""
+
+
 class PipelineService:
     """Compile, run, watch and cancel pipelines; read their history."""
 
@@ -176,7 +180,10 @@ class PipelineService:
         store = self.store_for(path)
         self._require_backend(request.backend, store)
         backend_class(request.backend).check(pipeline, self.settings)
-        request = request.model_copy(update={"notebook": str(path), "parameters": params})
+        update: dict[str, Any] = {"notebook": str(path), "parameters": params}
+        if request.snapshot is not None:
+            update["snapshot"] = self._check_snapshot(store, request.snapshot)
+        request = request.model_copy(update=update)
         if request.from_step or request.only_step:
             from .run_from import prepare_partial
 
@@ -192,6 +199,21 @@ class PipelineService:
         if name != "local":
             require_ready(name, store)
 
+    @staticmethod
+    def _check_snapshot(store: RunStore, ref: str) -> str:
+        """The full id of a snapshot the run may start from: a hex id or prefix of a snapshot in
+        the notebook's store, whose manifest is safe to restore. Raised before any run exists:
+        ``BadSnapshotRef``/``DamagedSnapshot`` (ValueError, 422), ``UnknownSnapshot`` (404)."""
+        from .snapshots import SnapshotError, check_entries
+
+        try:
+            snap_id = store.snapshots.resolve(ref)
+            check_entries(store.snapshots.show(snap_id))
+        except SnapshotError as exc:
+            exc.field = "snapshot"  # type: ignore[attr-defined]
+            raise
+        return snap_id
+
     def _prepare_retry(self, request: RunRequest) -> tuple[Pipeline, RunRequest, RunStore]:
         """A retry runs the notebook as it is now (a fix made since the failure is picked up) with
         the earlier run's parameters; when the notebook is gone or no longer compiles cleanly, the
@@ -203,6 +225,10 @@ class PipelineService:
 
         store = self._locate(request.retry_of)  # type: ignore[arg-type]
         old = store.get_run(request.retry_of)  # type: ignore[arg-type]
+        if not old.status.finished:
+            raise RunConflictError(
+                f"run {old.id} is still {old.status.value}: cancel it or wait before retrying"
+            )
         path = self.resolve(old.notebook)
         if request.notebook and Path(request.notebook).name != path.name:
             raise ValueError(f"run {old.id} is a run of {old.notebook}, not of {request.notebook}")

@@ -104,28 +104,40 @@ def snippet(node: ast.AST, limit: int = 60) -> str:
 
 
 def find_cycles(edges: list[tuple[str, str]], order: dict[str, int]) -> list[list[str]]:
-    """Each cycle once, as a closed path starting at its earliest step: ``[a, b, c, a]``."""
+    """Each cycle once, as a closed path starting at its earliest step: ``[a, b, c, a]``.
+
+    A depth-first search with an explicit stack (a chain of thousands of steps must not hit
+    Python's recursion limit); it visits nodes and edges in the same order as the recursive form.
+    """
     graph: dict[str, list[str]] = {}
     for source, target in edges:
         graph.setdefault(source, []).append(target)
     state: dict[str, int] = {}  # 1 visiting, 2 done
     found: dict[frozenset[str], list[str]] = {}
 
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        path.append(node)
-        for nxt in graph.get(node, ()):
+    for start_node in sorted(order, key=order.get):
+        if state.get(start_node) is not None:
+            continue
+        path: list[str] = [start_node]
+        where: dict[str, int] = {start_node: 0}  # node -> index in path, for the nodes on it
+        state[start_node] = 1
+        stack = [iter(graph.get(start_node, ()))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                node = path.pop()
+                del where[node]
+                state[node] = 2
+                stack.pop()
+                continue
             if state.get(nxt) == 1:
-                cyc = path[path.index(nxt):]
-                start = cyc.index(min(cyc, key=lambda s: order[s]))
-                cyc = cyc[start:] + cyc[:start]
+                cyc = path[where[nxt]:]
+                first = cyc.index(min(cyc, key=lambda s: order[s]))
+                cyc = cyc[first:] + cyc[:first]
                 found.setdefault(frozenset(cyc), [*cyc, cyc[0]])
             elif state.get(nxt) is None:
-                visit(nxt, path)
-        path.pop()
-        state[node] = 2
-
-    for name in sorted(order, key=order.get):
-        if state.get(name) is None:
-            visit(name, [])
+                state[nxt] = 1
+                where[nxt] = len(path)
+                path.append(nxt)
+                stack.append(iter(graph.get(nxt, ())))
     return list(found.values())

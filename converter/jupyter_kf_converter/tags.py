@@ -27,6 +27,7 @@ ROLE_TAGS = {
     "skip": "skip",
 }
 STEP_PREFIXES = ("step:", "block:")
+MAX_RETRIES = 10  # a step fails for good after 1 + MAX_RETRIES attempts (docs/architecture.md)
 OPTION_PREFIXES = ("prev:", "limit:", "image:", "cache:", "timeout:", "retries:")
 
 _RESOURCE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
@@ -149,4 +150,12 @@ def _parse_option(out: CellTags, tag: str, prefix: str, value: str) -> None:
         if not value.isdigit():
             return bad("retries:<n> (a whole number, 0 or more)")
         out.retries = int(value)
+        if out.retries > MAX_RETRIES:
+            out.problems.append(TagProblem(
+                "too-many-retries",
+                f"tag {tag!r} asks for more than {MAX_RETRIES} retries; {MAX_RETRIES} are made "
+                "(with a growing pause between attempts)",
+                tag, severity="warning",
+            ))
+            out.retries = MAX_RETRIES
     out.option_tags.append(tag)

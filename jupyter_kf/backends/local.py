@@ -4,7 +4,7 @@ per step, from a fork server and a pre-started pool).
 
 Layout of a run (see ``jupyter_kf.store``): ``<store>/<run>/work/`` (the steps' shared cwd, with
 ``kf-values/``), ``inputs/<step>.ipynb`` (emitted notebooks), ``steps/<step>.ipynb|.log``, and
-``files/<step>/`` (copies of the files each step wrote into ``work/``, restored when it is reused).
+``files/<step>/`` (the files each step wrote into ``work/``, hardlinked, restored when it is reused).
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._fsutil import disk_full
 from ..models import BackendInfo, Run, RunRequest, RunStatus, StepStatus
 from .base import Backend, OnUpdate
 
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from ..kernels.pool import KernelPool
 
 log = logging.getLogger("jupyter_kf.backends.local")
+RECORD_RETRY_EVERY = 2.0  # s between tries to record a run's end that a full disk kept out
+RECORD_RETRY_FOR = 600.0
 
 
 def _import_kernel_client() -> None:
@@ -46,6 +52,49 @@ def _import_step_runner() -> None:
     from nbformat.validator import get_validator
 
     get_validator(version=4)  # compiles the notebook schema once
+
+
+class RunSlots:
+    """How many local runs execute at once in this process (``Settings.max_runs``); the others
+    wait, ``queued``, first come first served. Without it a burst of runs piles up kernels,
+    threads and descriptors until the process runs out of them."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._queue: deque[object] = deque()
+
+    def acquire(self, limit: int, should_stop: Callable[[], bool], every: float = 0.5) -> bool:
+        """Wait for a slot (True), or until ``should_stop()`` says the run was cancelled (False)."""
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+        try:
+            while True:
+                with self._cond:
+                    if self._queue[0] is me and self._active < max(1, limit):
+                        self._active += 1
+                        return True
+                    self._cond.wait(every)
+                if should_stop():  # outside the lock: it may read the store
+                    return False
+        finally:
+            with self._cond:
+                self._queue.remove(me)
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    @property
+    def active(self) -> int:
+        with self._cond:
+            return self._active
+
+
+RUN_SLOTS = RunSlots()
 
 
 class LocalRun:
@@ -88,7 +137,31 @@ class LocalRun:
         return self._done.is_set()
 
     # -- background ---------------------------------------------------------------------------
+    def _queued_cancel(self) -> bool:
+        if self._cancelled.is_set():
+            return True
+        try:
+            return self.store.cancel_requested(self.run_id)  # cancelled from another process
+        except Exception:
+            return False
+
     def _main(self) -> None:
+        if not RUN_SLOTS.acquire(self.store.settings.max_runs, self._queued_cancel):
+            try:
+                self._finish_cancelled()
+            except BaseException as exc:
+                self.error = exc
+                log.exception("could not record the cancellation of queued run %s", self.run_id)
+            finally:
+                self._done.set()
+            return
+        try:
+            self._run()
+        finally:
+            RUN_SLOTS.release()
+            self._done.set()
+
+    def _run(self) -> None:
         pool = None
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
@@ -109,15 +182,18 @@ class LocalRun:
             self.executor.execute()
         except BaseException as exc:  # record why; a run never stays "running" for a dead thread
             self.error = exc
-            log.exception("run %s failed before or outside its steps", self.run_id)
-            self._fail(f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+            if disk_full(exc):  # not a bug: say it in one line, and record it if the store can
+                log.error("run %s stopped: disk full (%s)", self.run_id, exc)
+                self._fail(f"disk full: {exc}".splitlines()[0][:500])
+            else:
+                log.exception("run %s failed before or outside its steps", self.run_id)
+                self._fail(f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
         finally:
             if pool is not None:
                 pool.close()
             env_thread = getattr(self, "_env_thread", None)
             if env_thread is not None:
                 env_thread.join()  # env.json is part of the run's record
-            self._done.set()
 
     def _make_pool(self, want: int = 0) -> KernelPool:
         """The run's kernel pool, created when a step will run (never for a fully cached run),
@@ -185,6 +261,7 @@ class LocalRun:
             reuse=reuse,
             speculative=pool_started,
             gpus=self._gpu_slots(),
+            retry_backoff=store.settings.retry_backoff,
         )
 
     def _gpu_slots(self) -> Any:
@@ -247,17 +324,41 @@ class LocalRun:
 
     def _fail(self, reason: str) -> None:
         try:
-            run = self.store.get_run(self.run_id)
-            if run.status.finished:
+            self._record_failure(reason)
+        except Exception as exc:
+            if disk_full(exc):
+                # Keep trying in the background (a long-lived process, e.g. the server, would show
+                # the run `running` until it restarts); a process that exits leaves it to the next
+                # opener, which marks it interrupted.
+                log.error("could not record the failure of run %s: disk full (%s); retrying",
+                          self.run_id, exc)
+                threading.Thread(target=self._record_later, args=(reason,), daemon=True,
+                                 name=f"kf-record-{self.run_id}").start()
+            else:
+                log.exception("could not record the failure of run %s", self.run_id)
+
+    def _record_failure(self, reason: str) -> None:
+        run = self.store.get_run(self.run_id)
+        if run.status.finished:
+            return
+        for s in run.steps:
+            if s.status in (StepStatus.pending, StepStatus.running):
+                self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error=reason)
+        self.store.update_run(self.run_id, status=RunStatus.failed, error=reason)
+        if self.on_update:
+            self.on_update(self.store.get_run(self.run_id))
+
+    def _record_later(self, reason: str) -> None:
+        deadline = time.monotonic() + RECORD_RETRY_FOR
+        while time.monotonic() < deadline:
+            time.sleep(RECORD_RETRY_EVERY)
+            try:
+                self._record_failure(reason)
                 return
-            for s in run.steps:
-                if s.status in (StepStatus.pending, StepStatus.running):
-                    self.store.update_step(self.run_id, s.name, status=StepStatus.skipped, error=reason)
-            self.store.update_run(self.run_id, status=RunStatus.failed, error=reason)
-            if self.on_update:
-                self.on_update(self.store.get_run(self.run_id))
-        except Exception:
-            log.exception("could not record the failure of run %s", self.run_id)
+            except Exception as exc:
+                if not disk_full(exc):
+                    log.exception("could not record the failure of run %s", self.run_id)
+                    return
 
     def _finish_cancelled(self) -> None:
         for s in self.store.get_run(self.run_id).steps:

@@ -84,6 +84,34 @@ def main(argv: Sequence[str]) -> int:
     return code
 
 
+def _wait(handle, tick):
+    """Wait for the run's thread: its final record, or None when the store can no longer be read.
+    Never spins: each turn waits 0.25 s (signals are handled between turns)."""
+    import time
+
+    while True:
+        try:
+            run = handle.wait(0.25)
+        except Exception:  # the store cannot be read (e.g. a full disk): wait for the thread only
+            if getattr(handle, "done", False):
+                return None
+            time.sleep(0.25)
+            continue
+        done = getattr(handle, "done", None)  # a cluster run's handle may not say
+        if done or (done is None and run.status.finished):  # finished, or its thread died unrecorded
+            return run
+        tick()
+
+
+def _os_error(exc: OSError) -> str:
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"disk full{where} (no space left on the device)"
+    return str(exc)
+
+
 def _first_run(args: argparse.Namespace) -> bool:
     """Cheaply (before any heavy import): will steps surely run? True without a run store yet or
     with --no-cache. Otherwise the fork server starts only when a step turns out not cached."""
@@ -120,7 +148,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..executor.partial import PartialRunError
     from ..executor.parameters import ParameterError, split_assignments
     from ..models import RunRequest, RunStatus
-    from ..service import InvalidPipeline, PipelineService
+    from ..service import InvalidPipeline, PipelineService, RunConflictError
     from ..store import StoreError
     from .progress import Progress, summary
 
@@ -172,20 +200,34 @@ def _main(args: argparse.Namespace) -> int:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
         except (GpuUnavailableError, BackendNotReady, PartialRunError) as exc:
             return fmt.error(PROG, exc, 2)
-        except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
+        except (ConverterError, FileNotFoundError, UnknownBackend, StoreError, RunConflictError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)
+        except OSError as exc:  # e.g. no space left for the snapshot or the run record
+            return fmt.error(PROG, _os_error(exc), 1)
         run_ids.append(run.id)
         handle = service.handle(run.id)
         assert handle is not None
         if interrupted:  # a signal arrived while the run was being submitted
             handle.cancel()
-        while not handle.wait(0.25).status.finished or not getattr(handle, "done", True):
-            if not args.json:
-                progress.tick()
-        final = handle.wait()
+        final = _wait(handle, lambda: None if args.json else progress.tick())
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+    if final is None or not final.status.finished:
+        # The run's thread ended without recording the end (the store could not be written, e.g.
+        # a full disk): say so and exit; the next start marks the run interrupted.
+        why = getattr(handle, "error", None)
+        if isinstance(why, OSError):
+            reason = _os_error(why)
+        else:
+            reason = f"{type(why).__name__}: {why}" if why else "unknown"
+        from .._fsutil import disk_full
+
+        if disk_full(why):
+            reason = "disk full (no space left on the device)"
+        fmt.error(PROG, f"run {run.id} stopped without recording its end: {reason}", 1)
+        service.close()
+        return 130 if interrupted else 1
     store = service.store_of(final.id)
     if args.json:
         print(final.model_dump_json(indent=2))

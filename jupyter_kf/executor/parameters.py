@@ -8,6 +8,7 @@ name or a value that does not fit the parameter's type.
 from __future__ import annotations
 
 import ast
+import math
 import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,20 @@ def coerce(param: Parameter, value: Any) -> Any:
     return value
 
 
+def _check_finite(value: Any) -> None:
+    """Refuse Infinity and NaN anywhere in a value: JSON cannot hold them (they would be stored
+    as null) and no pipeline means them. Walked without recursion."""
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{v!r} is not a finite number (Infinity and NaN are not accepted)")
+        if isinstance(v, dict):
+            todo.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            todo.extend(v)
+
+
 def _fail(value: Any, expected: str) -> Any:
     raise ValueError(f"expected {expected}, got {value!r}")
 
@@ -113,6 +128,7 @@ def resolve_parameters(pipeline: Pipeline, given: Mapping[str, Any]) -> dict[str
             )
         try:
             out[name] = coerce(param, value)
+            _check_finite(out[name])
         except ValueError as exc:
             where = f"cell {param.cell + 1}" if param.cell is not None else "the parameters cell"  # 1-based, as in every message
             raise ParameterError(

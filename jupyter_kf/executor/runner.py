@@ -9,6 +9,7 @@ change is written to the run store first, then reported through ``on_update(run)
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -35,6 +36,12 @@ log = logging.getLogger("jupyter_kf.executor")
 OnUpdate = Callable[[Run], None]
 LOOKAHEAD = 3  # levels of the DAG behind running steps whose kernels are started in advance
 CANCEL_POLL = 0.25  # s between checks of the store's cancel flag (cancel from another process)
+BACKOFF_MAX = 30.0  # s: the longest pause between two attempts of a step
+
+
+def retry_pause(attempt: int, base: float) -> float:
+    """Seconds to wait before ``attempt`` (2, 3, ...): ``base``, doubling, at most BACKOFF_MAX."""
+    return 0.0 if attempt < 2 or base <= 0 else min(BACKOFF_MAX, base * 2 ** (attempt - 2))
 
 
 @dataclass
@@ -56,6 +63,7 @@ class ExecutionPlan:
     speculative: bool = False
     # GPUs steps tagged limit:nvidia.com/gpu:N take from (None: such steps run without one)
     gpus: GpuSlots | None = None
+    retry_backoff: float = 1.0  # s before a step's second attempt (see retry_pause)
 
 
 class LocalExecutor:
@@ -76,6 +84,7 @@ class LocalExecutor:
         self.status: dict[str, StepStatus] = {s.name: StepStatus.pending for s in self.p.steps}
         self.errors: dict[str, str] = {}
         self._attempts: dict[str, StepAttempt] = {}
+        self._writers: dict[str, str] = {}  # absolute path -> the step whose code last wrote it
         self._done: queue.Queue[tuple[str, StepOutcome]] = queue.Queue()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -290,8 +299,10 @@ class LocalExecutor:
         self._done.put((name, outcome))
 
     def _attempt_all(self, name: str) -> StepOutcome:
+        from jupyter_kf_converter.tags import MAX_RETRIES
+
         step = self.p.step(name)
-        tries = 1 + max(0, step.retries)
+        tries = 1 + min(max(0, step.retries), MAX_RETRIES)  # also for IRs written before the cap
         timeout = step.timeout or self.plan.timeout
         params = {k: v for k, v in self.plan.parameters.items() if k in step.parameters}
         params["_kf_values_dir"] = str(self.store.values_dir(self.plan.run_id))
@@ -306,6 +317,8 @@ class LocalExecutor:
             if values.exists():  # a failed attempt must leave no stale manifest
                 shutil.rmtree(values, ignore_errors=True)
             if attempt > 1:
+                if self._cancel.wait(retry_pause(attempt, self.plan.retry_backoff)):
+                    return StepOutcome(ok=False, error=f"step {name!r} was cancelled", killed=True)
                 self.store.update_step(self.plan.run_id, name, attempt=attempt, error=None)
                 self._notify()
                 with open(log_path, "a") as f:
@@ -319,22 +332,49 @@ class LocalExecutor:
                 name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
             )
             with self._lock:
+                if self._attempts:  # steps running at the same time share the working folder
+                    a.overlapped = True
+                    for other in self._attempts.values():
+                        other.overlapped = True
                 self._attempts[name] = a
             if self._cancel.is_set():
                 a.stop()
             before = files.scan(self.plan.work_dir)
+            own: set[str] | None = None
             try:
                 outcome = a.run()
             finally:
+                own = km.written_files()  # read before the kernel (and its log) is discarded
                 with self._lock:
                     self._attempts.pop(name, None)
+                    for path in own or ():
+                        self._writers[path] = name
                 self.pool.discard(km)
             if outcome.ok:
                 kept = self.store.run_path(self.plan.run_id) / "files" / name
-                files.capture(self.plan.work_dir, before, kept)
+                others = [pid for pid in self.pool.pids if pid != km.pid]  # kernels of running steps
+                files.capture(self.plan.work_dir, before, kept, busy_pids=others,
+                              may_keep=self._attribution(name, a, own))
             if outcome.ok or self._cancel.is_set():
                 return outcome
         return outcome
+
+    def _attribution(
+        self, name: str, attempt: StepAttempt, own: set[str] | None
+    ) -> Callable[[str], bool] | None:
+        """Which changed files ``name`` keeps: all of them when no other step ran beside it (or
+        its kernel logged no writes); otherwise those its own code wrote, and those that no other
+        step's code wrote (written in C or by a subprocess: their writer cannot be told)."""
+        if own is None or not attempt.overlapped:
+            return None
+        with self._lock:
+            others = {p for p, step in self._writers.items() if step != name}
+            running = [a.km for a in self._attempts.values()]
+        for km in running:
+            others |= km.written_files() or set()
+        mine = {os.path.realpath(p) for p in own}
+        others = {os.path.realpath(p) for p in others}
+        return lambda real: real in mine or real not in others
 
     def _finish(self, name: str, outcome: StepOutcome) -> None:
         if outcome.ok:

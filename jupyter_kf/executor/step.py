@@ -66,6 +66,14 @@ class StepAttempt:
         self.timed_out = False
         self.killed = False
         self._lock = threading.Lock()
+        self.running: tuple[int | None, str | None, int] | None = None  # (source cell, role, index)
+        self.overlapped = False  # another step ran while this attempt did (set by the executor)
+
+    def _on_cell_start(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
+        """nbclient hook: remember which cell runs, to name it if the kernel dies in it."""
+        meta = (cell or {}).get("metadata", {}).get("jupyter_kf", {}) if cell is not None else {}
+        index = cell_index if cell_index is not None else -1
+        self.running = (meta.get("source_cell"), meta.get("role"), index)
 
     def stop(self) -> None:
         """Kill this attempt's kernel (cancel): papermill then fails with a dead kernel."""
@@ -104,6 +112,7 @@ class StepAttempt:
                         stdout_file=log,
                         stderr_file=log,
                         start_timeout=60,
+                        on_cell_start=self._on_cell_start,
                     )
                     return StepOutcome(ok=True)
                 except PapermillExecutionError as exc:
@@ -117,6 +126,15 @@ class StepAttempt:
                     if self.killed:
                         return self._killed_outcome(log)
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    if self.running is not None and "died" in msg.lower():
+                        # The kernel exited mid-cell (os._exit, a crash, the OOM killer): name the
+                        # cell, and mark it failed in the executed notebook (papermill says completed).
+                        index, role, nb_index = self.running
+                        mark_cell_failed(self.output_nb, nb_index, type(exc).__name__, msg)
+                        why = "the kernel died while running it (a crash, os._exit or the OOM killer)"
+                        error = self._describe(type(exc).__name__, why, (index, role))
+                        write_failure(log, error, [])
+                        return StepOutcome(ok=False, error=error, failed_cell=index)
                     error = f"step {self.step!r}: {type(exc).__name__}: {msg}"[:500]
                     write_failure(log, error, [])
                     return StepOutcome(ok=False, error=error)
@@ -182,6 +200,28 @@ def write_input_notebook(pipeline: Any, step: str, path: Path) -> Path:
     tmp.write_text(notebook_json(emit_notebook(pipeline, step)), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def mark_cell_failed(executed: Path, index: int, ename: str, evalue: str) -> None:
+    """Record in the executed notebook that cell ``index`` did not complete (its kernel died)."""
+    import nbformat
+
+    nb = _read(executed)
+    if nb is None or not (0 <= index < len(nb.cells)):
+        return
+    cell = nb.cells[index]
+    pm = cell.metadata.setdefault("papermill", {})
+    pm.update(status="failed", exception=True)
+    cell.setdefault("outputs", []).append(
+        nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    )
+    for later in nb.cells[index + 1:]:  # never ran (papermill marks them completed all the same)
+        if later.cell_type == "code" and later.get("execution_count") is None:
+            later.metadata.setdefault("papermill", {})["status"] = "pending"
+    try:
+        nbformat.write(nb, executed)
+    except OSError:
+        pass
 
 
 def failed_source_cell(executed: Path) -> tuple[int | None, str | None]:

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 
 AUTH_RESOURCE = "jupyter_kf"
+# Limits on request bodies (docs/architecture.md): larger is 413, deeper is 400. A notebook sent
+# for compiling nests about 8 levels deep; parameters are plain values, lists and small mappings.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_DEPTH = 64
 # Run ids and step names as they can exist (step names are RFC 1123 labels): nothing path-like.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -81,17 +85,41 @@ def map_exception(exc: BaseException) -> ApiError | None:
         return ApiError(403, str(exc) or "permission denied")
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         return ApiError(400, "a name in the request is too long")
+    field = getattr(exc, "field", None)  # set by the core where one request field is at fault
+    field = field if isinstance(field, str) else None
+    prefix = f"{field}: " if field else ""
     if isinstance(exc, FileNotFoundError):
         return ApiError(404, str(exc) or "not found")
     if isinstance(exc, KeyError):
         return ApiError(404, str(exc.args[0]) if exc.args else "not found")
     if isinstance(exc, LookupError):
-        return ApiError(404, str(exc) or "not found")
+        return ApiError(404, prefix + (str(exc) or "not found"), field=field)
     if name.endswith("ConflictError"):
         return ApiError(409, str(exc))
     if isinstance(exc, (ValueError, TypeError)):
-        return ApiError(422, str(exc) or name)
+        return ApiError(422, prefix + (str(exc) or name), field=field)
     return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (numbers must be finite)")
+
+
+def json_depth(data: Any, limit: int) -> int:
+    """How deep ``data`` (parsed JSON) nests, counted without recursion; stops past ``limit``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return deepest
 
 
 class KfHandler(APIHandler):
@@ -106,14 +134,21 @@ class KfHandler(APIHandler):
     # -- input ------------------------------------------------------------------------------
     def parse_body(self, model: type[M], *, required: bool = True) -> M:
         raw = self.request.body or b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, f"the body is {len(raw):,} bytes; at most {MAX_BODY_BYTES:,} are accepted")
         if not raw.strip():
             if required:
                 raise ApiError(400, "a JSON object body is required")
             return model()
+        too_deep = ApiError(400, f"the JSON body is nested more than {MAX_BODY_DEPTH} levels deep")
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_no_constant)
+        except RecursionError:  # the decoder's own limit (~1,000 levels), before ours is checked
+            raise too_deep from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"invalid JSON body: {exc}") from None
+        if json_depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+            raise too_deep
         if not isinstance(data, dict):
             raise ApiError(400, f"the body must be a JSON object, not {type(data).__name__}")
         try:

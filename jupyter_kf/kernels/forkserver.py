@@ -28,12 +28,78 @@ def kernel_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def ipc_dir() -> str:
-    """A short private folder for kernels' IPC socket files (AF_UNIX paths: ~107 bytes at most);
-    removed by :func:`close_fork_servers` once empty."""
+    """A short private folder for kernels' IPC socket files (AF_UNIX paths: ~107 bytes at most),
+    ``kf-ipc-<pid>-*`` in the temp folder; removed by :func:`close_fork_servers` once empty. The
+    first call also removes folders that killed runners left behind (:func:`clean_stale_ipc_dirs`)."""
     global _IPC_DIR
     if _IPC_DIR is None or not os.path.isdir(_IPC_DIR):
-        _IPC_DIR = tempfile.mkdtemp(prefix="kf-ipc-")
+        try:
+            clean_stale_ipc_dirs()
+        except OSError:
+            pass
+        _IPC_DIR = tempfile.mkdtemp(prefix=f"kf-ipc-{os.getpid()}-")
     return _IPC_DIR
+
+
+def clean_stale_ipc_dirs(tmp: str | None = None) -> list[str]:
+    """Remove this user's ``kf-ipc-*`` folders whose runner is gone; return their paths.
+
+    A folder is stale when the process named in it (``kf-ipc-<pid>-``) no longer runs, or, for
+    folders without a pid (older versions), when it is over a minute old and no socket in it
+    accepts a connection."""
+    import re
+    import shutil
+    import time
+
+    removed = []
+    for entry in os.scandir(tmp or tempfile.gettempdir()):
+        if not entry.name.startswith("kf-ipc-") or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if st.st_uid != os.getuid():
+            continue
+        m = re.match(r"kf-ipc-(\d+)-", entry.name)
+        if m:
+            if _pid_alive(int(m.group(1))):
+                continue
+        elif time.time() - st.st_mtime < 60 or _any_socket_listening(entry.path):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _any_socket_listening(folder: str) -> bool:
+    import socket
+    import stat
+
+    for entry in os.scandir(folder):
+        try:
+            if not stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                continue
+        except OSError:
+            continue
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            try:
+                s.connect(entry.path)
+                return True
+            except OSError:
+                continue
+    return False
 
 
 class ForkServerError(RuntimeError):

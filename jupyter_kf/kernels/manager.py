@@ -63,8 +63,11 @@ class ForkedProcess:
         if self.returncode is not None:
             return self.returncode
         if self._fd is not None:
-            ready, _, _ = select.select([self._fd], [], [], 0)
-            alive = not ready
+            # poll(2), not select(2): select fails for descriptor numbers >= 1024 (FD_SETSIZE),
+            # which a busy server reaches; a pidfd becomes readable when the process exits.
+            poller = select.poll()
+            poller.register(self._fd, select.POLLIN)
+            alive = not poller.poll(0)
         else:
             try:
                 os.kill(self.pid, 0)
@@ -74,10 +77,20 @@ class ForkedProcess:
         if alive:
             return None
         self.returncode = -signal.SIGKILL  # not our child: the real status went to the zygote
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self.close()
         return self.returncode
+
+    def close(self) -> None:
+        """Release the pidfd (the process itself is not touched)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __del__(self) -> None:
+        self.close()
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -90,11 +103,17 @@ class ForkedProcess:
     def send_signal(self, sig: int) -> None:
         if self.poll() is not None:
             return
+        fd = self._fd
         try:
-            if self._fd is not None:
-                signal.pidfd_send_signal(self._fd, sig)
-            else:
-                os.kill(self.pid, sig)
+            if fd is not None:
+                try:
+                    signal.pidfd_send_signal(fd, sig)
+                    return
+                except ProcessLookupError:
+                    return
+                except OSError:  # closed meanwhile by another thread
+                    pass
+            os.kill(self.pid, sig)
         except ProcessLookupError:
             pass
 
@@ -199,7 +218,22 @@ class StepKernelManager(KernelManager):
         super().__init__(**kwargs)
         if self.transport == "ipc":
             self.ip = os.path.join(ipc_dir(), uuid.uuid4().hex[:12])
+        # Where a forked kernel logs the files its code opens for writing (see zygote._log_writes).
+        self.write_log: str | None = os.path.join(ipc_dir(), uuid.uuid4().hex[:12] + ".writes")
         self._clients: list[Any] = []
+
+    def written_files(self) -> set[str] | None:
+        """Absolute paths this kernel's code opened for writing so far; None when it keeps no
+        log (not forked by the zygote)."""
+        if not self.write_log:
+            return None
+        try:
+            with open(self.write_log, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        lines = data.split(b"\n")[:-1]  # the last piece is empty or still being written
+        return {line.decode("utf-8", "surrogateescape") for line in lines}
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.provisioner is None:
@@ -237,3 +271,11 @@ class StepKernelManager(KernelManager):
             self.cleanup_resources()
         except Exception:
             pass
+        proc = getattr(self.provisioner, "process", None)
+        if isinstance(proc, ForkedProcess):  # gone or not, its descriptor is released now
+            proc.close()
+        if self.write_log:
+            try:
+                os.unlink(self.write_log)
+            except OSError:
+                pass

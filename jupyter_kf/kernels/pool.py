@@ -17,6 +17,8 @@ from pathlib import Path
 from .forkserver import kernel_env
 from .manager import StepKernelManager
 
+REAP_BACKLOG = 4  # discarded kernels waiting for clean-up before new starts wait for the reaper
+
 
 class KernelPool:
     def __init__(
@@ -38,6 +40,7 @@ class KernelPool:
         self._live: set[StepKernelManager] = set()  # started and not yet killed (idle or in use)
         self._want = 0
         self._starting = 0
+        self._reaping = 0  # discarded, not yet cleaned up
         self._closed = False
         self._cond = threading.Condition()
         self._reap: queue.Queue[StepKernelManager | None] = queue.Queue()
@@ -70,7 +73,14 @@ class KernelPool:
         return self._start()
 
     def discard(self, km: StepKernelManager) -> None:
-        """Kill a kernel that has served its step (in the background)."""
+        """Kill a kernel that has served its step: its process at once (a step kernel is never
+        reused), its channels, sockets and files in the background."""
+        self.kill(km)
+        self._to_reaper(km)
+
+    def _to_reaper(self, km: StepKernelManager) -> None:
+        with self._cond:
+            self._reaping += 1
         self._reap.put(km)
 
     def kill(self, km: StepKernelManager) -> None:
@@ -96,7 +106,7 @@ class KernelPool:
         for km in live:
             self.kill(km)
         for km in live:
-            self._reap.put(km)
+            self._to_reaper(km)
         self._reap.put(None)
         self._reaper.join(timeout=30)
 
@@ -112,14 +122,24 @@ class KernelPool:
                 if not self._preloaded:
                     self._preload()
                     self._preloaded = True
+        with self._cond:  # a reaper that falls behind (fast-failing retries) slows starts down
+            while self._reaping > REAP_BACKLOG and not self._closed:
+                self._cond.wait(1.0)
         km = StepKernelManager(kernel_name=self.kernel_name)
-        km.start_kernel(cwd=self.cwd, env={**self.env, **(env or {})})
+        env = {**self.env, **(env or {})}
+        if km.write_log:  # forked kernels log the files their code writes (zygote._log_writes)
+            env["JUPYTER_KF_WRITE_LOG"] = km.write_log
+        try:
+            km.start_kernel(cwd=self.cwd, env=env)
+        except BaseException:
+            km.kill_now()  # a half-started kernel holds a process, sockets and files too
+            raise
         with self._cond:
             self._live.add(km)
             closed = self._closed
         if closed:
             self.kill(km)
-            self._reap.put(km)
+            self._to_reaper(km)
             raise RuntimeError("kernel pool is closed")
         return km
 
@@ -168,6 +188,10 @@ class KernelPool:
                 return
             try:
                 km.kill_now()
+            except Exception:  # never stop reaping: the next kernels must be released too
+                pass
             finally:
                 with self._cond:
                     self._live.discard(km)
+                    self._reaping -= 1
+                    self._cond.notify_all()

@@ -101,6 +101,8 @@ def _child(request: dict, zygote_pid: int) -> None:
         os.environ.clear()
         os.environ.update(request.get("env") or {})
         os.environ["JPY_PARENT_PID"] = str(zygote_pid)
+        if os.environ.get("JUPYTER_KF_WRITE_LOG"):
+            _log_writes(os.environ["JUPYTER_KF_WRITE_LOG"])
         if request.get("cwd"):
             os.chdir(request["cwd"])
         sys.argv = [sys.executable, *request["argv"]]
@@ -121,6 +123,38 @@ def _child(request: dict, zygote_pid: int) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _log_writes(path: str) -> None:
+    """Append the absolute path of every file this kernel's Python code opens for writing (or
+    renames into place) to ``path``: the runner keeps a step's files by who wrote them, not by
+    when they changed (steps running at once share one folder). An audit hook (PEP 578): it sees
+    open(), os.open() and os.rename/replace, not writes done in C (those fall back to timing)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def hook(event: str, args: tuple) -> None:
+        try:
+            if event == "open":
+                name, mode, flags = args
+                if isinstance(name, int) or name is None:
+                    return
+                if not ((isinstance(mode, str) and any(c in mode for c in "wax+")) or
+                        (isinstance(flags, int) and flags & _WRITE_FLAGS)):
+                    return
+            elif event in ("os.rename", "os.replace"):
+                name = args[1]
+            else:
+                return
+            name = os.fsdecode(name)
+            if "\n" not in name:
+                os.write(fd, (os.path.abspath(name) + "\n").encode("utf-8", "surrogateescape"))
+        except Exception:  # an audit hook must never break the code it watches
+            pass
+
+    sys.addaudithook(hook)
 
 
 def _preload(names: list[str]) -> dict:

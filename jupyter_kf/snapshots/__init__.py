@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,7 +41,21 @@ class SnapshotError(Exception):
 
 
 class UnknownSnapshot(SnapshotError, LookupError):
-    pass
+    """No snapshot with that id (or prefix) in the store (REST: 404)."""
+
+
+class BadSnapshotRef(SnapshotError, ValueError):
+    """A snapshot reference that is not a hex id or prefix (REST: 422)."""
+
+
+class DamagedSnapshot(SnapshotError, ValueError):
+    """A manifest that does not describe a snapshot (unsafe paths, bad hashes): nothing is read or
+    written from it."""
+
+
+_HEX_REF = re.compile(r"[0-9a-f]{4,64}")  # an id or a unique prefix
+_HEX_ID = re.compile(r"[0-9a-f]{64}")
+_ENTRY_TYPES = {"file", "link", "dir"}
 
 
 @dataclass
@@ -211,26 +226,43 @@ class SnapshotStore:
     def _ids(self) -> list[str]:
         if not self.dir.is_dir():
             return []
-        return [p.name[:-5] for p in self.dir.iterdir() if p.suffix == ".json" and len(p.name) == 69]
+        return [
+            p.name[:-5] for p in self.dir.iterdir() if p.suffix == ".json" and _HEX_ID.fullmatch(p.name[:-5])
+        ]
 
     def resolve(self, ref: str) -> str:
-        """A full snapshot id from an id or a unique prefix of at least 4 characters."""
-        ref = ref.strip().lower()
+        """A full snapshot id from an id or a unique prefix of at least 4 hex digits.
+
+        Anything else (a path, too short, not hex) is :class:`BadSnapshotRef`; a well-formed ref
+        that names no snapshot here is :class:`UnknownSnapshot`. Messages name the store folder by
+        its name only, never by its absolute path (they reach REST clients)."""
+        ref = ref.strip().lower() if isinstance(ref, str) else ""
+        if not _HEX_REF.fullmatch(ref):
+            if re.fullmatch(r"[0-9a-f]{1,3}", ref):
+                raise UnknownSnapshot(f"snapshot prefix {ref!r} is too short (4 hex digits at least)")
+            raise BadSnapshotRef(f"{ref[:80]!r} is not a snapshot id (4 to 64 hex digits)")
         if len(ref) == 64 and self._manifest_path(ref).is_file():
             return ref
-        matches = [i for i in self._ids() if i.startswith(ref)] if len(ref) >= 4 else []
+        matches = [i for i in self._ids() if i.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise UnknownSnapshot(f"no snapshot {ref!r} in {self.store}")
+            raise UnknownSnapshot(f"no snapshot {ref!r} in {self.store.name}")
         raise UnknownSnapshot(f"snapshot prefix {ref!r} is ambiguous ({len(matches)} snapshots match)")
 
     def _load(self, snap_id: str) -> Manifest:
+        if not _HEX_ID.fullmatch(snap_id):  # never a path: ids are file names in .snapshots/
+            raise BadSnapshotRef(f"{snap_id[:80]!r} is not a snapshot id")
         try:
             doc = json.loads(self._manifest_path(snap_id).read_text())
         except FileNotFoundError:
-            raise UnknownSnapshot(f"no snapshot {snap_id!r} in {self.store}") from None
-        return Manifest(Snapshot.model_validate(doc["snapshot"]), doc["entries"])
+            raise UnknownSnapshot(f"no snapshot {snap_id!r} in {self.store.name}") from None
+        except (OSError, ValueError) as exc:
+            raise DamagedSnapshot(f"snapshot {snap_id[:12]} cannot be read: {exc}") from None
+        try:
+            return Manifest(Snapshot.model_validate(doc["snapshot"]), doc["entries"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DamagedSnapshot(f"snapshot {snap_id[:12]} has a damaged manifest: {exc}") from None
 
     def show(self, ref: str) -> Manifest:
         """A snapshot's record and entries."""
@@ -283,11 +315,20 @@ class SnapshotStore:
             raise SnapshotError(f"cannot restore into {target}: not a folder")
         if target.is_dir() and any(target.iterdir()) and not overwrite:
             raise SnapshotError(f"{target} is not empty (restore over its files with overwrite, `--force` on the command line)")
+        check_entries(m)  # before anything is written: a bad manifest writes nothing
         target.mkdir(parents=True, exist_ok=True)
+        real_target = target.resolve()
         result = Materialized()
         dirs: list[tuple[Path, int]] = []
         for rel, e in m.entries.items():  # parents come before children (walk order)
             dst = target / rel
+            # A folder of the target may be a symlink (restored from the snapshot, or already
+            # there with overwrite): whatever the path resolves to must stay inside the target.
+            if not Path(os.path.realpath(dst.parent)).is_relative_to(real_target):
+                raise DamagedSnapshot(
+                    f"snapshot {m.snapshot.id[:12]}: {rel!r} would be written outside {target.name}/ "
+                    "(through a symlinked folder); nothing more is restored"
+                )
             if e["type"] == "dir":
                 if dst.is_symlink() or (dst.exists() and not dst.is_dir()):
                     dst.unlink()
@@ -354,6 +395,35 @@ class SnapshotStore:
             return rs.snapshot_refs()
 
 
+def check_entries(m: Manifest) -> None:
+    """Refuse a manifest whose entries could lead outside the folder they are restored into:
+    every path relative, `/`-separated, without `..` or empty parts; known entry types; file
+    hashes that are sha256 hex digests (they name files in the object store)."""
+    sid = m.snapshot.id[:12]
+    if not isinstance(m.entries, dict):
+        raise DamagedSnapshot(f"snapshot {sid}: its entries are not a mapping")
+    for rel, e in m.entries.items():
+        parts = rel.split("/") if isinstance(rel, str) else []
+        if (
+            not parts
+            or rel.startswith("/")
+            or os.path.isabs(rel)
+            or "\x00" in rel
+            or any(p in ("", ".", "..") for p in parts)
+        ):
+            raise DamagedSnapshot(
+                f"snapshot {sid}: unsafe path {str(rel)[:200]!r} in its manifest; nothing was restored"
+            )
+        if not isinstance(e, dict) or e.get("type") not in _ENTRY_TYPES:
+            raise DamagedSnapshot(f"snapshot {sid}: entry {rel!r} has no known type; nothing was restored")
+        if e["type"] == "file" and not (isinstance(e.get("hash"), str) and _HEX_ID.fullmatch(e["hash"])):
+            raise DamagedSnapshot(
+                f"snapshot {sid}: entry {rel!r} has no valid content hash; nothing was restored"
+            )
+        if e["type"] == "link" and not isinstance(e.get("target"), str):
+            raise DamagedSnapshot(f"snapshot {sid}: link {rel!r} has no target; nothing was restored")
+
+
 def _content(e: dict[str, Any]) -> tuple:
     return (e["type"], e.get("hash"), e.get("mode"), e.get("target"))
 
@@ -383,6 +453,9 @@ def _read_json(path: Path, default: Any) -> Any:
 
 __all__ = [
     "GcReport",
+    "BadSnapshotRef",
+    "check_entries",
+    "DamagedSnapshot",
     "Manifest",
     "Materialized",
     "Progress",

@@ -295,10 +295,23 @@ class RunStore:
                 "SELECT id, runner_pid, runner_start, runner_host FROM runs WHERE status IN (?, ?)", _ACTIVE
             ).fetchall()
         dead = [r[0] for r in rows if not runner_alive(r[1], r[2], r[3])]
+        marked = []
         for run_id in dead:
             pid = next(r[1] for r in rows if r[0] == run_id)
-            self._mark_dead(run_id, RunStatus.interrupted, f"interrupted: the runner (pid {pid}) stopped mid-run")
-        return dead
+            try:
+                reason = f"interrupted: the runner (pid {pid}) stopped mid-run"
+                self._mark_dead(run_id, RunStatus.interrupted, reason)
+            except (sqlite3.OperationalError, OSError) as exc:
+                # A reader must not fail because the store cannot be written now (a full disk):
+                # the run is marked by the next opener that can write.
+                import logging
+
+                logging.getLogger("jupyter_kf.store").warning(
+                    "cannot mark run %s interrupted now: %s", run_id, exc
+                )
+                continue
+            marked.append(run_id)
+        return marked
 
     def _mark_dead(self, run_id: str, status: RunStatus, reason: str) -> None:
         with self._write() as db:

@@ -93,3 +93,18 @@ def test_api_fuzz_on_a_real_run(served_schema, server, method, path):
     """The same, with the id of a real finished run, so step names and bodies reach deeper."""
     strategy = served_schema[path][method].as_strategy(path_parameters={"run_id": server.run_id})
     fuzz_operation(strategy, server.token)
+
+
+def test_no_run_is_left_running_after_the_fuzz(server):
+    """Whatever the fuzz started ends: queued runs get a slot, running ones finish (issue 18)."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while True:
+        status, listed = server.api("runs?limit=500")
+        assert status == 200, listed
+        active = [r["id"] for r in listed["runs"] if r["status"] in ("queued", "running")]
+        if not active:
+            break
+        assert time.monotonic() < deadline, f"runs still active after the fuzz: {active}"
+        time.sleep(0.5)

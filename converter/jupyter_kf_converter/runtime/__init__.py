@@ -8,6 +8,7 @@ imported when a value needs them (value formats: :mod:`.registry`, :mod:`.format
 from .values import (
     MANIFEST,
     METRICS,
+    DiskFullError,
     MissingInputError,
     MissingOutputError,
     StepValues,
@@ -24,6 +25,7 @@ from .values import (
 __all__ = [
     "MANIFEST",
     "METRICS",
+    "DiskFullError",
     "MissingInputError",
     "MissingOutputError",
     "StepValues",

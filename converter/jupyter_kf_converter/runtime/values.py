@@ -15,6 +15,7 @@ clear ``<values_dir>/<step>`` first).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -34,6 +35,10 @@ class ValueTransferError(Exception):
 
 class UnpicklableValueError(ValueTransferError, TypeError):
     """A step's output cannot be serialised in any format."""
+
+
+class DiskFullError(ValueTransferError, OSError):
+    """A step's output could not be written for lack of space (not a problem of the value)."""
 
 
 class MissingInputError(ValueTransferError, LookupError):
@@ -108,6 +113,12 @@ def save_value(
             tried.append(f"{fmt}: {exc}")
             continue
         except Exception as exc:
+            if _no_space(exc):
+                raise DiskFullError(
+                    errno.ENOSPC,
+                    f"cannot save {name!r} ({formats.type_name(value)}) from step {step!r}: disk full "
+                    f"(no space left on the device for {folder}); free space and retry the run",
+                ) from exc
             raise UnpicklableValueError(
                 f"cannot pass {name!r} ({formats.type_name(value)}) from step {step!r}"
                 f"{_steps_phrase(consumers)}: {type(exc).__name__}: {exc}"
@@ -117,6 +128,19 @@ def save_value(
         _remove_other_formats(folder, name, keep=final)
         return {"format": fmt, "type": formats.type_name(value), "sha256": digest, "bytes": size}
     raise AssertionError(f"no format accepted {name!r}: {tried}")  # pickle never says Unfaithful
+
+
+def _no_space(exc: BaseException | None) -> bool:
+    """ENOSPC/EDQUOT anywhere in the chain (pickle and numpy raise it as is; pyarrow wraps it)."""
+    for _ in range(10):
+        if exc is None:
+            return False
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _remove_other_formats(folder: Path, name: str, keep: str) -> None:
