@@ -73,14 +73,15 @@ def try_reflink(src_fd: int, dst_fd: int) -> bool:
         return False
 
 
-def copy_file(src: Path, dst: Path) -> None:
+def copy_file(src: Path, dst: Path) -> str:
     """Copy file contents: reflink, else copy_file_range, else a streamed copy. Never a hardlink.
 
     ``dst`` must not exist. The copy is an independent file: writing it never changes ``src``.
+    Returns ``"reflink"`` when the copy shares blocks with ``src`` (no bytes copied), else ``"copy"``.
     """
     with open(src, "rb") as fs, open(dst, "xb") as fd:
         if try_reflink(fs.fileno(), fd.fileno()):
-            return
+            return "reflink"
         size = os.fstat(fs.fileno()).st_size
         if hasattr(os, "copy_file_range") and size:
             try:
@@ -91,10 +92,11 @@ def copy_file(src: Path, dst: Path) -> None:
                         break
                     done += n
                 if done == size:
-                    return
+                    return "copy"
             except OSError:
                 pass
             fs.seek(0)
             fd.seek(0)
             fd.truncate()
         shutil.copyfileobj(fs, fd, CHUNK)
+    return "copy"

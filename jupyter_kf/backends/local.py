@@ -47,6 +47,42 @@ def _import_step_runner() -> None:
     get_validator(version=4)  # compiles the notebook schema once
 
 
+class InputFiles:
+    """The snapshot's files in a run's working folder: written when the first step really runs
+    (never for a run whose steps are all cached), and the unchanged ones removed when the run is
+    over, so a finished run keeps only what it wrote. ``<run>/materialized.json`` says how the
+    files were written (``jupyter kf show`` prints it)."""
+
+    def __init__(self, store: Any, run_id: str, snapshot: str | None) -> None:
+        self.store, self.run_id, self.snapshot = store, run_id, snapshot
+        self.result: Any = None
+
+    def write(self) -> None:
+        if self.snapshot is None:
+            return
+        from ..snapshots import SnapshotStore
+
+        work = self.store.work_dir(self.run_id)
+        self.result = SnapshotStore(self.store.path).materialize(self.snapshot, work, skip_existing=True)
+
+    def finish(self) -> None:
+        """Remove the unchanged inputs and record how they were written (never raises)."""
+        import json
+
+        from .._fsutil import atomic_write_text
+        from ..snapshots import drop_unchanged
+
+        try:
+            doc: dict[str, Any] = {"method": "none", "files": 0, "bytes": 0}
+            if self.result is not None:
+                doc = self.result.summary()
+                n, size = drop_unchanged(self.store.work_dir(self.run_id), self.result.written, self.result.dirs)
+                doc.update(unchanged_removed=n, unchanged_removed_bytes=size)
+            atomic_write_text(self.store.run_path(self.run_id) / "materialized.json", json.dumps(doc))
+        except Exception:
+            log.exception("could not tidy the working folder of run %s", self.run_id)
+
+
 class LocalRun:
     """Handle of a local run executing in a background thread."""
 
@@ -113,6 +149,9 @@ class LocalRun:
         finally:
             if pool is not None:
                 pool.close()
+            inputs = getattr(self, "_inputs", None)
+            if inputs is not None:
+                inputs.finish()
             env_thread = getattr(self, "_env_thread", None)
             if env_thread is not None:
                 env_thread.join()  # env.json is part of the run's record
@@ -157,8 +196,8 @@ class LocalRun:
             snap, reuse = self._prepare_retry(req.retry_of, work)
         else:
             snap = req.snapshot or store.snapshots.create(notebook.parent, notebook=notebook.name).id
-            store.snapshots.materialize(snap, work)
         store.update_run(run.id, snapshot=snap)
+        self._inputs = InputFiles(store, run.id, snap)
         (work / "kf-values").mkdir(exist_ok=True)
         return ExecutionPlan(
             pipeline=self.pipeline,
@@ -172,6 +211,7 @@ class LocalRun:
             snapshot_key=snapshot_key(store.path, snap, notebook.name) if snap else None,
             reuse=reuse,
             speculative=pool_started,
+            prepare_files=self._inputs.write,
         )
 
     def _prepare_retry(self, old_id: str, work: Path) -> tuple[str | None, dict[str, Reuse]]:

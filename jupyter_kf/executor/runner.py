@@ -53,6 +53,9 @@ class ExecutionPlan:
     # First run of this notebook in the store: root steps start without a cache lookup (their
     # kernels are already starting); their keys are computed once they succeed.
     speculative: bool = False
+    # Writes the run's input files into ``work_dir`` (the snapshot); called once, just before the
+    # first step that really runs, so a run whose steps are all cached writes nothing.
+    prepare_files: Callable[[], None] | None = None
 
 
 class LocalExecutor:
@@ -165,6 +168,7 @@ class LocalExecutor:
                     progressed = True
                     continue
                 _ = self.pool  # created (and its imports done) here, not racing in the workers
+                self._prepare_files()
                 running.add(step)
                 self._set(step, StepStatus.running, attempt=1)
                 workers.submit(self._run_step, step)
@@ -211,6 +215,11 @@ class LocalExecutor:
                     soon += 1
         if soon or self._pool is not None:
             self.pool.want(soon)
+
+    def _prepare_files(self) -> None:
+        prepare, self.plan.prepare_files = self.plan.prepare_files, None
+        if prepare is not None:
+            prepare()
 
     # -- cache and retry ----------------------------------------------------------------------
     def _take_over(self, name: str) -> bool:
