@@ -10,6 +10,10 @@ extension maps its Jupyter (traitlets) config onto the same model with :meth:`Se
 ``JUPYTER_KF_CACHE``           ``0``/``false`` turns step caching off by default (default on).
 ``JUPYTER_KF_TIMEOUT``         Default per-step timeout in seconds (default: none).
 ``JUPYTER_KF_KEEP_SNAPSHOTS``  Newest snapshots ``snapshot gc`` always keeps (default 10).
+``JUPYTER_KF_RETAIN_RUNS``     Retention: after a run, prune runs beyond the newest N of each
+                               notebook (default: keep all). See ``jupyter kf runs prune``.
+``JUPYTER_KF_RETAIN_DAYS``     Retention: after a run, prune runs older than this many days
+                               (with ``RETAIN_RUNS``: only those beyond the newest N).
 ``JUPYTER_KF_REGISTRY``        The registry of store folders (default
                                ``<jupyter data dir>/kf-stores.json``).
 =============================  ==============================================================
@@ -46,6 +50,8 @@ class Settings(BaseModel):
     cache: bool = Field(default=True, description="Reuse cached step results unless a run asks otherwise.")
     timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, seconds.")
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
+    retain_runs: int | None = Field(default=None, ge=1, description="Retention: newest runs kept per notebook.")
+    retain_days: float | None = Field(default=None, gt=0, description="Retention: runs older than this are pruned.")
     registry: str | None = Field(
         default=None, description="Registry file of known stores (None: <jupyter data dir>/kf-stores.json)."
     )

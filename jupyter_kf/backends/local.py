@@ -152,10 +152,23 @@ class LocalRun:
             inputs = getattr(self, "_inputs", None)
             if inputs is not None:
                 inputs.finish()
+            self._retention()
             env_thread = getattr(self, "_env_thread", None)
             if env_thread is not None:
                 env_thread.join()  # env.json is part of the run's record
             self._done.set()
+
+    def _retention(self) -> None:
+        """Apply the store's retention policy (settings ``retain_runs``/``retain_days``), if any."""
+        settings = self.store.settings
+        if settings.retain_runs is None and settings.retain_days is None:
+            return
+        try:
+            from ..housekeeping import apply_retention
+
+            apply_retention(self.store)
+        except Exception:
+            log.exception("could not apply the retention policy after run %s", self.run_id)
 
     def _make_pool(self, want: int = 0) -> KernelPool:
         """The run's kernel pool, created when a step will run (never for a fully cached run),

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("jupyter_kf.cli.show", "Show one run: steps, durations, errors, where its outputs are."),
     "logs": ("jupyter_kf.cli.logs", "Print the log of a run, or of one of its steps."),
     "cancel": ("jupyter_kf.cli.cancel", "Cancel a running run."),
+    "gc": ("jupyter_kf.cli.gc", "Remove snapshots and objects that no run references."),
     "snapshot": ("jupyter_kf.cli.snapshot", "Create, list, show, diff, restore or garbage-collect snapshots."),
 }
 

@@ -330,33 +330,50 @@ class SnapshotStore:
         return write_entries(self.objects, m, target, overwrite=overwrite, progress=progress, damaged=DamagedSnapshot)
 
     # -- garbage collection -----------------------------------------------------------------
-    def gc(self, keep: int = 10, referenced: Iterable[str] | None = None) -> GcReport:
-        """Remove snapshots that no run references, except the ``keep`` most recently used, then
-        every object no remaining snapshot references. ``referenced`` defaults to the snapshot ids
-        of the runs in this store's ``runs.sqlite``."""
+    def gc(
+        self,
+        keep: int = 10,
+        referenced: Iterable[str] | None = None,
+        *,
+        grace: float = 0.0,
+        dry_run: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> GcReport:
+        """Remove snapshots that no run references, except the ``keep`` most recently used and
+        any used in the last ``grace`` seconds, then every object no remaining snapshot
+        references. ``referenced`` defaults to the snapshot ids of the runs in this store's
+        ``runs.sqlite``. ``dry_run`` reports without removing; ``progress(phase, done, total)``."""
         if referenced is None:
             referenced = self._run_refs()
         refs = set(referenced)
         report = GcReport()
-        with file_lock(self._lock):
-            ids = sorted(self._ids(), key=lambda i: self._manifest_path(i).stat().st_mtime_ns, reverse=True)
-            keep_ids = set(ids[:keep]) | (refs & set(ids))
+        now = time.time()
+        with file_lock(self._lock):  # no snapshot is taken or written out meanwhile
+            mtimes = {i: self._manifest_path(i).stat().st_mtime for i in self._ids()}
+            ids = sorted(mtimes, key=lambda i: mtimes[i], reverse=True)
+            keep_ids = set(ids[:keep]) | (refs & set(ids)) | {i for i in ids if now - mtimes[i] < grace}
             live: set[str] = set()
             for i in ids:
                 if i in keep_ids:
                     live.update(e["hash"] for e in self._load(i).entries.values() if e["type"] == "file")
                 else:
-                    self._manifest_path(i).unlink()
+                    if not dry_run:
+                        self._manifest_path(i).unlink()
                     report.snapshots_removed.append(i)
-            for digest, path in self.objects.all():
+            objects = list(self.objects.all())
+            for n, (digest, path) in enumerate(objects, 1):
                 if digest not in live:
                     report.bytes_freed += path.stat().st_size
-                    path.unlink()
+                    if not dry_run:
+                        path.unlink()
                     report.objects_removed += 1
+                if progress is not None and (n % 500 == 0 or n == len(objects)):
+                    progress("gc", n, len(objects))
             if self.objects.tmp.is_dir():  # leftovers of killed snapshots (no create runs now)
                 for p in self.objects.tmp.iterdir():
                     report.bytes_freed += p.stat().st_size
-                    p.unlink()
+                    if not dry_run:
+                        p.unlink()
         return report
 
     def _run_refs(self) -> set[str]:
