@@ -53,8 +53,9 @@ class InputFiles:
     over, so a finished run keeps only what it wrote. ``<run>/materialized.json`` says how the
     files were written (``jupyter kf show`` prints it)."""
 
-    def __init__(self, store: Any, run_id: str, snapshot: str | None) -> None:
+    def __init__(self, store: Any, run_id: str, snapshot: str | None, report: Any = None) -> None:
         self.store, self.run_id, self.snapshot = store, run_id, snapshot
+        self.report = report  # called with snapshots.Progress while files are written
         self.result: Any = None
 
     def write(self) -> None:
@@ -63,7 +64,9 @@ class InputFiles:
         from ..snapshots import SnapshotStore
 
         work = self.store.work_dir(self.run_id)
-        self.result = SnapshotStore(self.store.path).materialize(self.snapshot, work, skip_existing=True)
+        self.result = SnapshotStore(self.store.path).materialize(
+            self.snapshot, work, skip_existing=True, progress=self.report
+        )
 
     def finish(self) -> None:
         """Remove the unchanged inputs and record how they were written (never raises)."""
@@ -102,6 +105,9 @@ class LocalRun:
         self._cancelled = threading.Event()
         self._done = threading.Event()
         self.error: BaseException | None = None
+        # Long work before or between steps, for surfaces to show: (what, done, total, (bytes
+        # done, bytes total)) while the snapshot is taken or the inputs are written, else None.
+        self.activity: tuple[str, int, int, tuple[int, int]] | None = None
         self.thread = threading.Thread(target=self._main, name=f"kf-run-{run.id}", daemon=True)
 
     def start(self) -> LocalRun:
@@ -158,6 +164,12 @@ class LocalRun:
                 env_thread.join()  # env.json is part of the run's record
             self._done.set()
 
+    def _report(self, p: Any) -> None:
+        """snapshots.Progress -> :attr:`activity` (cleared when the phase ends)."""
+        label = {"scan": "snapshot", "hash": "snapshot", "materialize": "writing inputs"}.get(p.phase, p.phase)
+        done = p.files_total > 0 and p.files_done >= p.files_total and p.phase != "scan"
+        self.activity = None if done else (label, p.files_done, p.files_total, (p.bytes_done, p.bytes_total))
+
     def _retention(self) -> None:
         """Apply the store's retention policy (settings ``retain_runs``/``retain_days``), if any."""
         settings = self.store.settings
@@ -208,9 +220,14 @@ class LocalRun:
         if req.retry_of:
             snap, reuse = self._prepare_retry(req.retry_of, work)
         else:
-            snap = req.snapshot or store.snapshots.create(notebook.parent, notebook=notebook.name).id
+            try:
+                snap = req.snapshot or store.snapshots.create(
+                    notebook.parent, notebook=notebook.name, progress=self._report
+                ).id
+            finally:
+                self.activity = None
         store.update_run(run.id, snapshot=snap)
-        self._inputs = InputFiles(store, run.id, snap)
+        self._inputs = InputFiles(store, run.id, snap, report=self._report)
         (work / "kf-values").mkdir(exist_ok=True)
         return ExecutionPlan(
             pipeline=self.pipeline,

@@ -106,6 +106,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..models import RunRequest, RunStatus
     from ..service import InvalidPipeline, PipelineService
     from ..store import StoreError
+    from ._bar import Bar
     from .progress import Progress, summary
 
     try:
@@ -154,9 +155,16 @@ def _main(args: argparse.Namespace) -> int:
         assert handle is not None
         if interrupted:  # a signal arrived while the run was being submitted
             handle.cancel()
+        bar = Bar()
         while not handle.wait(0.25).status.finished or not getattr(handle, "done", True):
             if not args.json:
                 progress.tick()
+                activity = getattr(handle, "activity", None)  # snapshot / inputs being written
+                if activity:
+                    bar(*activity)
+                else:
+                    bar.close()
+        bar.close()
         final = handle.wait()
     finally:
         for s, h in old.items():

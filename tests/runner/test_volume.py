@@ -195,3 +195,40 @@ def test_the_snapshot_stays_intact_when_an_unprivileged_user_changes_its_inputs(
         assert_snapshot_intact(home / "kf-runs", (home / "snapshot-id").read_text(), tamper_folder(tmp_path))
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_long_work_reports_progress(service, make_notebook, nb_dir, monkeypatch):
+    """The first snapshot and the writing of inputs report progress through the run's handle
+    (the CLI draws it: a bar on a terminal, plain lines in a pipe)."""
+    import io
+
+    from jupyter_kf.backends.local import LocalRun
+    from jupyter_kf.cli._bar import Bar
+
+    make_notebook([("n = 1", ["step:one"])], "p.ipynb", nb_dir)
+    for i in range(20):
+        (nb_dir / f"f{i}.bin").write_bytes(os.urandom(10_000))
+    seen: list = []
+    original = LocalRun._report
+
+    def record(self, p):
+        original(self, p)
+        seen.append((p.phase, self.activity))
+
+    monkeypatch.setattr(LocalRun, "_report", record)
+    run = service.run(RunRequest(notebook="p.ipynb"))
+    assert run.status == RunStatus.succeeded, run.error
+    assert {phase for phase, _ in seen} == {"scan", "hash", "materialize"}
+    assert any(a and a[0] == "snapshot" and a[2] == 21 for _, a in seen)  # 20 files and the notebook
+    assert seen[-1] == ("materialize", None)  # cleared when the files are written
+
+    pipe = io.StringIO()
+    bar = Bar(pipe, tty=False, every=0)
+    bar("writing inputs", 3, 21, (3000, 21000))
+    bar("writing inputs", 21, 21, (21000, 21000))
+    assert pipe.getvalue().splitlines() == ["writing inputs: 3/21, 2.9 KB/20.5 KB", "writing inputs: 21/21, 20.5 KB/20.5 KB"]
+    term = io.StringIO()
+    bar = Bar(term, tty=True, every=0)
+    bar("gc", 5, 10)
+    bar.close()
+    assert "\rgc: [############............] 5/10" in term.getvalue() and term.getvalue().endswith("\r")
