@@ -100,3 +100,22 @@ def copy_file(src: Path, dst: Path) -> str:
             fd.truncate()
         shutil.copyfileobj(fs, fd, CHUNK)
     return "copy"
+
+
+def rmtree_force(path: Path) -> None:
+    """Remove a folder even where it holds folders without permissions (an overlay's work
+    folder: its ``work/`` is mode 000); errors are ignored."""
+
+    def fix(func, p, _exc) -> None:  # noqa: ANN001
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    if os.path.lexists(path):
+        try:
+            shutil.rmtree(path, onerror=fix)
+        except OSError:
+            pass

@@ -10,6 +10,9 @@ extension maps its Jupyter (traitlets) config onto the same model with :meth:`Se
 ``JUPYTER_KF_CACHE``           ``0``/``false`` turns step caching off by default (default on).
 ``JUPYTER_KF_TIMEOUT``         Default per-step timeout in seconds (default: none).
 ``JUPYTER_KF_KEEP_SNAPSHOTS``  Newest snapshots ``snapshot gc`` always keeps (default 10).
+``JUPYTER_KF_MATERIALIZE``     How a run's folder gets the snapshot's files: ``auto`` (default: an
+                               overlay over the snapshot's objects where this machine can mount
+                               one, else reflinks or copies), ``overlay`` (required: a run fails if it cannot) or ``copy``.
 ``JUPYTER_KF_RETAIN_RUNS``     Retention: after a run, prune runs beyond the newest N of each
                                notebook (default: keep all). See ``jupyter kf runs prune``.
 ``JUPYTER_KF_RETAIN_DAYS``     Retention: after a run, prune runs older than this many days
@@ -24,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -50,6 +53,9 @@ class Settings(BaseModel):
     cache: bool = Field(default=True, description="Reuse cached step results unless a run asks otherwise.")
     timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, seconds.")
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
+    materialize: Literal["auto", "overlay", "copy"] = Field(
+        default="auto", description="How runs get the snapshot's files (overlay where possible, else copies)."
+    )
     retain_runs: int | None = Field(default=None, ge=1, description="Retention: newest runs kept per notebook.")
     retain_days: float | None = Field(default=None, gt=0, description="Retention: runs older than this are pruned.")
     registry: str | None = Field(

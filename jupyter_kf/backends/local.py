@@ -10,6 +10,7 @@ Layout of a run (see ``jupyter_kf.store``): ``<store>/<run>/work/`` (the steps' 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import BackendInfo, Run, RunRequest, RunStatus, StepStatus
 from .base import Backend, OnUpdate
+from .inputs import InputFiles
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -47,43 +49,19 @@ def _import_step_runner() -> None:
     get_validator(version=4)  # compiles the notebook schema once
 
 
-class InputFiles:
-    """The snapshot's files in a run's working folder: written when the first step really runs
-    (never for a run whose steps are all cached), and the unchanged ones removed when the run is
-    over, so a finished run keeps only what it wrote. ``<run>/materialized.json`` says how the
-    files were written (``jupyter kf show`` prints it)."""
+def _not_copied(folder: Path, names: list[str], top: Path) -> list[str]:
+    """What a retry does not copy from the earlier run's folder: its values, and the overlay's
+    whiteouts (character devices marking files its steps deleted)."""
+    import stat
 
-    def __init__(self, store: Any, run_id: str, snapshot: str | None, report: Any = None) -> None:
-        self.store, self.run_id, self.snapshot = store, run_id, snapshot
-        self.report = report  # called with snapshots.Progress while files are written
-        self.result: Any = None
-
-    def write(self) -> None:
-        if self.snapshot is None:
-            return
-        from ..snapshots import SnapshotStore
-
-        work = self.store.work_dir(self.run_id)
-        self.result = SnapshotStore(self.store.path).materialize(
-            self.snapshot, work, skip_existing=True, progress=self.report
-        )
-
-    def finish(self) -> None:
-        """Remove the unchanged inputs and record how they were written (never raises)."""
-        import json
-
-        from .._fsutil import atomic_write_text
-        from ..snapshots import drop_unchanged
-
+    skip = ["kf-values"] if folder == top else []
+    for n in names:
         try:
-            doc: dict[str, Any] = {"method": "none", "files": 0, "bytes": 0}
-            if self.result is not None:
-                doc = self.result.summary()
-                n, size = drop_unchanged(self.store.work_dir(self.run_id), self.result.written, self.result.dirs)
-                doc.update(unchanged_removed=n, unchanged_removed_bytes=size)
-            atomic_write_text(self.store.run_path(self.run_id) / "materialized.json", json.dumps(doc))
-        except Exception:
-            log.exception("could not tidy the working folder of run %s", self.run_id)
+            if stat.S_ISCHR(os.lstat(folder / n).st_mode):
+                skip.append(n)
+        except OSError:
+            skip.append(n)
+    return skip
 
 
 class LocalRun:
@@ -133,7 +111,7 @@ class LocalRun:
         pool = None
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
-            if self.backend.speculate(self.pipeline, self.run, self.request):
+            if self.backend.speculate(self.pipeline, self.run, self.request) and not self._overlay_possible():
                 # First run of this notebook: its root steps will surely run.
                 pool = self._make_pool(want=len([s for s in self.pipeline.steps if not s.depends_on]))
             plan = self._prepare(pool is not None)
@@ -163,6 +141,15 @@ class LocalRun:
             if env_thread is not None:
                 env_thread.join()  # env.json is part of the run's record
             self._done.set()
+
+    def _overlay_possible(self) -> bool:
+        """Whether the run's kernels may see its inputs through an overlay: then no kernel may
+        start before the snapshot is known (speculative kernels would see an empty folder)."""
+        if self.store.settings.materialize == "copy":
+            return False
+        from ..snapshots.tree import overlay_available
+
+        return overlay_available(self.store.path)
 
     def _report(self, p: Any) -> None:
         """snapshots.Progress -> :attr:`activity` (cleared when the phase ends)."""
@@ -194,6 +181,9 @@ class LocalRun:
 
         work = self.store.work_dir(self.run_id)
         env = {"JUPYTER_KF_RUN_ID": self.run_id}
+        inputs = getattr(self, "_inputs", None)
+        if inputs is not None:
+            env.update(inputs.kernel_env)  # how kernels see the inputs (an overlay), if so
         from ..kernels.preload import modules_to_preload
 
         cap = self.backend.max_parallel(self.request) + 2
@@ -227,7 +217,7 @@ class LocalRun:
             finally:
                 self.activity = None
         store.update_run(run.id, snapshot=snap)
-        self._inputs = InputFiles(store, run.id, snap, report=self._report)
+        self._inputs = InputFiles(store, run.id, snap, report=self._report, kernel=self.pipeline.kernel.name)
         (work / "kf-values").mkdir(exist_ok=True)
         return ExecutionPlan(
             pipeline=self.pipeline,
@@ -262,7 +252,7 @@ class LocalRun:
                 old_work,
                 work,
                 dirs_exist_ok=True,
-                ignore=lambda d, names: ["kf-values"] if Path(d) == old_work else [],
+                ignore=lambda d, names: _not_copied(Path(d), names, old_work),
             )
         finished = {s.name: s for s in old.steps if s.status in (StepStatus.succeeded, StepStatus.cached)}
         new, params = self.pipeline, self.request.parameters

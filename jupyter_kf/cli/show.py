@@ -40,6 +40,7 @@ def inputs_line(record: Path) -> str | None:
     if method == "none":
         return "not written (every step was cached)"
     how = {
+        "overlay": "seen through an overlay of the snapshot (copy-on-write: no bytes copied)",
         "reflink": "cloned (reflinks: no bytes copied)",
         "copy": "copied: this file system has no reflinks",
         "mixed": "partly cloned, partly copied",

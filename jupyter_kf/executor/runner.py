@@ -167,8 +167,8 @@ class LocalExecutor:
                 if self._take_over(step):
                     progressed = True
                     continue
+                self._prepare_files()  # first: the pool's kernels may need to know how to see them
                 _ = self.pool  # created (and its imports done) here, not racing in the workers
-                self._prepare_files()
                 running.add(step)
                 self._set(step, StepStatus.running, attempt=1)
                 workers.submit(self._run_step, step)

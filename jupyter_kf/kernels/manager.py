@@ -129,6 +129,10 @@ class ForkProvisioner(LocalProvisioner):
                 self.cwd = kwargs.get("cwd")
                 self.forked = True
                 return self.connection_info
+        if "JUPYTER_KF_OVERLAY" in (kwargs.get("env") or {}):
+            # The run's inputs are only visible through the overlay the forked child mounts.
+            raise RuntimeError("this run's folder is an overlay that only a forked kernel can see; "
+                               "the kernel fork server is unavailable (set JUPYTER_KF_MATERIALIZE=copy)")
         return await super().launch_kernel(cmd, **kwargs)
 
     async def wait(self) -> int | None:

@@ -358,6 +358,9 @@ class SnapshotStore:
                     live.update(e["hash"] for e in self._load(i).entries.values() if e["type"] == "file")
                 else:
                     if not dry_run:
+                        from .tree import remove_tree
+
+                        remove_tree(self, i)  # its hardlinks first: they keep objects' bytes alive
                         self._manifest_path(i).unlink()
                     report.snapshots_removed.append(i)
             objects = list(self.objects.all())

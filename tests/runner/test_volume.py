@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from pathlib import Path
 
 from jupyter_kf.models import RunRequest, RunStatus
@@ -32,7 +34,36 @@ def files_under(folder) -> set[str]:
     }
 
 
-def test_cached_run_writes_no_input_and_a_finished_run_keeps_only_what_it_wrote(service, make_notebook, nb_dir):
+def overlay_expected() -> str | None:
+    """Why this machine cannot mount a run's overlay (None: it should, and a test fails if not)."""
+    try:
+        if "overlay" not in Path("/proc/filesystems").read_text():
+            return "the kernel has no overlay file system"
+        if os.geteuid() != 0 and Path("/proc/sys/kernel/unprivileged_userns_clone").read_text().strip() == "0":
+            return "unprivileged user namespaces are off"
+    except OSError:
+        return "not Linux"
+    return None
+
+
+@pytest.fixture(params=["overlay", "copy"])
+def materialize(request, settings, monkeypatch):
+    """Both ways a run gets its inputs: an overlay (forced where the kernel has one, so a broken
+    mount fails here instead of falling back to copies) and copies."""
+    from jupyter_kf.snapshots import tree
+
+    settings.materialize = request.param
+    if request.param == "overlay":
+        why = overlay_expected()
+        if why:
+            pytest.skip(f"{why}: runs copy their inputs here")
+        monkeypatch.setattr(tree, "overlay_available", lambda store: True)
+    return request.param
+
+
+def test_cached_run_writes_no_input_and_a_finished_run_keeps_only_what_it_wrote(
+    materialize, service, make_notebook, nb_dir
+):
     make_notebook(STEPS, "vol.ipynb", nb_dir)
     (nb_dir / "data").mkdir()
     (nb_dir / "data" / "big.bin").write_bytes(os.urandom(300_000))
@@ -48,8 +79,11 @@ def test_cached_run_writes_no_input_and_a_finished_run_keeps_only_what_it_wrote(
     assert files_under(work) == {"data/small.txt", "made.txt"}
     assert (work / "data" / "small.txt").read_text() == "xmore"
     record = json.loads((store.run_path(first.id) / "materialized.json").read_text())
-    assert record["files"] == 4 and record["method"] in ("copy", "reflink", "mixed")
-    assert record["unchanged_removed"] == 3
+    assert record["files"] == 4
+    if materialize == "overlay":
+        assert record["method"] == "overlay" and record["copied_bytes"] == 0
+    else:
+        assert record["method"] in ("copy", "reflink") and record["unchanged_removed"] == 3
     assert (nb_dir / "data" / "small.txt").read_text() == "x"  # the live folder is untouched
 
     again = service.run(RunRequest(notebook="vol.ipynb"))
@@ -64,7 +98,8 @@ def test_cached_run_writes_no_input_and_a_finished_run_keeps_only_what_it_wrote(
 
     text = render(again, store)
     assert "not written (every step was cached)" in text
-    assert "unchanged removed" in render(store.get_run(first.id), store)
+    shown = render(store.get_run(first.id), store)
+    assert ("overlay" in shown) if materialize == "overlay" else ("unchanged removed" in shown)
 
 
 # A step that tries every way to change its input files: from Python and from a shell, in place
@@ -86,6 +121,34 @@ os.replace("data/other.txt", "data/renamed-over.txt")  # rename over a file
 os.remove("data/gone.txt")            # delete
 changed = open(p).read()
 '''
+
+
+def step_in_overlay(snaps, snap_id: str, work) -> None:
+    """What a run's kernel does: the snapshot's tree under the run's folder, in a forked process
+    (single-threaded, as a fork server's child is) that mounts the overlay, then the step's code."""
+    from jupyter_kf.kernels.zygote import enter_overlay
+    from jupyter_kf.snapshots.tree import build_tree, overlay_spec
+
+    tree = build_tree(snaps, snap_id)
+    work.mkdir(parents=True)
+    (work.parent / "ovl").mkdir()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            enter_overlay(overlay_spec(tree, work, work.parent / "ovl"))
+            os.chdir(work)
+            exec(compile(TAMPER, "step", "exec"), {})
+            code = 0
+        except BaseException:
+            import traceback
+
+            (work.parent / "step-error.txt").write_text(traceback.format_exc())
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    error = work.parent / "step-error.txt"
+    assert os.waitstatus_to_exitcode(status) == 0, error.read_text() if error.exists() else ""
 
 
 def tamper_folder(folder) -> dict[str, bytes]:
@@ -115,18 +178,24 @@ def assert_snapshot_intact(store_dir, snapshot_id: str, files: dict[str, bytes])
     entries = snaps.show(snapshot_id).entries
     for digest, path in snaps.objects.all():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
-        assert os.stat(path).st_mode & 0o222 == 0, f"object {digest[:12]} became writable"
     for name, content in files.items():
         e = entries[f"data/{name}"]
-        assert snaps.objects.path(e["hash"]).read_bytes() == content
+        obj = snaps.objects.path(e["hash"])
+        assert obj.read_bytes() == content
+        # as stored (read-only), or as its snapshot entry (an overlay's tree links it so): no chmod got through
+        assert os.stat(obj).st_mode & 0o7777 in (0o444 & e["mode"] | 0o400, e["mode"]), name
 
 
-def test_a_step_that_changes_its_inputs_every_way_leaves_the_snapshot_intact(service, make_notebook, nb_dir):
+def test_a_step_that_changes_its_inputs_every_way_leaves_the_snapshot_intact(
+    materialize, service, make_notebook, nb_dir
+):
     make_notebook([(TAMPER, ["step:tamper"]), ("changed", ["pipeline-metrics"])], "tamper.ipynb", nb_dir)
     files = tamper_folder(nb_dir)
     run = service.run(RunRequest(notebook="tamper.ipynb"))
     assert run.status == RunStatus.succeeded, run.error
     assert run.metrics == {"changed": "Wshell\n"}
+    record = json.loads((service.store_of(run.id).run_path(run.id) / "materialized.json").read_text())
+    assert record["method"] == materialize or (materialize == "copy" and record["method"] == "reflink")
     work = service.store_of(run.id).work_dir(run.id)
     assert (work / "data" / "renamed-over.txt").read_bytes() == b"other"
     assert_snapshot_intact(service.store_of(run.id).path, run.snapshot, files)
@@ -136,7 +205,8 @@ def test_a_step_that_changes_its_inputs_every_way_leaves_the_snapshot_intact(ser
     assert again.snapshot == run.snapshot and again.metrics == {"changed": "Wshell\n"}
 
 
-def test_the_snapshot_stays_intact_when_an_unprivileged_user_changes_its_inputs(tmp_path):
+@pytest.mark.parametrize("way", ["copy", "overlay"])
+def test_the_snapshot_stays_intact_when_an_unprivileged_user_changes_its_inputs(way, tmp_path):
     """As an ordinary user who owns the whole store (objects included), a run folder is changed
     every way; the objects keep their hashes. The user is created here; the work happens in a
     child process that dropped root (this interpreter lives where the new user may not exec it,
@@ -153,6 +223,8 @@ def test_the_snapshot_stays_intact_when_an_unprivileged_user_changes_its_inputs(
 
     if os.geteuid() != 0:
         pytest.skip("creating a user to run as needs root (as an ordinary user the test above covers it)")
+    if way == "overlay" and overlay_expected():
+        pytest.skip(f"{overlay_expected()}: runs copy their inputs here")
     user = "kf-volume-test"
     try:
         pwd.getpwnam(user)
@@ -171,14 +243,20 @@ def test_the_snapshot_stays_intact_when_an_unprivileged_user_changes_its_inputs(
                 os.setgroups([])
                 os.setgid(pw.pw_gid)
                 os.setuid(pw.pw_uid)
+                import ctypes
+
+                ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: setuid cleared it; a user's own process has it
                 folder = home / "project"
                 files = tamper_folder(folder)
                 snaps = SnapshotStore(home / "kf-runs")
                 snap = snaps.create(folder)
                 work = home / "run" / "work"
-                snaps.materialize(snap.id, work)
-                os.chdir(work)
-                exec(compile(TAMPER, "step", "exec"), {})
+                if way == "copy":
+                    snaps.materialize(snap.id, work)
+                    os.chdir(work)
+                    exec(compile(TAMPER, "step", "exec"), {})
+                else:
+                    step_in_overlay(snaps, snap.id, work)
                 (home / "snapshot-id").write_text(snap.id)
                 code = 0
             except BaseException:
@@ -197,7 +275,7 @@ def test_the_snapshot_stays_intact_when_an_unprivileged_user_changes_its_inputs(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_long_work_reports_progress(service, make_notebook, nb_dir, monkeypatch):
+def test_long_work_reports_progress(settings, service, make_notebook, nb_dir, monkeypatch):
     """The first snapshot and the writing of inputs report progress through the run's handle
     (the CLI draws it: a bar on a terminal, plain lines in a pipe)."""
     import io
@@ -205,6 +283,7 @@ def test_long_work_reports_progress(service, make_notebook, nb_dir, monkeypatch)
     from jupyter_kf.backends.local import LocalRun
     from jupyter_kf.cli._bar import Bar
 
+    settings.materialize = "copy"  # an overlay writes no file: nothing to report
     make_notebook([("n = 1", ["step:one"])], "p.ipynb", nb_dir)
     for i in range(20):
         (nb_dir / f"f{i}.bin").write_bytes(os.urandom(10_000))
