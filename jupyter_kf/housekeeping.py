@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._fsutil import rmtree_force
 from .models import Run, RunStatus, StepStatus
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def collect(
             report.orphan_folders.append(entry.name)
             report.bytes_freed += folder_size(Path(entry.path))
             if not dry_run:
-                shutil.rmtree(entry.path, ignore_errors=True)
+                rmtree_force(Path(entry.path))
     return report
 
 

@@ -395,7 +395,7 @@ class RunStore:
         """Forget a finished run and remove its folder. A run that is still queued or running
         (its runner alive) is refused with :class:`StoreError`, checked in the transaction that
         removes its rows. Which runs may go (what other runs still need) is the caller's call."""
-        import shutil
+        from .._fsutil import rmtree_force
 
         with self._write() as db:
             row = db.execute(
@@ -407,7 +407,7 @@ class RunStore:
                 raise StoreError(f"run {run_id} is {row[0]}: it cannot be removed")
             db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        shutil.rmtree(self.run_path(run_id), ignore_errors=True)
+        rmtree_force(self.run_path(run_id))  # an overlay's leftovers may have no permissions
 
     def snapshot_refs(self) -> set[str]:
         """Snapshot ids referenced by runs in this store (gc keeps them)."""

@@ -69,6 +69,8 @@ def test_prune_and_gc_keep_what_kept_runs_need(service, make_notebook, nb_dir, c
     assert sorted(report.snapshots_removed) == sorted([r2.snapshot, r3.snapshot])
     snaps = {s.id for s in store.snapshots.list()}
     assert snaps == {r1.snapshot, r4.snapshot}
+    trees = store.path / ".snapshots" / "trees"  # the overlay's lower layers, where runs used one
+    assert not (trees / r2.snapshot).exists() and not (trees / r3.snapshot).exists()
     objects_intact(store)
     for r in (r1, r4):
         store.snapshots.materialize(r.snapshot, nb_dir.parent / f"check-{r.id}")  # every object is there
