@@ -107,6 +107,24 @@ def overlay_available(store: Path) -> bool:
     return _probed[key]
 
 
+def _wait(pid: int, timeout: float) -> bool:
+    """Whether the child exited 0 in time (a child forked from a threaded process could hang
+    on a lock another thread held: it is killed, and the answer is no)."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return False
+        time.sleep(0.005)
+
+
 def _probe(store: Path) -> bool:
     from ..kernels.zygote import enter_overlay
 
@@ -133,8 +151,7 @@ def _probe(store: Path) -> bool:
                 pass
             finally:
                 os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        ok = os.waitstatus_to_exitcode(status) == 0
+        ok = _wait(pid, timeout=10.0)
         return ok and (lower / "f").read_bytes() == b"lower" and (upper / "f").read_bytes() == b"lower+"
     except OSError:
         return False
