@@ -126,7 +126,9 @@ def value_speed(base: Path) -> tuple[float, float]:
     arr = np.random.default_rng(0).random(1 << 27)  # 1 GiB
     values = base / "kf-values"
     t = time.perf_counter()
-    StepValues(values, step="a").save("arr", arr, consumers=["b"])
+    producer = StepValues(values, step="a")
+    producer.save("arr", arr, consumers=["b"])
+    producer.finish()  # the manifest: the value is there for the next step
     save = time.perf_counter() - t
     t = time.perf_counter()
     back = StepValues(values, step="b").load("arr", producer="a")
@@ -140,6 +142,15 @@ def fmt(name: str, v: float) -> str:
     if name.startswith(("kf-runs", "largest")):
         return f"{v / 2**30:.2f} GB" if v >= 2**30 else f"{v / 2**20:.1f} MB"
     return f"{v:.2f} s"
+
+
+def print_table(sizes: list[float], results: dict[float, dict[str, float]]) -> None:
+    names = list(next(iter(results.values())))
+    head = ["", *(f"{gb:g} GB" for gb in sizes)]
+    rows = [[n, *(fmt(n, results[gb][n]) for gb in sizes)] for n in names]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))), flush=True)
 
 
 def main() -> int:
@@ -157,16 +168,11 @@ def main() -> int:
     try:
         for gb in sizes:
             results[gb] = measure(base, gb, args.file_mb)
+        print_table(sizes, results)
         speeds = None if args.skip_values else value_speed(base)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    names = list(next(iter(results.values())))
-    head = ["", *(f"{gb:g} GB" for gb in sizes)]
-    rows = [[n, *(fmt(n, results[gb][n]) for gb in sizes)] for n in names]
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, *rows]:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     big = results[max(sizes)]
     missed = []
     if big["fully cached"] > CACHED_TARGET:
