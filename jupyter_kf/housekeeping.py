@@ -25,6 +25,7 @@ from ._fsutil import rmtree_force
 from .models import Run, RunStatus, StepStatus
 
 if TYPE_CHECKING:
+    from .models import StoreUsage
     from .store import RunStore
 
 Report = Callable[[str, int, int], None]  # (what, done, total): progress of long work
@@ -189,6 +190,40 @@ def collect(
             if not dry_run:
                 rmtree_force(Path(entry.path))
     return report
+
+
+def store_usage(store: RunStore | None) -> StoreUsage:
+    """Disk used by a store: run folders, snapshot objects (each inode once), everything."""
+    from .models import StoreUsage
+
+    if store is None or not store.path.is_dir():
+        return StoreUsage(runs=0, runs_bytes=0, snapshots=0, objects_bytes=0, bytes=0)
+    runs = store.list_runs(limit=None) if store.exists else []
+    runs_bytes = sum(folder_size(store.run_path(r.id)) for r in runs)
+    objects_bytes = sum(p.stat().st_size for _, p in store.snapshots.objects.all())
+    return StoreUsage(
+        runs=len(runs),
+        runs_bytes=runs_bytes,
+        snapshots=len(store.snapshots._ids()),
+        objects_bytes=objects_bytes,
+        bytes=_disk_bytes(store.path),
+    )
+
+
+def _disk_bytes(path: Path) -> int:
+    """Bytes of the files under ``path``, each inode once (a snapshot's tree links its objects)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for d, _, files in os.walk(path):
+        for f in files:
+            try:
+                st = os.lstat(os.path.join(d, f))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
 
 
 def apply_retention(store: RunStore) -> tuple[list[str], int]:

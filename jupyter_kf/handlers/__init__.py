@@ -16,7 +16,7 @@ def routes() -> list[tuple[str, type]]:
     from .compile import CompileHandler
     from .openapi import OpenAPIHandler
     from .runs import CancelHandler, RetryHandler, RunEventsHandler, RunHandler, RunsHandler
-    from .snapshots import SnapshotsHandler
+    from .snapshots import PruneHandler, SnapshotsHandler, StoreHandler
     from .steps import StepLogHandler, StepNotebookHandler
 
     return [
@@ -30,5 +30,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"runs/{_ID}/steps/{_STEP}/log", StepLogHandler),
         (rf"runs/{_ID}/steps/{_STEP}/notebook", StepNotebookHandler),
         (r"snapshots", SnapshotsHandler),
+        (r"store", StoreHandler),
+        (r"store/prune", PruneHandler),
         (r"openapi\.yaml", OpenAPIHandler),
     ]
