@@ -24,6 +24,8 @@ ROUTE_CALLS = [
     ("GET", "runs/20260101-000000-abcd/steps/a/notebook"),
     ("GET", "snapshots"),
     ("POST", "snapshots"),
+    ("GET", "store"),
+    ("POST", "store/prune"),
     ("GET", "openapi.yaml"),
 ]
 
