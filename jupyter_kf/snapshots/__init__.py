@@ -363,6 +363,13 @@ class SnapshotStore:
                         remove_tree(self, i)  # its hardlinks first: they keep objects' bytes alive
                         self._manifest_path(i).unlink()
                     report.snapshots_removed.append(i)
+            trees = self.dir / "trees"
+            if trees.is_dir() and not dry_run:  # trees of removed snapshots, half-built ones
+                from .tree import remove_tree
+
+                for t in trees.iterdir():
+                    if t.name not in keep_ids:
+                        remove_tree(self, t.name)
             objects = list(self.objects.all())
             for n, (digest, path) in enumerate(objects, 1):
                 if digest not in live:

@@ -86,8 +86,9 @@ def _link_object(snaps: SnapshotStore, e: dict, dst: Path) -> None:
         os.utime(dst, ns=(e["mtime_ns"], e["mtime_ns"]))
 
 
-def remove_tree(snaps: SnapshotStore, snap_id: str) -> None:
-    rmtree_force(tree_path(snaps, snap_id))
+def remove_tree(snaps: SnapshotStore, name: str) -> None:
+    """Remove the tree ``name`` (a snapshot id, or a half-built ``.<id>-...`` folder)."""
+    rmtree_force(snaps.dir / "trees" / name)
 
 
 def overlay_spec(tree: Path, upper: Path, work: Path) -> dict[str, str] | None:

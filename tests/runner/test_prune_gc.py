@@ -113,3 +113,15 @@ def test_prune_and_gc_while_a_run_is_going(service, make_notebook, nb_dir):
     assert done.metrics == {"n": 60_000}
     record = json.loads((store.run_path(going.id) / "materialized.json").read_text())
     assert record["files"] == 2
+
+
+def test_retention_policy_prunes_after_each_run(settings, service, make_notebook, nb_dir):
+    settings.retain_runs = 1  # JUPYTER_KF_RETAIN_RUNS=1: the newest run of each notebook
+    make_notebook(CHAIN, "chain.ipynb", nb_dir)
+    runs = [service.run(RunRequest(notebook="chain.ipynb", cache=False)) for _ in range(3)]
+    assert all(r.status == RunStatus.succeeded for r in runs)
+    store = service.store_of(runs[-1].id)
+    assert [r.id for r in store.list_runs(limit=None)] == [runs[-1].id]
+    assert not store.run_path(runs[0].id).exists()
+    trees = store.path / ".snapshots" / "trees"
+    assert not trees.exists() or {t.name for t in trees.iterdir()} <= {runs[-1].snapshot}
