@@ -15,6 +15,7 @@ import { tagsOf } from './notebookState';
 import { ProblemsList } from './problems';
 import { RunForm } from './runForm';
 import { RunsList } from './runs';
+import { StoreSection } from './storeSection';
 import { CompileResult, StepStatus } from './types';
 
 export class PipelinePanel extends ReactWidget {
@@ -252,6 +253,9 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           onSelectCell={i => void c.selectCell(i)}
           onRefresh={() => void c.refreshRuns()}
         />
+      </Section>
+      <Section title="Store" testid="kf-section-store" defaultOpen={false}>
+        <StoreSection key={state.path} notebook={state.path} />
       </Section>
       <Section title="Steps" testid="kf-section-steps">
         <StepsList model={state.model} compiled={compiled} onSelect={i => void c.selectCell(i)} />
