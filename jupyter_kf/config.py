@@ -14,6 +14,13 @@ extension maps its Jupyter (traitlets) config onto the same model with :meth:`Se
 ``JUPYTER_KF_RETRY_BACKOFF``   Pause before a step's second attempt, seconds; it doubles with each
                                attempt, up to 30 s (default 1).
 ``JUPYTER_KF_KEEP_SNAPSHOTS``  Newest snapshots ``snapshot gc`` always keeps (default 10).
+``JUPYTER_KF_MATERIALIZE``     How a run's folder gets the snapshot's files: ``auto`` (default: an
+                               overlay over the snapshot's objects where this machine can mount
+                               one, else reflinks or copies), ``overlay`` (required: a run fails if it cannot) or ``copy``.
+``JUPYTER_KF_RETAIN_RUNS``     Retention: after a run, prune runs beyond the newest N of each
+                               notebook (default: keep all). See ``jupyter kf runs prune``.
+``JUPYTER_KF_RETAIN_DAYS``     Retention: after a run, prune runs older than this many days
+                               (with ``RETAIN_RUNS``: only those beyond the newest N).
 ``JUPYTER_KF_REGISTRY``        The registry of store folders (default
                                ``<jupyter data dir>/kf-stores.json``).
 ``JUPYTER_KF_GPUS``            GPU ids local steps may use, e.g. ``0,1``, or ``none`` (default:
@@ -60,6 +67,11 @@ class Settings(BaseModel):
         description="Seconds before a step's 2nd attempt; doubles per attempt, max 30 s.",
     )
     keep_snapshots: int = Field(default=10, ge=0, description="Newest snapshots that gc always keeps.")
+    materialize: Literal["auto", "overlay", "copy"] = Field(
+        default="auto", description="How runs get the snapshot's files (overlay where possible, else copies)."
+    )
+    retain_runs: int | None = Field(default=None, ge=1, description="Retention: newest runs kept per notebook.")
+    retain_days: float | None = Field(default=None, gt=0, description="Retention: runs older than this are pruned.")
     registry: str | None = Field(
         default=None, description="Registry file of known stores (None: <jupyter data dir>/kf-stores.json)."
     )

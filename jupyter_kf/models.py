@@ -268,6 +268,35 @@ class SnapshotList(_Model):
     snapshots: list[Snapshot]
 
 
+class StoreUsage(_Model):
+    """Disk used by the run store of a notebook's folder."""
+
+    runs: int = Field(description="Runs recorded in the store.")
+    runs_bytes: int = Field(description="Bytes of the run folders (what runs wrote, values, notebooks, logs).")
+    snapshots: int
+    objects_bytes: int = Field(description="Bytes of the snapshots' content, each distinct file once.")
+    bytes: int = Field(description="Everything in the store.")
+
+
+class PruneRequest(_Model):
+    """Which runs of a notebook's store to remove (every criterion given must match)."""
+
+    notebook: str = Field(description="Notebook path relative to the server root: its folder's store.")
+    older_than: str | None = Field(default=None, description="Runs created more than this ago: 30m, 12h, 7d, 2w.")
+    keep: int | None = Field(default=None, ge=0, description="All but the newest N runs of each notebook.")
+    status: list[RunStatus] = Field(default_factory=list, description="Runs with one of these statuses.")
+    only_this_notebook: bool = Field(default=True, description="Only runs of `notebook` (else every notebook's).")
+    include_latest: bool = Field(default=False, description="May remove a notebook's latest successful run.")
+    dry_run: bool = Field(default=False, description="Say what would go and how much, remove nothing.")
+
+
+class PruneResult(_Model):
+    dry_run: bool
+    removed: list[str] = Field(description="Runs removed (or that would be).")
+    bytes: int = Field(description="Bytes freed (or that would be), snapshots and objects only they used included.")
+    kept: dict[str, str] = Field(default_factory=dict, description="Runs that matched but stay, and why.")
+
+
 class StepLog(_Model):
     run: str
     step: str

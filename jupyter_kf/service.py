@@ -23,7 +23,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .models import BackendInfo, EnvDifference, Run, RunRequest, Snapshot, StepRun
+from .models import (
+    BackendInfo,
+    EnvDifference,
+    PruneRequest,
+    PruneResult,
+    Run,
+    RunRequest,
+    Snapshot,
+    StepRun,
+    StoreUsage,
+)
 
 if TYPE_CHECKING:  # keep imports light: the converter and store load on first use
     from jupyter_kf_converter.ir import Pipeline, Problem
@@ -374,6 +384,40 @@ class PipelineService:
 
         nb = self.resolve(notebook)
         return SnapshotStore(self.settings.store_path(nb.parent)).list(nb.parent)
+
+    def store_usage(self, notebook: str | Path) -> StoreUsage:
+        """Disk used by the store of a notebook's folder (zero when it has none yet)."""
+        from .housekeeping import store_usage
+
+        store = self._existing_store(self.settings.store_path(self.resolve(notebook).parent))
+        return store_usage(store)
+
+    def prune(self, request: PruneRequest) -> PruneResult:
+        """Remove runs of a notebook's store (``housekeeping.plan_prune`` says which may go),
+        then what only they used; ``dry_run`` removes nothing. Raises ValueError for a request
+        that names no criterion."""
+        from .housekeeping import collect, parse_age, plan_prune, prune
+
+        if request.older_than is None and request.keep is None and not request.status:
+            # the notebook only says which store: alone it would be "every run of it"
+            raise ValueError("say which runs to prune: older_than, keep or status")
+        nb = self.resolve(request.notebook)
+        store = self._existing_store(self.settings.store_path(nb.parent))
+        if store is None:
+            return PruneResult(dry_run=request.dry_run, removed=[], bytes=0)
+        plan = plan_prune(
+            store,
+            older_than=parse_age(request.older_than) if request.older_than else None,
+            keep=request.keep,
+            statuses=[s.value for s in request.status],
+            notebook=nb.name if request.only_this_notebook else None,
+            keep_latest_success=not request.include_latest,
+        )
+        removed, freed = [r.id for r in plan.remove], plan.bytes
+        if not request.dry_run and plan.remove:
+            removed, freed = prune(store, plan)
+            freed += collect(store).bytes_freed
+        return PruneResult(dry_run=request.dry_run, removed=removed, bytes=freed, kept=plan.kept)
 
     def backends(self) -> list[BackendInfo]:
         from .backends import backend_infos

@@ -10,6 +10,7 @@ Layout of a run (see ``jupyter_kf.store``): ``<store>/<run>/work/`` (the steps' 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._fsutil import disk_full
 from ..models import BackendInfo, Run, RunRequest, RunStatus, StepStatus
 from .base import Backend, OnUpdate
+from .inputs import InputFiles
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -97,6 +99,21 @@ class RunSlots:
 RUN_SLOTS = RunSlots()
 
 
+def _not_copied(folder: Path, names: list[str], top: Path) -> list[str]:
+    """What a retry does not copy from the earlier run's folder: its values, and the overlay's
+    whiteouts (character devices marking files its steps deleted)."""
+    import stat
+
+    skip = ["kf-values"] if folder == top else []
+    for n in names:
+        try:
+            if stat.S_ISCHR(os.lstat(folder / n).st_mode):
+                skip.append(n)
+        except OSError:
+            skip.append(n)
+    return skip
+
+
 class LocalRun:
     """Handle of a local run executing in a background thread."""
 
@@ -116,6 +133,9 @@ class LocalRun:
         self._cancelled = threading.Event()
         self._done = threading.Event()
         self.error: BaseException | None = None
+        # Long work before or between steps, for surfaces to show: (what, done, total, (bytes
+        # done, bytes total)) while the snapshot is taken or the inputs are written, else None.
+        self.activity: tuple[str, int, int, tuple[int, int]] | None = None
         self.thread = threading.Thread(target=self._main, name=f"kf-run-{run.id}", daemon=True)
 
     def start(self) -> LocalRun:
@@ -165,7 +185,7 @@ class LocalRun:
         pool = None
         try:
             self.store.work_dir(self.run_id).mkdir(parents=True, exist_ok=True)
-            if self.backend.speculate(self.pipeline, self.run, self.request):
+            if self.backend.speculate(self.pipeline, self.run, self.request) and not self._overlay_possible():
                 # First run of this notebook: its root steps will surely run.
                 pool = self._make_pool(want=len([s for s in self.pipeline.steps if not s.depends_on]))
             plan = self._prepare(pool is not None)
@@ -191,9 +211,40 @@ class LocalRun:
         finally:
             if pool is not None:
                 pool.close()
+            inputs = getattr(self, "_inputs", None)
+            if inputs is not None:
+                inputs.finish()
+            self._retention()
             env_thread = getattr(self, "_env_thread", None)
             if env_thread is not None:
                 env_thread.join()  # env.json is part of the run's record
+
+    def _overlay_possible(self) -> bool:
+        """Whether the run's kernels may see its inputs through an overlay: then no kernel may
+        start before the snapshot is known (speculative kernels would see an empty folder)."""
+        if self.store.settings.materialize == "copy":
+            return False
+        from ..snapshots.tree import overlay_available
+
+        return overlay_available(self.store.path)
+
+    def _report(self, p: Any) -> None:
+        """snapshots.Progress -> :attr:`activity` (cleared when the phase ends)."""
+        label = {"scan": "snapshot", "hash": "snapshot", "materialize": "writing inputs"}.get(p.phase, p.phase)
+        done = p.files_total > 0 and p.files_done >= p.files_total and p.phase != "scan"
+        self.activity = None if done else (label, p.files_done, p.files_total, (p.bytes_done, p.bytes_total))
+
+    def _retention(self) -> None:
+        """Apply the store's retention policy (settings ``retain_runs``/``retain_days``), if any."""
+        settings = self.store.settings
+        if settings.retain_runs is None and settings.retain_days is None:
+            return
+        try:
+            from ..housekeeping import apply_retention
+
+            apply_retention(self.store)
+        except Exception:
+            log.exception("could not apply the retention policy after run %s", self.run_id)
 
     def _make_pool(self, want: int = 0) -> KernelPool:
         """The run's kernel pool, created when a step will run (never for a fully cached run),
@@ -210,6 +261,9 @@ class LocalRun:
         work = self.store.work_dir(self.run_id)
         # A step without limit:nvidia.com/gpu sees no GPU (a GPU step's kernel gets its own).
         env = {"JUPYTER_KF_RUN_ID": self.run_id, VISIBLE: NO_GPU}
+        inputs = getattr(self, "_inputs", None)
+        if inputs is not None:
+            env.update(inputs.kernel_env)  # how kernels see the inputs (an overlay), if so
         from ..kernels.preload import modules_to_preload
 
         cap = self.backend.max_parallel(self.request) + 2
@@ -236,8 +290,12 @@ class LocalRun:
         if req.retry_of:
             snap, reuse = self._prepare_retry(req.retry_of, work)
         else:
-            snap = req.snapshot or store.snapshots.create(notebook.parent, notebook=notebook.name).id
-            store.snapshots.materialize(snap, work)
+            try:
+                snap = req.snapshot or store.snapshots.create(
+                    notebook.parent, notebook=notebook.name, progress=self._report
+                ).id
+            finally:
+                self.activity = None
             if req.from_step or req.only_step:  # upstream steps are taken over, not run
                 from ..executor import partial
 
@@ -247,6 +305,7 @@ class LocalRun:
                     raise partial.PartialRunError("a run from a step needs the run its inputs come from")
                 reuse = partial.upstream_reuse(store, self.pipeline, run_steps, inputs)
         store.update_run(run.id, snapshot=snap)
+        self._inputs = InputFiles(store, run.id, snap, report=self._report, kernel=self.pipeline.kernel.name)
         (work / "kf-values").mkdir(exist_ok=True)
         return ExecutionPlan(
             pipeline=self.pipeline,
@@ -262,6 +321,7 @@ class LocalRun:
             speculative=pool_started,
             gpus=self._gpu_slots(),
             retry_backoff=store.settings.retry_backoff,
+            prepare_files=self._inputs.write,
         )
 
     def _gpu_slots(self) -> Any:
@@ -292,7 +352,7 @@ class LocalRun:
                 old_work,
                 work,
                 dirs_exist_ok=True,
-                ignore=lambda d, names: ["kf-values"] if Path(d) == old_work else [],
+                ignore=lambda d, names: _not_copied(Path(d), names, old_work),
             )
         finished = {s.name: s for s in old.steps if s.status in (StepStatus.succeeded, StepStatus.cached)}
         new, params = self.pipeline, self.request.parameters

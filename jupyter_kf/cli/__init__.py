@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("jupyter_kf.cli.diff", "Compare two runs: parameters, metrics, code per step, data, environment."),
     "export": ("jupyter_kf.cli.export", "Export a run as one zip: notebooks, parameters, metrics, values, env lock."),
     "import": ("jupyter_kf.cli.import_run", "Import an exported run into a folder (to inspect or rerun it)."),
+    "gc": ("jupyter_kf.cli.gc", "Remove snapshots and objects that no run references."),
     "snapshot": ("jupyter_kf.cli.snapshot", "Create, list, show, diff, restore or garbage-collect snapshots."),
     "schedule": ("jupyter_kf.cli.schedule", "Create, list, show, edit, pause, resume or delete schedules."),
     "scheduler": ("jupyter_kf.cli.scheduler", "Run due schedules in the foreground (systemd unit, container)."),

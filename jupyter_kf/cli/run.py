@@ -150,6 +150,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..models import RunRequest, RunStatus
     from ..service import InvalidPipeline, PipelineService, RunConflictError
     from ..store import StoreError
+    from ._bar import Bar
     from .progress import Progress, summary
 
     try:
@@ -209,7 +210,22 @@ def _main(args: argparse.Namespace) -> int:
         assert handle is not None
         if interrupted:  # a signal arrived while the run was being submitted
             handle.cancel()
-        final = _wait(handle, lambda: None if args.json else progress.tick())
+        bar = Bar()
+
+        def tick() -> None:
+            if args.json:
+                return
+            progress.tick()
+            activity = getattr(handle, "activity", None)  # snapshot / inputs being written
+            if activity:
+                bar(*activity)
+            else:
+                bar.close()
+
+        try:
+            final = _wait(handle, tick)
+        finally:
+            bar.close()
     finally:
         for s, h in old.items():
             signal.signal(s, h)

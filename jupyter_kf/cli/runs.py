@@ -14,7 +14,10 @@ PROG = "jupyter kf runs"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="List runs, newest first, with their metrics.")
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="List runs, newest first, with their metrics. `jupyter kf runs prune --help`: remove old runs.",
+    )
     p.add_argument("--notebook", "-n", metavar="NB", help="only runs of this notebook (its folder's store)")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (default 20; 0: all)")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: ./kf-runs or $JUPYTER_KF_STORE)")
@@ -77,6 +80,10 @@ def runs_table(
 
 
 def main(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "prune":  # `jupyter kf runs prune ...`
+        from .prune import main as prune_main
+
+        return prune_main(argv[1:])
     args = fmt.parse(build_parser(), argv)
     if isinstance(args, int):
         return args

@@ -30,6 +30,27 @@ def open_run_store(run_id: str, store: str | None):
     return locate(run_id, settings, first=first)
 
 
+def inputs_line(record: Path) -> str | None:
+    """How the snapshot's files reached the run's folder (``materialized.json``), in words."""
+    try:
+        doc = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    method = doc.get("method")
+    if method == "none":
+        return "not written (every step was cached)"
+    how = {
+        "overlay": "seen through an overlay of the snapshot (copy-on-write: no bytes copied)",
+        "reflink": "cloned (reflinks: no bytes copied)",
+        "copy": "copied: this file system has no reflinks",
+        "mixed": "partly cloned, partly copied",
+    }.get(method, str(method))
+    text = f"{doc.get('files', 0)} files, {fmt.size(doc.get('bytes', 0))} {how}, {fmt.duration(doc.get('seconds'))}"
+    if doc.get("unchanged_removed"):
+        text += f"; {doc['unchanged_removed']} unchanged removed after the run"
+    return text
+
+
 def render(run, store, color: bool = False) -> str:
     lines = [
         f"run       {run.id}  {fmt.status_text(run.status, color=color)}",
@@ -41,6 +62,9 @@ def render(run, store, color: bool = False) -> str:
         lines.append(f"error     {run.error}")
     if run.snapshot:
         lines.append(f"snapshot  {run.snapshot[:12]}")
+        inputs = inputs_line(store.run_path(run.id) / "materialized.json")
+        if inputs:
+            lines.append(f"inputs    {inputs}")
     if run.retry_of:
         lines.append(f"retry of  {run.retry_of}")
     if run.reproduces:

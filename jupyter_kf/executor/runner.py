@@ -64,6 +64,9 @@ class ExecutionPlan:
     # GPUs steps tagged limit:nvidia.com/gpu:N take from (None: such steps run without one)
     gpus: GpuSlots | None = None
     retry_backoff: float = 1.0  # s before a step's second attempt (see retry_pause)
+    # Writes the run's input files into ``work_dir`` (the snapshot); called once, just before the
+    # first step that really runs, so a run whose steps are all cached writes nothing.
+    prepare_files: Callable[[], None] | None = None
 
 
 class LocalExecutor:
@@ -188,6 +191,7 @@ class LocalExecutor:
                 if not self._hold_gpus(step):
                     self._waiting_for_gpus.add(step)
                     continue
+                self._prepare_files()  # first: the pool's kernels may need to know how to see them
                 _ = self.pool  # created (and its imports done) here, not racing in the workers
                 running.add(step)
                 self._set(step, StepStatus.running, attempt=1)
@@ -252,6 +256,11 @@ class LocalExecutor:
                     soon += 1
         if soon or self._pool is not None:
             self.pool.want(soon)
+
+    def _prepare_files(self) -> None:
+        prepare, self.plan.prepare_files = self.plan.prepare_files, None
+        if prepare is not None:
+            prepare()
 
     # -- cache and retry ----------------------------------------------------------------------
     def _take_over(self, name: str) -> bool:

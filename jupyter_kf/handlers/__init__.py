@@ -19,7 +19,7 @@ def routes() -> list[tuple[str, type]]:
     from .openapi import OpenAPIHandler
     from .runs import CancelHandler, RetryHandler, RunEventsHandler, RunHandler, RunsHandler
     from .schedules import ScheduleHandler, SchedulePauseHandler, ScheduleResumeHandler, SchedulesHandler
-    from .snapshots import SnapshotsHandler
+    from .snapshots import PruneHandler, SnapshotsHandler, StoreHandler
     from .steps import StepLogHandler, StepNotebookHandler
 
     return [
@@ -38,5 +38,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"schedules/{_SCHEDULE}", ScheduleHandler),
         (rf"schedules/{_SCHEDULE}/pause", SchedulePauseHandler),
         (rf"schedules/{_SCHEDULE}/resume", ScheduleResumeHandler),
+        (r"store", StoreHandler),
+        (r"store/prune", PruneHandler),
         (r"openapi\.yaml", OpenAPIHandler),
     ]

@@ -13,6 +13,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 import uuid
 from queue import Empty
@@ -54,12 +55,19 @@ class ForkedProcess:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        # poll() runs in several threads (the provisioner's, a pool's killer): the pidfd is
+        # closed under this lock, so no thread selects on or signals a closed (or reused) fd.
+        self._lock = threading.Lock()
         try:
             self._fd: int | None = os.pidfd_open(pid)
         except (OSError, AttributeError):  # already gone, or no pidfd on this platform
             self._fd = None
 
     def poll(self) -> int | None:
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> int | None:
         if self.returncode is not None:
             return self.returncode
         if self._fd is not None:
@@ -101,21 +109,16 @@ class ForkedProcess:
         return self.returncode  # type: ignore[return-value]
 
     def send_signal(self, sig: int) -> None:
-        if self.poll() is not None:
-            return
-        fd = self._fd
-        try:
-            if fd is not None:
-                try:
-                    signal.pidfd_send_signal(fd, sig)
-                    return
-                except ProcessLookupError:
-                    return
-                except OSError:  # closed meanwhile by another thread
-                    pass
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
+        with self._lock:
+            if self._poll() is not None:
+                return
+            try:
+                if self._fd is not None:
+                    signal.pidfd_send_signal(self._fd, sig)
+                else:
+                    os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -148,6 +151,10 @@ class ForkProvisioner(LocalProvisioner):
                 self.cwd = kwargs.get("cwd")
                 self.forked = True
                 return self.connection_info
+        if "JUPYTER_KF_OVERLAY" in (kwargs.get("env") or {}):
+            # The run's inputs are only visible through the overlay the forked child mounts.
+            raise RuntimeError("this run's folder is an overlay that only a forked kernel can see; "
+                               "the kernel fork server is unavailable (set JUPYTER_KF_MATERIALIZE=copy)")
         return await super().launch_kernel(cmd, **kwargs)
 
     async def wait(self) -> int | None:

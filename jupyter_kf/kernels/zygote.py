@@ -24,6 +24,9 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+OVERLAY_ENV = "JUPYTER_KF_OVERLAY"  # {"lower", "upper", "work"}: see enter_overlay
 # What a kernel imports while it initializes (measured: debugpy alone is ~0.12 s). Importing them
 # starts no thread and creates no zmq context.
 PRELOAD = [
@@ -76,6 +79,37 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def enter_overlay(spec: dict) -> None:
+    """Give this process (single-threaded: a fresh fork) its own mount namespace in which the
+    run's folder ``spec["upper"]`` is an overlay: the snapshot's tree (``lower``, hardlinks to
+    the store's objects) below, the run's folder itself above. Reads come from the objects;
+    any change (write, truncate, append, chmod, rename, delete) is copied up into the run's
+    folder first, so no step, root included, can change an object through it. As an ordinary
+    user this needs an unprivileged user namespace (the user is mapped to itself)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.geteuid(), os.getegid()
+
+    def check(ok: bool, what: str) -> None:
+        if not ok:
+            err = ctypes.get_errno()
+            raise OSError(err, f"overlay for the run's folder: {what}: {os.strerror(err)}")
+
+    check(libc.unshare(CLONE_NEWNS if uid == 0 else CLONE_NEWNS | CLONE_NEWUSER) == 0, "unshare")
+    if uid != 0:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0, "private mounts")
+    work = os.path.join(spec["work"], str(os.getpid()))  # one per mount: overlay empties its own
+    os.makedirs(work, exist_ok=True)
+    # index=off: the run's kernels share one upper folder (steps share the run's folder).
+    opts = f"lowerdir={spec['lower']},upperdir={spec['upper']},workdir={work},index=off"
+    if uid != 0:
+        opts += ",userxattr"
+    target = spec["upper"].encode()
+    check(libc.mount(b"overlay", target, b"overlay", 0, opts.encode()) == 0, "mount")
+
+
 def _child(request: dict, zygote_pid: int) -> None:
     """Runs in the forked child: become a kernel; never returns."""
     code = 1
@@ -101,6 +135,9 @@ def _child(request: dict, zygote_pid: int) -> None:
         os.environ.clear()
         os.environ.update(request.get("env") or {})
         os.environ["JPY_PARENT_PID"] = str(zygote_pid)
+        overlay = os.environ.pop(OVERLAY_ENV, None)
+        if overlay:
+            enter_overlay(json.loads(overlay))
         if os.environ.get("JUPYTER_KF_WRITE_LOG"):
             _log_writes(os.environ["JUPYTER_KF_WRITE_LOG"])
         if request.get("cwd"):

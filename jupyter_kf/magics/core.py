@@ -18,7 +18,16 @@ from IPython.display import SVG, display
 from ..models import Run, RunRequest
 from .locate import NotebookNotFound, find_notebook
 from .unsaved import executed_since_load, track_executions, unsaved_warning
-from .view import ProblemsView, RunsView, RunView, notebook_paths, relpath, snapshot_text, step_line
+from .view import (
+    ProblemsView,
+    RunsView,
+    RunView,
+    activity_line,
+    notebook_paths,
+    relpath,
+    snapshot_text,
+    step_line,
+)
 
 POLL_S = 0.5
 
@@ -130,11 +139,17 @@ class KfMagics(Magics):
             print(f"run {run.id}: {run.pipeline} on {run.backend}")
         shown: dict[str, str] = {}
         cancelled = False
+        last_activity = [0.0]
 
         def show(r: Run) -> None:
+            h = service.handle(r.id)
+            activity = getattr(h, "activity", None)  # a first snapshot / inputs being written
             if handle is not None:
-                handle.update(RunView(r))
+                handle.update(RunView(r, activity=activity))
                 return
+            if activity and time.monotonic() - last_activity[0] >= 5:  # plain text: a line every 5 s
+                last_activity[0] = time.monotonic()
+                print(activity_line(activity), flush=True)
             for s in r.steps:  # plain text: one line per step state change
                 if shown.get(s.name) != s.status.value:
                     shown[s.name] = s.status.value

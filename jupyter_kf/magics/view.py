@@ -46,13 +46,30 @@ def step_line(s: StepRun) -> str:
     return f"  {ICONS.get(status, '?')} {s.name:<20} {status:<10} {_dur(s.duration):>8}{extra}{err}"
 
 
+def activity_line(activity: tuple) -> str:
+    """``snapshot: 120/2560 files, 240.0 MB/5.0 GB``."""
+    what, done, total, (nbytes, nbytes_total) = activity
+    return f"{what}: {done}/{total} files, {_size(nbytes)}/{_size(nbytes_total)}"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
 class RunView:
     """One run: per-step status, durations, errors; with ``final``, metrics and where outputs are."""
 
     def __init__(
-        self, run: Run, *, final: bool = False, step_notebooks: dict[str, str] | None = None, outputs: str | None = None
+        self, run: Run, *, final: bool = False, step_notebooks: dict[str, str] | None = None, outputs: str | None = None,
+        activity: tuple | None = None,
     ) -> None:
         self.run, self.final, self.step_notebooks, self.outputs = run, final, step_notebooks or {}, outputs
+        self.activity = activity  # long work before steps: (what, done, total, (bytes done, bytes total))
 
     def _metrics(self) -> dict[str, Any]:
         metrics = dict(self.run.metrics)
@@ -67,6 +84,8 @@ class RunView:
         if r.duration is not None:
             head += f" in {_dur(r.duration)}"
         lines = [head] + [step_line(s) for s in r.steps]
+        if self.activity:
+            lines.append(activity_line(self.activity))
         if r.error:
             lines.append(f"error: {r.error}")
         if self.final:
@@ -102,6 +121,9 @@ class RunView:
         )
         out = [f"<div>{head}</div>", "<table><tr><th>step</th><th>status</th><th>time</th><th></th></tr>",
                *rows, "</table>"]
+        if self.activity:
+            out.append(f"<div><progress max='{self.activity[2]}' value='{self.activity[1]}'></progress> "
+                       f"{e(activity_line(self.activity))}</div>")
         if r.error:
             out.append(f"<div style='color:#c62828'>error: {e(r.error)}</div>")
         if self.final:

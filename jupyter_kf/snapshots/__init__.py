@@ -10,7 +10,7 @@ A snapshot's id is the sha256 of its entries, so an identical folder gives the s
 whose size, mtime_ns and inode match the stat cache are not read again. Symlinks are recorded,
 never followed; on materialize only links that stay inside the folder are recreated. Runs get
 copies of the objects (reflink or copy_file_range where possible), never hardlinks, so nothing a
-step writes can change a snapshot.
+step writes can change a snapshot (``materialize.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 from .._fsutil import atomic_write_text, file_lock
 from ..models import Snapshot
+from .materialize import Materialized, drop_unchanged, write_entries
 from .objects import ObjectStore
 from .walk import walk
 
@@ -60,7 +61,8 @@ _ENTRY_TYPES = {"file", "link", "dir"}
 
 @dataclass
 class Progress:
-    """Reported while a snapshot is taken (``phase``: 'scan' then 'hash')."""
+    """Reported while a snapshot is taken (``phase``: 'scan' then 'hash') or written out
+    (``phase``: 'materialize')."""
 
     phase: str
     files_done: int = 0
@@ -94,13 +96,6 @@ class GcReport:
     snapshots_removed: list[str] = field(default_factory=list)
     objects_removed: int = 0
     bytes_freed: int = 0
-
-
-@dataclass
-class Materialized:
-    files: int = 0
-    bytes: int = 0
-    skipped_links: list[str] = field(default_factory=list)  # links pointing outside the folder
 
 
 def entries_id(entries: dict[str, dict[str, Any]]) -> str:
@@ -297,93 +292,100 @@ class SnapshotStore:
         return d
 
     # -- write out --------------------------------------------------------------------------
-    def materialize(self, ref: str, target: Path | str) -> Materialized:
-        """Copy a snapshot into a new (or empty) folder, e.g. a run's working folder."""
-        return self.restore(ref, target, overwrite=False)
+    def materialize(
+        self,
+        ref: str,
+        target: Path | str,
+        *,
+        skip_existing: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Materialized:
+        """Write a snapshot into a new (or empty) folder, e.g. a run's working folder.
 
-    def restore(self, ref: str, target: Path | str, *, overwrite: bool = False) -> Materialized:
+        ``skip_existing`` writes into a folder that already has files and keeps those (a run's
+        folder where cached steps put back what they wrote). See ``materialize.py`` for how."""
+        if skip_existing:
+            with file_lock(self._lock, shared=True):
+                m = self.show(ref)
+                check_entries(m)
+                return write_entries(self.objects, m, Path(target), skip_existing=True,
+                                     progress=progress, damaged=DamagedSnapshot)
+        return self.restore(ref, target, overwrite=False, progress=progress)
+
+    def restore(
+        self, ref: str, target: Path | str, *, overwrite: bool = False, progress: ProgressCallback | None = None
+    ) -> Materialized:
         """Write a snapshot's files into ``target``.
 
         A non-empty ``target`` is refused unless ``overwrite``; then the snapshot's files replace
         the ones there and files that the snapshot does not have are left alone.
         """
         with file_lock(self._lock, shared=True):  # gc waits: no object vanishes mid-copy
-            return self._restore(self.show(ref), Path(target), overwrite)
+            return self._restore(self.show(ref), Path(target), overwrite, progress)
 
-    def _restore(self, m: Manifest, target: Path, overwrite: bool) -> Materialized:
+    def _restore(self, m: Manifest, target: Path, overwrite: bool, progress: ProgressCallback | None = None) -> Materialized:
         if target.exists() and not target.is_dir():
             raise SnapshotError(f"cannot restore into {target}: not a folder")
         if target.is_dir() and any(target.iterdir()) and not overwrite:
             raise SnapshotError(f"{target} is not empty (restore over its files with overwrite, `--force` on the command line)")
         check_entries(m)  # before anything is written: a bad manifest writes nothing
-        target.mkdir(parents=True, exist_ok=True)
-        real_target = target.resolve()
-        result = Materialized()
-        dirs: list[tuple[Path, int]] = []
-        for rel, e in m.entries.items():  # parents come before children (walk order)
-            dst = target / rel
-            # A folder of the target may be a symlink (restored from the snapshot, or already
-            # there with overwrite): whatever the path resolves to must stay inside the target.
-            if not Path(os.path.realpath(dst.parent)).is_relative_to(real_target):
-                raise DamagedSnapshot(
-                    f"snapshot {m.snapshot.id[:12]}: {rel!r} would be written outside {target.name}/ "
-                    "(through a symlinked folder); nothing more is restored"
-                )
-            if e["type"] == "dir":
-                if dst.is_symlink() or (dst.exists() and not dst.is_dir()):
-                    dst.unlink()
-                dst.mkdir(exist_ok=True)
-                dirs.append((dst, e["mode"]))
-                continue
-            if overwrite and (dst.is_symlink() or dst.exists()):
-                if dst.is_dir() and not dst.is_symlink():
-                    raise SnapshotError(f"cannot restore file {rel}: {dst} is a folder")
-                dst.unlink()
-            if e["type"] == "link":
-                if _link_inside(rel, e["target"]):
-                    os.symlink(e["target"], dst)
-                else:
-                    result.skipped_links.append(rel)
-                continue
-            if not self.objects.has(e["hash"]):
-                raise SnapshotError(f"snapshot {m.snapshot.id[:12]} is damaged: object for {rel} is missing")
-            self.objects.copy_out(e["hash"], dst)
-            os.chmod(dst, e["mode"])
-            os.utime(dst, ns=(e["mtime_ns"], e["mtime_ns"]))
-            result.files += 1
-            result.bytes += e["size"]
-        for d, mode in reversed(dirs):
-            os.chmod(d, mode | 0o700)  # keep run folders writable by their owner
-        return result
+        return write_entries(self.objects, m, target, overwrite=overwrite, progress=progress, damaged=DamagedSnapshot)
 
     # -- garbage collection -----------------------------------------------------------------
-    def gc(self, keep: int = 10, referenced: Iterable[str] | None = None) -> GcReport:
-        """Remove snapshots that no run references, except the ``keep`` most recently used, then
-        every object no remaining snapshot references. ``referenced`` defaults to the snapshot ids
-        of the runs in this store's ``runs.sqlite``."""
+    def gc(
+        self,
+        keep: int = 10,
+        referenced: Iterable[str] | None = None,
+        *,
+        grace: float = 0.0,
+        dry_run: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> GcReport:
+        """Remove snapshots that no run references, except the ``keep`` most recently used and
+        any used in the last ``grace`` seconds, then every object no remaining snapshot
+        references. ``referenced`` defaults to the snapshot ids of the runs in this store's
+        ``runs.sqlite``. ``dry_run`` reports without removing; ``progress(phase, done, total)``."""
         if referenced is None:
             referenced = self._run_refs()
         refs = set(referenced)
         report = GcReport()
-        with file_lock(self._lock):
-            ids = sorted(self._ids(), key=lambda i: self._manifest_path(i).stat().st_mtime_ns, reverse=True)
-            keep_ids = set(ids[:keep]) | (refs & set(ids))
+        now = time.time()
+        with file_lock(self._lock):  # no snapshot is taken or written out meanwhile
+            mtimes = {i: self._manifest_path(i).stat().st_mtime for i in self._ids()}
+            ids = sorted(mtimes, key=lambda i: mtimes[i], reverse=True)
+            keep_ids = set(ids[:keep]) | (refs & set(ids)) | {i for i in ids if now - mtimes[i] < grace}
             live: set[str] = set()
             for i in ids:
                 if i in keep_ids:
                     live.update(e["hash"] for e in self._load(i).entries.values() if e["type"] == "file")
                 else:
-                    self._manifest_path(i).unlink()
+                    if not dry_run:
+                        from .tree import remove_tree
+
+                        remove_tree(self, i)  # its hardlinks first: they keep objects' bytes alive
+                        self._manifest_path(i).unlink()
                     report.snapshots_removed.append(i)
-            for digest, path in self.objects.all():
+            trees = self.dir / "trees"
+            if trees.is_dir() and not dry_run:  # trees of removed snapshots, half-built ones
+                from .tree import remove_tree
+
+                for t in trees.iterdir():
+                    if t.name not in keep_ids:
+                        remove_tree(self, t.name)
+            objects = list(self.objects.all())
+            for n, (digest, path) in enumerate(objects, 1):
                 if digest not in live:
                     report.bytes_freed += path.stat().st_size
-                    path.unlink()
+                    if not dry_run:
+                        path.unlink()
                     report.objects_removed += 1
+                if progress is not None and (n % 500 == 0 or n == len(objects)):
+                    progress("gc", n, len(objects))
             if self.objects.tmp.is_dir():  # leftovers of killed snapshots (no create runs now)
                 for p in self.objects.tmp.iterdir():
                     report.bytes_freed += p.stat().st_size
-                    p.unlink()
+                    if not dry_run:
+                        p.unlink()
         return report
 
     def _run_refs(self) -> set[str]:
@@ -456,6 +458,7 @@ __all__ = [
     "BadSnapshotRef",
     "check_entries",
     "DamagedSnapshot",
+    "drop_unchanged",
     "Manifest",
     "Materialized",
     "Progress",

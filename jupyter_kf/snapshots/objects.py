@@ -80,9 +80,10 @@ class ObjectStore:
                 self.on_read(n)
         return h.hexdigest(), size
 
-    def copy_out(self, digest: str, dst: Path) -> None:
-        """Copy an object to ``dst`` (which must not exist) as an independent, writable file."""
-        copy_file(self.path(digest), dst)
+    def copy_out(self, digest: str, dst: Path) -> str:
+        """Copy an object to ``dst`` (which must not exist) as an independent, writable file;
+        returns how (``"reflink"``: blocks shared copy-on-write, ``"copy"``: bytes copied)."""
+        return copy_file(self.path(digest), dst)
 
     def all(self) -> Iterator[tuple[str, Path]]:
         """Every stored object as (digest, path)."""

@@ -404,6 +404,24 @@ class RunStore:
             )
         return None
 
+    def delete_run(self, run_id: str) -> None:
+        """Forget a finished run and remove its folder. A run that is still queued or running
+        (its runner alive) is refused with :class:`StoreError`, checked in the transaction that
+        removes its rows. Which runs may go (what other runs still need) is the caller's call."""
+        from .._fsutil import rmtree_force
+
+        with self._write() as db:
+            row = db.execute(
+                "SELECT status, runner_pid, runner_start, runner_host FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise UnknownRun(run_id, str(self.path))
+            if row[0] in _ACTIVE and runner_alive(row[1], row[2], row[3]):
+                raise StoreError(f"run {run_id} is {row[0]}: it cannot be removed")
+            db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        rmtree_force(self.run_path(run_id))  # an overlay's leftovers may have no permissions
+
     def snapshot_refs(self) -> set[str]:
         """Snapshot ids referenced by runs in this store (gc keeps them)."""
         with self._read() as db:

@@ -16,6 +16,7 @@ import { ProblemsList } from './problems';
 import { RunForm } from './runForm';
 import { RunsList } from './runs';
 import { SchedulesSection } from './schedules';
+import { StoreSection } from './storeSection';
 import { CompileResult, StepStatus } from './types';
 
 export class PipelinePanel extends ReactWidget {
@@ -266,6 +267,9 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           onSelectCell={i => void c.selectCell(i)}
           onRefresh={() => void c.refreshRuns()}
         />
+      </Section>
+      <Section title="Store" testid="kf-section-store" defaultOpen={false}>
+        <StoreSection key={state.path} notebook={state.path} />
       </Section>
       <Section title="Steps" testid="kf-section-steps">
         <StepsList model={state.model} compiled={compiled} onSelect={i => void c.selectCell(i)} />

@@ -25,6 +25,8 @@ ROUTE_CALLS = [
     ("GET", "runs/20260101-000000-abcd/steps/a/notebook"),
     ("GET", "snapshots"),
     ("POST", "snapshots"),
+    ("GET", "store"),
+    ("POST", "store/prune"),
     ("GET", "openapi.yaml"),
     ("GET", "schedules"),
     ("POST", "schedules"),

@@ -91,12 +91,13 @@ def write(fmt: str, value: Any, tmp: Path) -> tuple[str, int]:
             _codec(spec).write(value, out)
             return out.hexdigest(), out.bytes
     try:
-        _codec(spec).write(value, tmp)
+        written = _codec(spec).write(value, tmp)
     except (Unfaithful, OSError):  # a full disk is not the format's fault: no silent fallback
         raise
     except Exception as exc:  # noqa: BLE001 - libraries raise anything for what they cannot store
         raise Unfaithful(f"{type(exc).__name__}: {exc}") from exc
-    return file_sha256(tmp)
+    # a codec that hashed while writing (numpy) returns (sha256, bytes): the file is not read back
+    return written if written is not None else file_sha256(tmp)
 
 
 def read(fmt: str, path: Path) -> Any:

@@ -34,7 +34,8 @@ class ValueFormat:
 
     ``name`` is recorded in the step's manifest; ``extension`` names the file (without the dot);
     ``types`` are ``fnmatch`` patterns over ``module.QualName`` of the value's type or a base;
-    ``codec`` is the module with ``write(value, path)`` (may raise :class:`Unfaithful`) and
+    ``codec`` is the module with ``write(value, path)`` (may raise :class:`Unfaithful`; may return
+    ``(sha256, bytes)`` when it hashed while writing) and
     ``read(path)``.
     """
 
