@@ -2,8 +2,9 @@
 
 The server runs as a subprocess on a free loopback port with a token, in a temporary root with a
 small notebook that has already run once. Every operation gets valid and invalid inputs
-(schemathesis, bounded in examples and time); the answers must never be 5xx, never hang, and
-must match the status codes, content types and schemas the spec declares.
+(schemathesis, bounded in examples and time), one at a time and in stateful sequences; the answers
+must never be 5xx, never hang, and must match the status codes, content types and schemas the spec
+declares; afterwards no run is left queued or running.
 """
 
 from __future__ import annotations
@@ -93,6 +94,27 @@ def test_api_fuzz_on_a_real_run(served_schema, server, method, path):
     """The same, with the id of a real finished run, so step names and bodies reach deeper."""
     strategy = served_schema[path][method].as_strategy(path_parameters={"run_id": server.run_id})
     fuzz_operation(strategy, server.token)
+
+
+def test_api_stateful(served_schema, server):
+    """Sequences of calls, each using what an earlier answer returned (schemathesis infers the
+    links: a run id from POST runs into GET/cancel/retry of that run, a schedule id...)."""
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    token = server.token
+
+    class Machine(served_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"token {token}"}, "timeout": REQUEST_TIMEOUT}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=checks, transport_kwargs=kwargs)
+
+    Machine.run(
+        settings=settings(
+            max_examples=10, stateful_step_count=5, deadline=None, derandomize=True, database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
 def test_no_run_is_left_running_after_the_fuzz(server):
