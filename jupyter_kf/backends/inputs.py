@@ -89,5 +89,7 @@ class InputFiles:
                 doc.update(unchanged_removed=n, unchanged_removed_bytes=size)
             rmtree_force(self.store.run_path(self.run_id) / ".overlay-work")
             atomic_write_text(self.store.run_path(self.run_id) / "materialized.json", json.dumps(doc))
+        except OSError as exc:  # e.g. a full disk: the run's own error says so already
+            log.warning("could not tidy the working folder of run %s: %s", self.run_id, exc.strerror or exc)
         except Exception:
             log.exception("could not tidy the working folder of run %s", self.run_id)

@@ -107,8 +107,7 @@ def test_prune_and_gc_while_a_run_is_going(service, make_notebook, nb_dir):
     assert running.snapshot not in report.snapshots_removed
     assert report.snapshots_removed == [old.snapshot]
     objects_intact(store)
-    wait_for(lambda: store.get_run(going.id).status.finished, timeout=120)
-    done = store.get_run(going.id)
+    done = service.wait(going.id, timeout=120)  # the run's thread, its tidying included, has ended
     assert done.status == RunStatus.succeeded, done.error
     assert done.metrics == {"n": 60_000}
     record = json.loads((store.run_path(going.id) / "materialized.json").read_text())
