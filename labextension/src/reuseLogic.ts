@@ -32,12 +32,13 @@ export function kfLoadCode(target: StepTarget): string {
   return `%load_ext jupyter_kf\n%kf_load ${target.run} ${target.step}`;
 }
 
-/** The request of "Run from here": the step and everything downstream, upstream from `target.run`. */
+/** The request of "Run from here": the step and everything downstream execute (the cache is not
+ * read: that is what the user asked for; results are still recorded), upstream from `target.run`. */
 export function runFromHereRequest(
   notebook: string,
   target: StepTarget
-): RunRequest & { from_step: string; inputs_from: string } {
-  return { notebook, from_step: target.step, inputs_from: target.run };
+): RunRequest & { from_step: string; inputs_from: string; cache: boolean } {
+  return { notebook, from_step: target.step, inputs_from: target.run, cache: false };
 }
 
 /** GET runs/{a}/diff/{b} (jupyter_kf.models.RunDiff). */

@@ -31,7 +31,8 @@ describe('step rows of a run', () => {
     expect(runFromHereRequest('dir/pipe.ipynb', t)).toEqual({
       notebook: 'dir/pipe.ipynb',
       from_step: 'evaluate',
-      inputs_from: '20261204-164738-8a53'
+      inputs_from: '20261204-164738-8a53',
+      cache: false
     });
   });
 });

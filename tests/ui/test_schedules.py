@@ -7,6 +7,8 @@ after the first due time, so the run starts at once and the panel shows it.
 
 from __future__ import annotations
 
+import pytest
+
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,8 @@ from .panel import RUN_TIMEOUT_MS, UI_TIMEOUT_MS, open_notebook, open_panel, run
 CELLS = [("n = 3", ["pipeline-parameters"]), ("total = n * 2", ["step:double"]), ("total", ["pipeline-metrics"])]
 
 
+# the bad cron the test types is refused by the server (400), which the browser logs
+@pytest.mark.console_errors(r"status of 400 \(Bad Request\) \(at http://[^ ]+/jupyter-kf/api/schedules")
 def test_create_a_schedule_in_the_panel_and_see_its_run(page: Page, lab: LabServer, lab_root: Path) -> None:
     write_notebook(lab_root / "sched" / "nightly.ipynb", CELLS)
     open_notebook(page, lab, "sched/nightly.ipynb")
