@@ -16,6 +16,9 @@ KNOWN_LIMITS = {"cpu", "memory", *GPU_KEYS}
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 _RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 SNAPSHOT_API_GROUP = "snapshot.storage.k8s.io"
+SECRETS_DIR = "/kf/secrets"  # a `secret:<name>` tag mounts the Secret at SECRETS_DIR/<name>
+SECRETS_ENV = "KF_SECRETS_DIR"  # tells the step where (locally: the user's secrets folder)
+SHM_PATH = "/dev/shm"
 
 
 class TargetError(ValueError):
@@ -53,6 +56,9 @@ class TargetOptions:
     node_selector: dict[str, str] = field(default_factory=dict)
     run_timeout: float | None = None  # the whole run, seconds (Argo activeDeadlineSeconds)
     workflow_ttl: int | None = 86400  # Argo: delete the Workflow (and its pods) this long after it ends
+    # KFP: the oldest backend the spec must run on. A field older drivers refuse (shm: needs
+    # 2.5.0) is refused at compile time unless this says the backend reads it.
+    kfp_backend: str = "2.2.0"
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> TargetOptions:
@@ -115,10 +121,14 @@ def step_timeout(step: Step, options: TargetOptions) -> int | None:
 
 
 def step_limits(step: Step) -> dict[str, str]:
-    """The step's `limit:` tags as Kubernetes limits (gpu -> nvidia.com/gpu), each validated."""
+    """The step's `limit:` tags as Kubernetes limits (gpu -> nvidia.com/gpu, or the step's
+    `gpu-vendor:`), each validated."""
+    from ..tags import GPU_VENDORS
+
     limits: dict[str, str] = {}
+    vendor = GPU_VENDORS.get(step.placement.gpu_vendor or "nvidia", "nvidia.com/gpu")
     for key, value in step.resources.limits.items():
-        name = GPU_KEYS.get(key, key)
+        name = vendor if key == "gpu" else GPU_KEYS.get(key, key)
         if key not in KNOWN_LIMITS:
             raise TargetError(
                 f"step {step.name!r}: unsupported resource limit {key!r} (use cpu, memory, gpu, "
@@ -131,6 +141,24 @@ def step_limits(step: Step) -> dict[str, str]:
             raise TargetError(f"step {step.name!r}: GPU limit {key}={value!r} must be a whole number")
         limits[name] = value
     return limits
+
+
+def step_tolerations(step: Step, options: TargetOptions) -> list[dict[str, Any]]:
+    """The notebook pod's tolerations, the step's `toleration:` tags, and for a step that asks
+    for GPUs one for the vendor's usual GPU-node taint (``nvidia.com/gpu:NoSchedule``)."""
+    out = [dict(t) for t in options.tolerations]
+    out += [dict(t) for t in step.placement.tolerations if t not in out]
+    for resource in step_limits(step):
+        if resource in GPU_KEYS.values():
+            gpu = {"key": resource, "operator": "Exists", "effect": "NoSchedule"}
+            if gpu not in out:
+                out.append(gpu)
+    return out
+
+
+def step_node_selector(step: Step, options: TargetOptions) -> dict[str, str]:
+    """The notebook pod's node selector with the step's `node:` tags over it."""
+    return {**options.node_selector, **step.placement.node_selector}
 
 
 def parameter_types(pipeline: Pipeline, step: Step) -> dict[str, str]:
