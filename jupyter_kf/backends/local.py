@@ -148,6 +148,7 @@ class LocalRun:
         from ..envinfo import write_env
         from ..executor.parameters import resolve_parameters
         from ..executor.runner import ExecutionPlan
+        from ..executor.secrets import step_environments
 
         store, run, req = self.store, self.run, self.request
         self._env_thread = threading.Thread(
@@ -185,6 +186,7 @@ class LocalRun:
             reuse=reuse,
             speculative=pool_started,
             gpus=self._gpu_slots(),
+            secret_env=step_environments(self.pipeline, notebook.parent),
         )
 
     def _gpu_slots(self) -> Any:
@@ -287,9 +289,12 @@ class LocalBackend(Backend):
 
     @classmethod
     def check(cls, pipeline: Pipeline, settings: Settings) -> None:
-        """Steps asking for more GPUs than the machine has are refused before the run."""
+        """Steps asking for more GPUs than the machine has, or for a secret this machine does not
+        have, are refused before the run."""
         from ..executor import gpus
+        from ..executor.secrets import step_environments
 
+        step_environments(pipeline)
         if any(gpus.requested(s) for s in pipeline.steps):
             ids, source = gpus.detect(settings.gpus)
             gpus.check(pipeline, ids, source, settings.gpu_fallback)

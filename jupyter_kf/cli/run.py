@@ -118,6 +118,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..config import Settings
     from ..executor.gpus import GpuUnavailableError
     from ..executor.partial import PartialRunError
+    from ..executor.secrets import SecretUnavailableError
     from ..executor.parameters import ParameterError, split_assignments
     from ..models import RunRequest, RunStatus
     from ..service import InvalidPipeline, PipelineService
@@ -170,7 +171,7 @@ def _main(args: argparse.Namespace) -> int:
             return 1
         except ParameterError as exc:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
-        except (GpuUnavailableError, BackendNotReady, PartialRunError) as exc:
+        except (GpuUnavailableError, SecretUnavailableError, BackendNotReady, PartialRunError) as exc:
             return fmt.error(PROG, exc, 2)
         except (ConverterError, FileNotFoundError, UnknownBackend, StoreError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)

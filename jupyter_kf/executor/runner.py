@@ -56,6 +56,8 @@ class ExecutionPlan:
     speculative: bool = False
     # GPUs steps tagged limit:nvidia.com/gpu:N take from (None: such steps run without one)
     gpus: GpuSlots | None = None
+    # step -> its secret environment variables (executor/secrets.py): for its kernel only
+    secret_env: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
 
 class LocalExecutor:
@@ -314,7 +316,8 @@ class LocalExecutor:
             if gpus:
                 with open(log_path, "a") as f:
                     f.write(f"--- jupyter-kf: GPU(s) {','.join(gpus)} ({VISIBLE}) ---\n")
-            km = self.pool.take({VISIBLE: ",".join(gpus)} if gpus else None)
+            env = {**self.plan.secret_env.get(name, {}), **({VISIBLE: ",".join(gpus)} if gpus else {})}
+            km = self.pool.take(env or None)
             a = StepAttempt(
                 name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
             )
