@@ -110,6 +110,7 @@ def prepare(
         timeout=request.timeout,
         run_timeout=s.run_timeout,
         workflow_ttl=s.workflow_ttl,
+        kfp_backend=s.kfp_backend,
     )
     plan = ClusterPlan(namespace=namespace, options=opts)
     if request.retry_of:
