@@ -155,6 +155,11 @@ class Pipeline(_Model):
     edges: list[Edge] = Field(default_factory=list)
     image: str | None = Field(default=None, description="Default image for every step.")
     cache: bool = Field(default=True, description="Default cache policy for steps.")
+    volumes: dict[str, str] = Field(
+        default_factory=dict,
+        description="PVC of the notebook pod -> snapshot | shared | none (`volume:` tags, metadata "
+        "jupyter_kf.volumes); unnamed: the notebook's own volume snapshot, others shared.",
+    )
     problems: list[Problem] = Field(default_factory=list)
 
     # -- helpers used by every backend -------------------------------------------------------

@@ -145,6 +145,32 @@ class _Planner:
                 out.append(parsed)
         return out
 
+    def _volumes(self) -> dict[str, str]:
+        """Pipeline-wide volume modes: metadata ``jupyter_kf.volumes``, then `volume:` tags."""
+        from .tags import VOLUME_MODES
+
+        out: dict[str, str] = {}
+        raw = self.ours.get("volumes") or {}
+        for claim, mode in (raw.items() if isinstance(raw, dict) else []):
+            if mode in VOLUME_MODES:
+                out[str(claim)] = mode
+            else:
+                self.problem("invalid-setting", f"notebook metadata jupyter_kf.volumes: {claim!r} has mode "
+                             f"{mode!r}; expected one of {', '.join(VOLUME_MODES)}", name="jupyter_kf.volumes")
+        tagged: dict[str, tuple[str, int]] = {}
+        for st in self.steps.values():
+            for c in st.block.cells:
+                if c.cell_type != "code":
+                    continue
+                for claim, mode in c.parsed.volumes.items():
+                    if claim in tagged and tagged[claim][0] != mode:
+                        self.problem("conflicting-tags", f"volume {claim!r} is tagged {tagged[claim][0]} in cell "
+                                     f"{tagged[claim][1] + 1} and {mode} here; a volume has one mode per run",
+                                     cell=c.index, step=st.name, name=claim)
+                    tagged.setdefault(claim, (mode, c.index))
+        out.update({claim: mode for claim, (mode, _) in tagged.items()})
+        return out
+
     def _pipeline_name(self, derived: str) -> str:
         given = self.ours.get("name") or self.kale.pipeline_name
         if not given:
@@ -557,6 +583,7 @@ class _Planner:
             edges=edges,
             image=image if isinstance(image, str) else None,
             cache=cache if isinstance(cache, bool) else True,
+            volumes=self._volumes(),
             problems=self.problems,
         )
 

@@ -7,7 +7,8 @@ Ours: ``timeout:<seconds>`` (a number, optionally suffixed ``s``, ``m`` or ``h``
 ``retries:<n>``, and for cluster steps (docs/kubernetes.md): ``secret:<name>`` (every key as a
 file) or ``secret:<name>:<key>=<ENV>[,<key>=<ENV>]`` (keys as environment variables),
 ``node:<label>=<value>``, ``toleration:<key>[=<value>][:<effect>]``, ``gpu-vendor:nvidia|amd`` and
-``shm:<size>``.
+``shm:<size>``; ``volume:<claim>:snapshot|shared|none`` (for the whole pipeline: how runs use
+a PVC of the notebook pod).
 
 A malformed tag of this vocabulary (``limit:memory``, ``cache:maybe``, ``step:two words``) is an
 error. ``step:``/``block:`` with an empty name is Kale's "continue the block above" (its extension
@@ -32,7 +33,7 @@ ROLE_TAGS = {
 STEP_PREFIXES = ("step:", "block:")
 OPTION_PREFIXES = (
     "prev:", "limit:", "image:", "cache:", "timeout:", "retries:",
-    "secret:", "node:", "toleration:", "gpu-vendor:", "shm:",
+    "secret:", "node:", "toleration:", "gpu-vendor:", "shm:", "volume:",
 )  # fmt: skip
 
 _RESOURCE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
@@ -44,6 +45,7 @@ _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+VOLUME_MODES = ("snapshot", "shared", "none")
 GPU_VENDORS = {"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu"}
 
 
@@ -72,6 +74,7 @@ class CellTags:
     tolerations: list[dict[str, str]] = field(default_factory=list)
     gpu_vendor: str | None = None
     shm: str | None = None
+    volumes: dict[str, str] = field(default_factory=dict)  # PVC name -> snapshot | shared | none
     option_tags: list[str] = field(default_factory=list)  # step options present (for misplacement)
     continues: bool = False  # an empty step:/block: tag: the cell continues the block above (Kale)
     problems: list[TagProblem] = field(default_factory=list)
@@ -185,6 +188,13 @@ def _parse_option(out: CellTags, tag: str, prefix: str, value: str) -> None:
         if value not in GPU_VENDORS:
             return bad(f"gpu-vendor:{' or gpu-vendor:'.join(GPU_VENDORS)}")
         out.gpu_vendor = value
+    elif prefix == "volume":
+        claim, sep, mode = value.rpartition(":")
+        if not sep or not _SECRET_NAME.match(claim) or mode not in VOLUME_MODES:
+            return bad("volume:<PVC name>:snapshot, volume:<PVC name>:shared or volume:<PVC name>:none")
+        if out.volumes.get(claim, mode) != mode:
+            return bad(f"one mode for {claim!r}: a volume has one mode per run")
+        out.volumes[claim] = mode
     elif prefix == "shm":
         if not _QUANTITY.match(value):
             return bad("shm:<size>, a Kubernetes quantity such as shm:2Gi")

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..ir import Pipeline
-from .options import TargetError, TargetOptions
+from .options import ExtraVolume, TargetError, TargetOptions
 
 TARGETS = ("kfp", "argo")
 
-__all__ = ["TARGETS", "TargetError", "TargetOptions", "compile_target", "write_target"]
+__all__ = ["TARGETS", "ExtraVolume", "TargetError", "TargetOptions", "compile_target", "write_target"]
 
 
 def compile_target(pipeline: Pipeline, target: str, **options: Any) -> str:

@@ -63,6 +63,21 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
     if options.volume:
         spec["volumeClaimTemplates"] = [_claim_template(options)]
         spec["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+    for i, extra in enumerate(options.extra_volumes):
+        if extra.mode == "snapshot":
+            claim: dict[str, Any] = {
+                "accessModes": list(extra.access_modes),
+                "resources": {"requests": {"storage": extra.size}},
+                "dataSource": snapshot_data_source(extra.snapshot or ""),
+            }
+            if extra.storage_class:
+                claim["storageClassName"] = extra.storage_class
+            spec.setdefault("volumeClaimTemplates", []).append({"metadata": {"name": f"kf-vol-{i}"}, "spec": claim})
+            spec["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+        else:
+            spec.setdefault("volumes", []).append(
+                {"name": f"kf-vol-{i}", "persistentVolumeClaim": {"claimName": extra.claim}}
+            )
     if options.workflow_ttl is not None:
         spec["ttlStrategy"] = {"secondsAfterCompletion": int(options.workflow_ttl)}
     if options.run_timeout:
@@ -164,6 +179,10 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
         if options.sub_path:
             mount["subPath"] = options.sub_path
         mounts.insert(0, mount)
+    for i, extra in enumerate(options.extra_volumes):
+        mounts.append({"name": f"kf-vol-{i}", "mountPath": extra.mount_path})
+        if extra.sub_path:
+            mounts[-1]["subPath"] = extra.sub_path
     if mounts:
         container["volumeMounts"] = mounts
     inputs: dict[str, Any] = {

@@ -292,3 +292,16 @@ def _configure_task(
     if options.volume:
         pvc = options.pvc_name or work_pvc.outputs["name"]
         kubernetes.mount_pvc(task, pvc_name=pvc, mount_path=mount_path)
+    for extra in options.extra_volumes:
+        if extra.sub_path:  # a subPath mount is read from KFP 2.16 only
+            raise TargetError(
+                f"volume {extra.claim!r} is mounted from its folder {extra.sub_path!r} in the notebook pod; "
+                f"KFP before 2.16 mounts whole claims: tag it volume:{extra.claim}:none or run on Argo"
+            )
+        if extra.mode == "snapshot" and not extra.pvc_name:
+            raise TargetError(
+                f"volume {extra.claim!r}: a claim restored from a snapshot must be created before the run "
+                "(pvc_name): CreatePVC's data_source is read only by KFP 2.17 and later"
+            )
+        claim = extra.pvc_name if extra.mode == "snapshot" else extra.claim
+        kubernetes.mount_pvc(task, pvc_name=claim, mount_path=extra.mount_path)

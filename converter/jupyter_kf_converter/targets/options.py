@@ -21,6 +21,25 @@ SECRETS_ENV = "KF_SECRETS_DIR"  # tells the step where (locally: the user's secr
 SHM_PATH = "/dev/shm"
 
 
+@dataclass
+class ExtraVolume:
+    """A PVC of the notebook pod besides the run volume, mounted where the pod mounts it.
+
+    ``shared``: the claim itself (every run sees and changes the same data). ``snapshot``: a
+    fresh claim restored from ``snapshot`` per run (Argo: a volumeClaimTemplate; KFP: the
+    backend's claim ``pvc_name``)."""
+
+    claim: str
+    mount_path: str
+    mode: str = "shared"  # shared | snapshot
+    sub_path: str = ""
+    snapshot: str | None = None
+    pvc_name: str | None = None
+    size: str = "10Gi"
+    storage_class: str | None = None
+    access_modes: list[str] = field(default_factory=lambda: ["ReadWriteOnce"])
+
+
 class TargetError(ValueError):
     """The pipeline cannot be compiled for a target; the message names the step and the field."""
 
@@ -59,6 +78,8 @@ class TargetOptions:
     # KFP: the oldest backend the spec must run on. A field older drivers refuse (shm: needs
     # 2.5.0) is refused at compile time unless this says the backend reads it.
     kfp_backend: str = "2.2.0"
+    # the notebook pod's other PVCs as the pipeline's `volume:` modes say (none: left out)
+    extra_volumes: list[ExtraVolume] = field(default_factory=list)
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> TargetOptions:
@@ -67,6 +88,9 @@ class TargetOptions:
         if unknown:
             raise TargetError(f"unknown target option(s) {unknown}; known: {sorted(known)}")
         return cls(**{k: v for k, v in options.items() if v is not None})
+
+    def __post_init__(self) -> None:
+        self.extra_volumes = [v if isinstance(v, ExtraVolume) else ExtraVolume(**v) for v in self.extra_volumes]
 
     @property
     def volume_mount(self) -> str:
@@ -159,6 +183,35 @@ def step_tolerations(step: Step, options: TargetOptions) -> list[dict[str, Any]]
 def step_node_selector(step: Step, options: TargetOptions) -> dict[str, str]:
     """The notebook pod's node selector with the step's `node:` tags over it."""
     return {**options.node_selector, **step.placement.node_selector}
+
+
+def parallel_steps(pipeline: Pipeline) -> tuple[str, str] | None:
+    """Two steps that may run at the same time (neither depends on the other), if any."""
+    reach: dict[str, set[str]] = {}
+    for step in pipeline.steps:  # notebook order: upstream steps come first
+        reach[step.name] = set(step.depends_on).union(*(reach[d] for d in step.depends_on))
+    names = [s.name for s in pipeline.steps]
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if a not in reach[b] and b not in reach[a]:
+                return a, b
+    return None
+
+
+def read_write_once_warning(pipeline: Pipeline, volumes: dict[str, list[str]]) -> str | None:
+    """A warning when a ReadWriteOnce volume (name -> access modes) would be mounted by steps
+    that may run at the same time: their pods can land on different nodes, and the second waits
+    (or fails) to attach the volume."""
+    rwo = sorted(name for name, modes in volumes.items() if list(modes) == ["ReadWriteOnce"])
+    pair = parallel_steps(pipeline) if rwo else None
+    if not pair:
+        return None
+    return (
+        f"volume(s) {', '.join(rwo)} are ReadWriteOnce but steps {pair[0]!r} and {pair[1]!r} may run at "
+        "the same time: pods on different nodes cannot both attach them. Use a ReadWriteMany storage "
+        "class, add prev: tags so the steps run one after another, or keep the steps on one node "
+        "(node: tags)"
+    )
 
 
 def parameter_types(pipeline: Pipeline, step: Step) -> dict[str, str]:
