@@ -7,6 +7,7 @@ every other PVC of the notebook container is mounted shared, where the pod mount
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from jupyter_kf_converter.targets.options import read_write_once_warning
 
 from .client import ClusterError, KubeClients
 from .volumes import create_snapshot, k8s_name, read_pvc, unique_name, wait_ready
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from jupyter_kf_converter.ir import Pipeline
@@ -81,5 +84,6 @@ def plan_extra_volumes(
         access[claim] = modes
     warning = read_write_once_warning(pipeline, access)
     if warning:
+        log.warning("run %s: %s", run_id, warning)
         plan.notes.append(warning)
 
