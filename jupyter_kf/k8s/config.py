@@ -12,8 +12,8 @@ at each request (projected tokens rotate), and a token given directly is kept ou
 ``KF_KFP_EXPERIMENT``       Experiment that runs are created in (default ``jupyter-kf``).
 ``KF_KFP_TOKEN``            Bearer token for KFP (default: the projected token file, then the
                             service-account token).
-``KF_KFP_TOKEN_PATH``       Projected token file (default
-                            ``/var/run/secrets/kubeflow/pipelines/token``).
+``KF_KFP_TOKEN_PATH``       Projected token file (default: ``KF_PIPELINES_SA_TOKEN_PATH``, which
+                            Kubeflow sets, else ``/var/run/secrets/kubeflow/pipelines/token``).
 ``KF_KFP_BACKEND_VERSION``  Oldest KFP release the specs must run on (default ``2.2.0``;
                             ``2.3.0`` or later allows ``shm:`` tags).
 ``KF_ARGO_NAMESPACE``       Namespace of Argo Workflows (default: the pod's namespace).
@@ -122,6 +122,9 @@ class ClusterSettings(BaseModel):
             raw = env.get(var)
             if raw is not None and raw.strip():
                 values[field] = raw.strip()
+        if "kfp_token_path" not in values and (env.get("KF_PIPELINES_SA_TOKEN_PATH") or "").strip():
+            # what Kubeflow's PodDefault access-ml-pipeline sets (and kfp.Client reads)
+            values["kfp_token_path"] = env["KF_PIPELINES_SA_TOKEN_PATH"].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**values)
