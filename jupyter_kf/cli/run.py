@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --from/--only: the run whose upstream values are reused (default: the latest successful one that has them)",
     )
     p.add_argument("--timeout", type=float, metavar="S", help="default per-step timeout in seconds")
-    p.add_argument("-b", "--backend", default="local", help="local (default), kfp or argo")
+    p.add_argument("-b", "--backend", default="local", help="local (default), kfp, argo or kfp-local (the KFP spec run by kfp.local here)")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: <notebook folder>/kf-runs)")
     p.add_argument("--json", action="store_true", help="print the finished run as JSON on stdout")
     return p

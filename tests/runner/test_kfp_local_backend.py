@@ -1,0 +1,53 @@
+"""``-b kfp-local``: the wine example's KFP spec (KFP's compiler, the same step component a
+cluster runs) executed by KFP's own local runner on a snapshot of the notebook's folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from kf_testing import copy_examples
+
+from jupyter_kf.models import RunRequest, RunStatus, StepStatus
+from jupyter_kf.service import PipelineService
+
+from .conftest import KF, cli_env
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::FutureWarning")
+
+
+def test_the_wine_example_runs_in_kfp_local(tmp_path: Path, settings) -> None:
+    nb_dir = copy_examples(tmp_path / "nb")
+    service = PipelineService(nb_dir, settings)
+    try:
+        run = service.run(RunRequest(notebook="wine-pipeline.ipynb", backend="kfp-local", parameters={"seed": 7}))
+        assert run.status == RunStatus.succeeded, (run.error, service.store_of(run.id).run_path(run.id))
+        assert {s.status for s in run.steps} == {StepStatus.succeeded}
+        store = service.store_of(run.id)
+        spec = list(yaml.safe_load_all((store.run_path(run.id) / "kfp-pipeline.yaml").read_text()))
+        tasks = spec[0]["root"]["dag"]["tasks"]
+        assert set(tasks) == {s.name for s in run.steps}  # KFP's tasks, no volume tasks
+        evaluate = run.step("evaluate")
+        assert 0.5 < evaluate.metrics["best_accuracy"] <= 1.0
+        assert store.step_notebook_path(run.id, "evaluate").exists()
+        assert "evaluate" in store.step_log_path(run.id, "evaluate").read_text()
+        # the step ran with the run's parameters: the forest's seed reached it through KFP
+        executed = json.loads(store.step_notebook_path(run.id, "train-forest").read_text())
+        injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+        assert "seed = 7" in "".join(injected[0]["source"])
+    finally:
+        service.close()
+
+
+def test_a_failing_step_fails_the_kfp_local_run_and_skips_the_rest(tmp_path: Path, nb_dir: Path, settings, make_notebook) -> None:
+    make_notebook([("x = 1", ["step:ok"]), ("y = x / 0", ["step:boom"]), ("z = y", ["step:after"])], "f.ipynb", nb_dir)
+    proc = subprocess.run([KF, "run", "f.ipynb", "-b", "kfp-local", "--json"], cwd=nb_dir, env=cli_env(tmp_path),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    run = json.loads(proc.stdout)
+    steps = {s["name"]: s["status"] for s in run["steps"]}
+    assert steps == {"ok": "succeeded", "boom": "failed", "after": "skipped"}
+    assert "step 'boom' failed" in run["error"]
