@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,28 @@ def test_a_failing_step_fails_the_kfp_local_run_and_skips_the_rest(tmp_path: Pat
     steps = {s["name"]: s["status"] for s in run["steps"]}
     assert steps == {"ok": "succeeded", "boom": "failed", "after": "skipped"}
     assert "step 'boom' failed" in run["error"]
+
+
+RUN_EXPORTED = """
+import sys
+from kfp import components, local
+local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=sys.argv[2])
+components.load_component_from_file(sys.argv[1])(n_estimators=20)
+"""
+
+
+def test_kfp_local_runs_the_exported_yaml_of_the_wine_example_unchanged(tmp_path: Path) -> None:
+    nb_dir = copy_examples(tmp_path / "nb")
+    spec = tmp_path / "wine.yaml"
+    cmd = [KF, "compile", "wine-pipeline.ipynb", "--target", "kfp-local", "-o", str(spec)]
+    done = subprocess.run(cmd, cwd=nb_dir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = spec.read_text()
+    assert "createpvc" not in text and "argostub" not in text
+    ran = subprocess.run([sys.executable, "-c", RUN_EXPORTED, str(spec), str(tmp_path / "root")], cwd=nb_dir,
+                         capture_output=True, text=True, timeout=300, env=cli_env(tmp_path))  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    metrics = json.loads((nb_dir / "kf-values" / "evaluate" / "metrics.json").read_text())
+    assert 0.5 < metrics["best_accuracy"] <= 1.0
+    forest = json.loads((nb_dir / "kf-steps" / "train-forest.ipynb").read_text())
+    assert any("n_estimators = 20" in "".join(c["source"]) for c in forest["cells"])
