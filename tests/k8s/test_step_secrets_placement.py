@@ -7,7 +7,6 @@ every supported KFP release, so a field an older driver would refuse is refused 
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import yaml
