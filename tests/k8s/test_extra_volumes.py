@@ -139,3 +139,12 @@ def test_kfp_refuses_a_shared_volume_mounted_from_a_folder(settings, cluster, st
 def test_volume_tags_are_checked_when_compiling(tags, message):
     p = compile_notebook(build_notebook([("a = 1", ["step:one", *tags])]), notebook_path="v.ipynb")
     assert not p.valid and any(message in pr.message for pr in p.problems)
+
+
+def test_the_notebooks_own_volume_left_out_gives_an_empty_run_volume(settings, cluster, store):
+    final, record = run_cells(ArgoBackend(store, settings, poll_interval=0.01), store, SERIAL, ["volume:home-pvc:none"])
+    assert final.status == RunStatus.succeeded, final.error
+    (wf,) = posted(cluster, "/workflows")
+    (claim,) = wf["spec"]["volumeClaimTemplates"]
+    assert "dataSource" not in claim["spec"] and posted(cluster, "/volumesnapshots") == []
+    assert "volume:home-pvc:none: steps start on an empty run volume" in record["notes"]

@@ -149,3 +149,34 @@ def test_kfp_shm_needs_kfp_2_3_and_says_so():
     assert strict_parse("2.2.0", spec, platform)  # what the refusal spares an older cluster
     mount = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train"]["emptyDirMounts"]
     assert mount == [{"volumeName": "kf-shm", "mountPath": "/dev/shm", "medium": "Memory", "sizeLimit": "2Gi"}]
+
+
+def _kfp_run(settings, cluster, store, p):
+    from jupyter_kf.backends.kfp import KfpBackend
+    from jupyter_kf.models import Run, RunRequest
+    from jupyter_kf.store import utcnow
+
+    from .test_cluster_backends import NOTEBOOK
+
+    run = store.create_run(
+        Run(id=store.new_run_id(), pipeline=p.name, notebook=NOTEBOOK, backend="kfp", created_at=utcnow()),
+        p, capture_env=False,
+    )  # fmt: skip
+    return KfpBackend(store, settings, poll_interval=0.01).start(p, run, RunRequest(notebook=NOTEBOOK)).wait(30)
+
+
+def test_kfp_backend_refuses_shm_for_an_old_kfp_and_runs_it_on_a_newer_one(settings, cluster, store):
+    from jupyter_kf.models import RunStatus
+
+    from .test_cluster_backends import posted
+
+    final = _kfp_run(settings, cluster, store, pipeline())
+    assert final.status == RunStatus.failed and "shm:<size>" in final.error and "KFP 2.3.0" in final.error
+    assert posted(cluster, "/apis/v2beta1/runs") == [] and cluster.snapshots == {}
+    assert [k for k in cluster.pvcs if k[1] != "home-pvc"] == []  # its run volume is gone too
+    cluster.kfp_release = "2.3.0"  # the fake's drivers now parse executor configs with 2.3.0's protos
+    final = _kfp_run(settings.model_copy(update={"kfp_backend": "2.3.0"}), cluster, store, pipeline())
+    assert final.status == RunStatus.succeeded, final.error
+    (created,) = posted(cluster, "/apis/v2beta1/runs")
+    executors = created["pipeline_spec"]["platform_spec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert executors["exec-train"]["emptyDirMounts"][0]["mountPath"] == "/dev/shm"
