@@ -95,10 +95,16 @@ class KfpLocalRun:
         log_path = run_dir / "kfp-local.log"
         if self._cancelled.is_set():
             return self._finish(None, log_path, work)
+        from ..executor.secrets import step_environments
+
+        # kfp.local starts every task from this process: each secret a step names is in all of them
+        env = dict(os.environ)
+        for values in step_environments(self.pipeline, notebook.parent).values():
+            env.update(values)
         with open(log_path, "w") as out:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", RUNNER, str(spec), str(run_dir / "kfp-root"), json.dumps(params)],
-                stdout=out, stderr=subprocess.STDOUT, cwd=work, start_new_session=True,
+                stdout=out, stderr=subprocess.STDOUT, cwd=work, start_new_session=True, env=env,
             )  # fmt: skip
             rc = self._proc.wait()
         self._finish(rc, log_path, work)
@@ -156,6 +162,13 @@ def _last_error(text: str, step: str) -> str:
 
 class KfpLocalBackend(Backend):
     name = "kfp-local"
+
+    @classmethod
+    def check(cls, pipeline: Pipeline, settings: Any) -> None:
+        """A secret a step names must be on this machine (as for the local backend)."""
+        from ..executor.secrets import step_environments
+
+        step_environments(pipeline)
 
     def info(self) -> BackendInfo:
         try:

@@ -77,3 +77,22 @@ def test_kfp_local_runs_the_exported_yaml_of_the_wine_example_unchanged(tmp_path
     assert 0.5 < metrics["best_accuracy"] <= 1.0
     forest = json.loads((nb_dir / "kf-steps" / "train-forest.ipynb").read_text())
     assert any("n_estimators = 20" in "".join(c["source"]) for c in forest["cells"])
+
+
+def test_kfp_local_steps_get_their_secrets_from_this_machine(tmp_path: Path, nb_dir: Path, settings, make_notebook,
+                                                             monkeypatch) -> None:  # fmt: skip
+    secret = "tok-" + "9f" * 8
+    (tmp_path / "secrets" / "api").mkdir(parents=True)
+    (tmp_path / "secrets" / "api" / "token").write_text(secret)
+    monkeypatch.setenv("JUPYTER_KF_SECRETS", str(tmp_path / "secrets"))
+    cells = [("import os\nn = len(os.environ['API_TOKEN'])\nopen('n.txt', 'w').write(str(n))",
+              ["step:use", "secret:api:token=API_TOKEN"])]  # fmt: skip
+    make_notebook(cells, "s.ipynb", nb_dir)
+    service = PipelineService(nb_dir, settings)
+    try:
+        run = service.run(RunRequest(notebook="s.ipynb", backend="kfp-local"))
+        assert run.status == RunStatus.succeeded, run.error
+        assert (service.store_of(run.id).work_dir(run.id) / "n.txt").read_text() == str(len(secret))
+    finally:
+        service.close()
+    assert not [p for p in nb_dir.rglob("*") if p.is_file() and secret in p.read_text(errors="replace")]
