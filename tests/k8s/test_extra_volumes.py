@@ -73,7 +73,7 @@ def test_argo_mounts_another_pvc_shared_by_default(settings, cluster, store):
     ]
     # the run volume restored from home-pvc is ReadWriteOnce, data-pvc is not
     (note,) = [n for n in record["notes"] if "ReadWriteOnce" in n]
-    assert "run volume" in note and "data-pvc" not in note and "'left'" in note
+    assert note.startswith("the run volume is ReadWriteOnce") and "data-pvc" not in note and "'left'" in note
 
 
 def test_argo_snapshot_mode_restores_a_copy_per_run_and_cleans_up(settings, cluster, store):

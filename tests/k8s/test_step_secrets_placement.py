@@ -180,3 +180,17 @@ def test_kfp_backend_refuses_shm_for_an_old_kfp_and_runs_it_on_a_newer_one(setti
     (created,) = posted(cluster, "/apis/v2beta1/runs")
     executors = created["pipeline_spec"]["platform_spec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert executors["exec-train"]["emptyDirMounts"][0]["mountPath"] == "/dev/shm"
+
+
+def test_an_exported_spec_warns_when_parallel_steps_share_its_read_write_once_volume():
+    parallel = [("a = 1", ["step:left"]), ("b = 2", ["step:right"]), ("c = a + b", ["step:both"])]
+    p = compile_notebook(build_notebook(parallel), notebook_path="par.ipynb")
+    for target in ("kfp", "argo"):
+        with pytest.warns(UserWarning, match="the run volume is ReadWriteOnce but steps 'left' and 'right'"):
+            compile_target(p, target, image="i")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compile_target(p, "argo", image="i", access_modes=["ReadWriteMany"])
+        compile_target(pipeline(), "argo", image="i")  # load -> train -> report: never two at once

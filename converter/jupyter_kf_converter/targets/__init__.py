@@ -15,8 +15,8 @@ from .options import ExtraVolume, TargetError, TargetOptions
 TARGETS = ("kfp", "argo", "kfp-local")
 # kfp-local: the KFP spec for KFP's local runner (kfp.local runs only lightweight Python
 # components, not KFP's CreatePVC): no run volume, the steps work in the folder kfp.local is
-# started from.
-KFP_LOCAL = {"volume": False, "workdir": "."}
+# started from; kfp.local's SubprocessRunner runs them in its own Python, whatever the image.
+KFP_LOCAL = {"volume": False, "workdir": ".", "image": "python:3"}
 
 __all__ = ["TARGETS", "ExtraVolume", "TargetError", "TargetOptions", "compile_target", "write_target"]
 

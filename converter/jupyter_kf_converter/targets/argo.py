@@ -31,6 +31,7 @@ from .options import (
     step_node_selector,
     step_timeout,
     step_tolerations,
+    warn_exported_read_write_once,
     warn_fallback_image,
 )
 
@@ -52,6 +53,7 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
     options = options or TargetOptions()
     check_pipeline(pipeline)
     warn_fallback_image(pipeline, options)
+    warn_exported_read_write_once(pipeline, options)
     spec: dict[str, Any] = {
         "entrypoint": ENTRYPOINT,
         "templates": [_dag(pipeline)] + [_step_template(pipeline, s, options) for s in pipeline.steps],

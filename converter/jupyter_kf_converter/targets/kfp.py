@@ -34,6 +34,7 @@ from .options import (
     step_node_selector,
     step_timeout,
     step_tolerations,
+    warn_exported_read_write_once,
     warn_fallback_image,
 )
 
@@ -56,6 +57,7 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
     options = options or TargetOptions()
     check_pipeline(pipeline)
     warn_fallback_image(pipeline, options)
+    warn_exported_read_write_once(pipeline, options)
     if options.volume and options.snapshot and not options.pvc_name:
         raise TargetError(
             "a KFP run volume restored from a snapshot must be created before the run (pvc_name): "

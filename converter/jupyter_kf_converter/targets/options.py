@@ -206,12 +206,22 @@ def read_write_once_warning(pipeline: Pipeline, volumes: dict[str, list[str]]) -
     pair = parallel_steps(pipeline) if rwo else None
     if not pair:
         return None
+    named = ", ".join("the run volume" if n == "run volume" else f"volume {n!r}" for n in rwo)
     return (
-        f"volume(s) {', '.join(rwo)} are ReadWriteOnce but steps {pair[0]!r} and {pair[1]!r} may run at "
+        f"{named} {'is' if len(rwo) == 1 else 'are'} ReadWriteOnce but steps {pair[0]!r} and {pair[1]!r} may run at "
         "the same time: pods on different nodes cannot both attach them. Use a ReadWriteMany storage "
         "class, add prev: tags so the steps run one after another, or keep the steps on one node "
         "(node: tags)"
     )
+
+
+def warn_exported_read_write_once(pipeline: Pipeline, options: TargetOptions) -> None:
+    """An exported spec's run volume is ReadWriteOnce by default: warn when parallel steps would
+    share it (the backends note it themselves, knowing the real claims)."""
+    if options.volume and not (options.pvc_name or options.snapshot):
+        warning = read_write_once_warning(pipeline, {"run volume": list(options.access_modes)})
+        if warning:
+            warnings.warn(warning + " (or compile with access_modes=['ReadWriteMany'])", stacklevel=3)
 
 
 def parameter_types(pipeline: Pipeline, step: Step) -> dict[str, str]:
