@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RUNNER = "jupyter_kf.backends.kfp_local_runner"
+CANCEL_POLL = 0.25  # s between checks of the store's cancel flag
 
 
 class KfpLocalRun:
@@ -106,7 +107,13 @@ class KfpLocalRun:
                 [sys.executable, "-m", RUNNER, str(spec), str(run_dir / "kfp-root"), json.dumps(params)],
                 stdout=out, stderr=subprocess.STDOUT, cwd=work, start_new_session=True, env=env,
             )  # fmt: skip
-            rc = self._proc.wait()
+            while True:
+                try:
+                    rc = self._proc.wait(timeout=CANCEL_POLL)
+                    break
+                except subprocess.TimeoutExpired:  # a cancel may come from another process
+                    if not self._cancelled.is_set() and store.cancel_requested(run_id):
+                        self.cancel()
         self._finish(rc, log_path, work)
 
     def _finish(self, rc: int | None, log_path: Path, work: Path) -> None:

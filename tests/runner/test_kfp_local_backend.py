@@ -96,3 +96,26 @@ def test_kfp_local_steps_get_their_secrets_from_this_machine(tmp_path: Path, nb_
     finally:
         service.close()
     assert not [p for p in nb_dir.rglob("*") if p.is_file() and secret in p.read_text(errors="replace")]
+
+
+def test_a_cancel_through_the_store_stops_kfp_local(tmp_path: Path, nb_dir: Path, settings, make_notebook) -> None:
+    import time
+
+    cells = [("import time\nopen('started', 'w').write('1')\ntime.sleep(60)", ["step:slow"]), ("x = 1", ["step:after", "prev:slow"])]
+    make_notebook(cells, "c.ipynb", nb_dir)
+    service = PipelineService(nb_dir, settings)
+    try:
+        run = service.submit(RunRequest(notebook="c.ipynb", backend="kfp-local"))
+        store = service.store_of(run.id)
+        deadline = time.monotonic() + 120
+        while not (store.work_dir(run.id) / "started").exists():
+            assert time.monotonic() < deadline, "the slow step never started"
+            time.sleep(0.2)
+        started = time.monotonic()
+        store.request_cancel(run.id)  # as another process would
+        final = service.handle(run.id).wait(60)
+        assert final.status == RunStatus.cancelled
+        assert time.monotonic() - started < 30  # the 60 s step was stopped, not waited for
+        assert final.step("slow").status == StepStatus.cancelled and final.step("after").status != StepStatus.succeeded
+    finally:
+        service.close()
