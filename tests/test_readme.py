@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 JUPYTER = str(Path(sys.executable).parent / "jupyter")  # the environment running the tests
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-z]+$")
-CLUSTER_BACKEND = re.compile(r"(-b|--backend)[ =](kfp|argo)\b")
+CLUSTER_BACKEND = re.compile(r"(-b|--backend)[ =](kfp|argo)(?![-\w])")  # kfp-local runs here
 # Options whose value is a file or folder the command must have written.
 OUTPUT_OPTIONS = ("-o", "--output", "--graph-out", "--steps-dir")
 COMMAND_TIMEOUT_S = 240

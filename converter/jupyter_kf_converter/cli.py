@@ -20,7 +20,7 @@ from typing import Any
 
 PROG = "jupyter kf compile"
 GRAPH_FORMATS = ("text", "dot", "svg")
-TARGETS = ("kfp", "argo")
+TARGETS = ("kfp", "argo", "kfp-local")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -34,7 +34,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     ap.add_argument("notebook", help="the notebook (.ipynb) to compile")
     ap.add_argument("-o", "--output", metavar="FILE",
                     help="write the pipeline: the IR as .yaml/.yml/.json, or the --target spec")
-    ap.add_argument("--target", choices=TARGETS, help="write a Kubeflow Pipelines v2 or Argo Workflow spec to -o")
+    ap.add_argument("--target", choices=TARGETS, help="write a Kubeflow Pipelines v2 or Argo Workflow spec to -o (kfp-local: the KFP spec "
+                    "for kfp.local, without a run volume; run it from the notebook's folder)")
     ap.add_argument("--steps-dir", metavar="DIR", help="write one papermill-ready notebook per step into DIR")
     ap.add_argument("--json", action="store_true", help="print a machine-readable JSON result on stdout")
     ap.add_argument("--graph", choices=GRAPH_FORMATS, help="print (or with --graph-out, write) the pipeline graph")

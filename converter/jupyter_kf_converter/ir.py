@@ -88,6 +88,29 @@ class Resources(_Model):
     limits: dict[str, str] = Field(default_factory=dict)
 
 
+class SecretRef(_Model):
+    """A Kubernetes Secret a step reads (`secret:` tags and the notebook's `secrets` setting).
+    Only names travel: values never enter the IR, a spec or a run record."""
+
+    name: str = Field(description="The Secret's name (in the run's namespace).")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Secret key -> environment variable. Empty: every key as a file under "
+        "$KF_SECRETS_DIR/<name>/.",
+    )
+
+
+class Placement(_Model):
+    """Where a step's pod may run and what it gets besides its limits (cluster backends)."""
+
+    node_selector: dict[str, str] = Field(default_factory=dict, description="`node:<label>=<value>` tags.")
+    tolerations: list[dict[str, str]] = Field(
+        default_factory=list, description="`toleration:` tags: key, operator, value, effect."
+    )
+    gpu_vendor: str | None = Field(default=None, description="`gpu-vendor:nvidia|amd`: what `limit:gpu` means.")
+    shm: str | None = Field(default=None, description="`shm:<size>`: an in-memory /dev/shm of that size.")
+
+
 class Step(_Model):
     name: str = Field(description="Valid Kubernetes (RFC 1123 label) name.")
     cells: list[Cell] = Field(description="The step's own cells in notebook order (code and docs).")
@@ -103,6 +126,8 @@ class Step(_Model):
     cache: bool | None = Field(default=None, description="None: the pipeline's cache policy.")
     timeout: float | None = Field(default=None, description="Seconds (`timeout:<s>` tag).")
     retries: int = Field(default=0, description="Extra attempts on failure (`retries:<n>` tag).")
+    secrets: list[SecretRef] = Field(default_factory=list)
+    placement: Placement = Field(default_factory=Placement)
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -130,6 +155,11 @@ class Pipeline(_Model):
     edges: list[Edge] = Field(default_factory=list)
     image: str | None = Field(default=None, description="Default image for every step.")
     cache: bool = Field(default=True, description="Default cache policy for steps.")
+    volumes: dict[str, str] = Field(
+        default_factory=dict,
+        description="PVC of the notebook pod -> snapshot | shared | none (`volume:` tags, metadata "
+        "jupyter_kf.volumes); unnamed: the notebook's own volume snapshot, others shared.",
+    )
     problems: list[Problem] = Field(default_factory=list)
 
     # -- helpers used by every backend -------------------------------------------------------

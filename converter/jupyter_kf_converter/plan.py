@@ -36,13 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from .analyze import KERNEL_NAMES, Binding, BlockAnalysis, Use, analyze_cells
-from .ir import Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Problem, Resources, Step
+from .ir import (
+    Cell, Edge, Input, KernelSpec, Metric, Parameter, Pipeline, Placement, Problem, Resources, SecretRef, Step,
+)
 from .kale_metadata import KEY as KALE_KEY
 from .kale_metadata import read_kale_metadata
 from .names import NAME_RULE, is_k8s_name, k8s_name, sanitize_name
 from .parse import Block, ParsedNotebook, parse_notebook, read_notebook
 from .pipeline_cells import find_cycles, metric_names, parameter_assignments, parameter_type
-from .tags import parse_tags
+from .tags import parse_secret, parse_tags
 
 __all__ = ["compile_notebook", "format_problem", "is_k8s_name", "k8s_name", "plan_notebook", "sanitize_name"]
 
@@ -119,6 +121,7 @@ class _Planner:
                              f"{bad[0].message}; ignored", name=f"{KALE_KEY}.steps_defaults", severity="warning")
             else:
                 self.default_limits[resource] = quantity
+        self.default_secrets = self._default_secrets()
         stem = Path(path).stem if path and path != "<notebook>" else "pipeline"
         self.name = self._pipeline_name(sanitize_name(stem))
 
@@ -126,6 +129,47 @@ class _Planner:
                 step: str | None = None, name: str | None = None, severity: str = "error") -> None:
         self.problems.append(Problem(severity=severity, code=code, message=message, cell=cell, line=line,
                                      step=step, name=name))
+
+    def _default_secrets(self) -> list[tuple[str, dict[str, str]]]:
+        """``metadata.jupyter_kf.secrets``: `secret:` tag values every step gets."""
+        raw = self.ours.get("secrets") or []
+        if not isinstance(raw, list):
+            raw = [raw]
+        out = []
+        for item in raw:
+            parsed = parse_secret(item) if isinstance(item, str) else "a string"
+            if isinstance(parsed, str):
+                self.problem("invalid-setting", f"notebook metadata jupyter_kf.secrets: {item!r} is not "
+                             f"a secret: expected {parsed}", name="jupyter_kf.secrets")
+            else:
+                out.append(parsed)
+        return out
+
+    def _volumes(self) -> dict[str, str]:
+        """Pipeline-wide volume modes: metadata ``jupyter_kf.volumes``, then `volume:` tags."""
+        from .tags import VOLUME_MODES
+
+        out: dict[str, str] = {}
+        raw = self.ours.get("volumes") or {}
+        for claim, mode in (raw.items() if isinstance(raw, dict) else []):
+            if mode in VOLUME_MODES:
+                out[str(claim)] = mode
+            else:
+                self.problem("invalid-setting", f"notebook metadata jupyter_kf.volumes: {claim!r} has mode "
+                             f"{mode!r}; expected one of {', '.join(VOLUME_MODES)}", name="jupyter_kf.volumes")
+        tagged: dict[str, tuple[str, int]] = {}
+        for st in self.steps.values():
+            for c in st.block.cells:
+                if c.cell_type != "code":
+                    continue
+                for claim, mode in c.parsed.volumes.items():
+                    if claim in tagged and tagged[claim][0] != mode:
+                        self.problem("conflicting-tags", f"volume {claim!r} is tagged {tagged[claim][0]} in cell "
+                                     f"{tagged[claim][1] + 1} and {mode} here; a volume has one mode per run",
+                                     cell=c.index, step=st.name, name=claim)
+                    tagged.setdefault(claim, (mode, c.index))
+        out.update({claim: mode for claim, (mode, _) in tagged.items()})
+        return out
 
     def _pipeline_name(self, derived: str) -> str:
         given = self.ours.get("name") or self.kale.pipeline_name
@@ -539,12 +583,15 @@ class _Planner:
             edges=edges,
             image=image if isinstance(image, str) else None,
             cache=cache if isinstance(cache, bool) else True,
+            volumes=self._volumes(),
             problems=self.problems,
         )
 
     def _step(self, st: _StepState, depends_on: list[str]) -> Step:
         limits: dict[str, str] = {}
         options: dict[str, Any] = {}
+        secrets = list(self.default_secrets)
+        placement = Placement()
         for c in st.block.cells:
             if c.cell_type != "code":
                 continue
@@ -553,6 +600,12 @@ class _Planner:
                 if res in limits and limits[res] != q:
                     self._conflict(st, c.index, f"limit:{res}", limits[res], q)
                 limits[res] = q
+            secrets += [ref for ref in t.secrets if ref not in secrets]
+            placement.node_selector.update(t.node_selector)
+            placement.tolerations += [tol for tol in t.tolerations if tol not in placement.tolerations]
+            for key in ("gpu_vendor", "shm"):
+                if getattr(t, key) is not None:
+                    setattr(placement, key, getattr(t, key))
             for key in ("image", "cache", "timeout", "retries"):
                 value = getattr(t, key)
                 if value is None:
@@ -576,6 +629,8 @@ class _Planner:
             cache=options.get("cache"),
             timeout=options.get("timeout"),
             retries=options.get("retries") or 0,
+            secrets=[SecretRef(name=n, env=e) for n, e in secrets],
+            placement=placement,
         )
 
     def _conflict(self, st: _StepState, cell: int, key: str, old: Any, new: Any) -> None:

@@ -21,6 +21,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "local": ("jupyter_kf.backends.local", "LocalBackend"),
     "kfp": ("jupyter_kf.backends.kfp", "KfpBackend"),
     "argo": ("jupyter_kf.backends.argo", "ArgoBackend"),
+    "kfp-local": ("jupyter_kf.backends.kfp_local", "KfpLocalBackend"),
 }
 
 

@@ -54,11 +54,13 @@ class KfpDriver(ClusterDriverBase):
 
         super().__init__(backend, pipeline, run, request)
         self.pvc = unique_name(run.pipeline, run.id, "work")
+        self.extra_pvcs: list[str] = []  # claims restored for `volume:<claim>:snapshot`
 
     @classmethod
     def attach(cls, backend: KfpBackend, run: Run, record: dict[str, Any]) -> KfpDriver:
         driver = super().attach(backend, run, record)
         driver.pvc = record.get("pvc") or driver.pvc
+        driver.extra_pvcs = list(record.get("extra_pvcs") or [])
         return driver
 
     def describe(self) -> str:
@@ -106,6 +108,7 @@ class KfpDriver(ClusterDriverBase):
             backend="kfp",
             kfp_run=self.external_id,
             pvc=self.pvc,
+            extra_pvcs=self.extra_pvcs,
         )
         return self.external_id, self.api.run_url(self.external_id)
 
@@ -144,6 +147,14 @@ class KfpDriver(ClusterDriverBase):
             snapshot=opts.snapshot, labels={"jupyter-kf/run": k8s_name(self.run.id)},
         )  # fmt: skip
         self.volume_created = True
+        for extra in opts.extra_volumes:
+            if extra.mode == "snapshot" and extra.pvc_name:
+                self.extra_pvcs.append(extra.pvc_name)  # before the call: a half-made claim is deleted too
+                create_pvc(
+                    self.clients, extra.pvc_name, self.namespace,
+                    size=extra.size, access_modes=extra.access_modes, storage_class=extra.storage_class,
+                    snapshot=extra.snapshot, labels={"jupyter-kf/run": k8s_name(self.run.id)},
+                )  # fmt: skip
 
     def poll(self) -> ClusterState:
         assert self.external_id is not None
@@ -182,6 +193,8 @@ class KfpDriver(ClusterDriverBase):
         try:
             if self.plan is not None and (self.external_id or getattr(self, "volume_created", False)):
                 delete_pvc(self.clients, self.pvc, self.namespace)
+            for claim in self.extra_pvcs:
+                delete_pvc(self.clients, claim, self.namespace)
         finally:
             super().cleanup()
 

@@ -278,6 +278,7 @@ class LocalRun:
         from ..envinfo import write_env
         from ..executor.parameters import resolve_parameters
         from ..executor.runner import ExecutionPlan
+        from ..executor.secrets import step_environments
 
         store, run, req = self.store, self.run, self.request
         self._env_thread = threading.Thread(
@@ -322,6 +323,7 @@ class LocalRun:
             gpus=self._gpu_slots(),
             retry_backoff=store.settings.retry_backoff,
             prepare_files=self._inputs.write,
+            secret_env=step_environments(self.pipeline, notebook.parent),
         )
 
     def _gpu_slots(self) -> Any:
@@ -448,9 +450,12 @@ class LocalBackend(Backend):
 
     @classmethod
     def check(cls, pipeline: Pipeline, settings: Settings) -> None:
-        """Steps asking for more GPUs than the machine has are refused before the run."""
+        """Steps asking for more GPUs than the machine has, or for a secret this machine does not
+        have, are refused before the run."""
         from ..executor import gpus
+        from ..executor.secrets import step_environments
 
+        step_environments(pipeline)
         if any(gpus.requested(s) for s in pipeline.steps):
             ids, source = gpus.detect(settings.gpus)
             gpus.check(pipeline, ids, source, settings.gpu_fallback)

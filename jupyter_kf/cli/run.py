@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --from/--only: the run whose upstream values are reused (default: the latest successful one that has them)",
     )
     p.add_argument("--timeout", type=float, metavar="S", help="default per-step timeout in seconds")
-    p.add_argument("-b", "--backend", default="local", help="local (default), kfp or argo")
+    p.add_argument("-b", "--backend", default="local", help="local (default), kfp, argo or kfp-local (the KFP spec run by kfp.local here)")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: <notebook folder>/kf-runs)")
     p.add_argument("--json", action="store_true", help="print the finished run as JSON on stdout")
     return p
@@ -146,6 +146,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..config import Settings
     from ..executor.gpus import GpuUnavailableError
     from ..executor.partial import PartialRunError
+    from ..executor.secrets import SecretUnavailableError
     from ..executor.parameters import ParameterError, split_assignments
     from ..models import RunRequest, RunStatus
     from ..service import InvalidPipeline, PipelineService, RunConflictError
@@ -199,7 +200,7 @@ def _main(args: argparse.Namespace) -> int:
             return 1
         except ParameterError as exc:
             return fmt.error(PROG, f"{exc}; nothing ran", 2)
-        except (GpuUnavailableError, BackendNotReady, PartialRunError) as exc:
+        except (GpuUnavailableError, SecretUnavailableError, BackendNotReady, PartialRunError) as exc:
             return fmt.error(PROG, exc, 2)
         except (ConverterError, FileNotFoundError, UnknownBackend, StoreError, RunConflictError) as exc:
             return fmt.error(PROG, exc, 1 if not isinstance(exc, UnknownBackend) else 2)

@@ -67,6 +67,8 @@ class ExecutionPlan:
     # Writes the run's input files into ``work_dir`` (the snapshot); called once, just before the
     # first step that really runs, so a run whose steps are all cached writes nothing.
     prepare_files: Callable[[], None] | None = None
+    # step -> its secret environment variables (executor/secrets.py): for its kernel only
+    secret_env: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
 
 class LocalExecutor:
@@ -336,7 +338,8 @@ class LocalExecutor:
             if gpus:
                 with open(log_path, "a") as f:
                     f.write(f"--- jupyter-kf: GPU(s) {','.join(gpus)} ({VISIBLE}) ---\n")
-            km = self.pool.take({VISIBLE: ",".join(gpus)} if gpus else None)
+            env = {**self.plan.secret_env.get(name, {}), **({VISIBLE: ",".join(gpus)} if gpus else {})}
+            km = self.pool.take(env or None)
             a = StepAttempt(
                 name, input_nb, out_nb, log_path, params, km, self.p.kernel.name, timeout, self.pool.kill
             )

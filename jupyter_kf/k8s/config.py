@@ -12,8 +12,10 @@ at each request (projected tokens rotate), and a token given directly is kept ou
 ``KF_KFP_EXPERIMENT``       Experiment that runs are created in (default ``jupyter-kf``).
 ``KF_KFP_TOKEN``            Bearer token for KFP (default: the projected token file, then the
                             service-account token).
-``KF_KFP_TOKEN_PATH``       Projected token file (default
-                            ``/var/run/secrets/kubeflow/pipelines/token``).
+``KF_KFP_TOKEN_PATH``       Projected token file (default: ``KF_PIPELINES_SA_TOKEN_PATH``, which
+                            Kubeflow sets, else ``/var/run/secrets/kubeflow/pipelines/token``).
+``KF_KFP_BACKEND_VERSION``  Oldest KFP release the specs must run on (default ``2.2.0``;
+                            ``2.3.0`` or later allows ``shm:`` tags).
 ``KF_ARGO_NAMESPACE``       Namespace of Argo Workflows (default: the pod's namespace).
 ``KF_K8S_API``              Kubernetes API server URL (default: in-cluster, then kubeconfig).
 ``KF_K8S_TOKEN``            Bearer token for the Kubernetes API (default: service account).
@@ -51,6 +53,7 @@ ENV = {
     "kfp_experiment": "KF_KFP_EXPERIMENT",
     "kfp_token": "KF_KFP_TOKEN",
     "kfp_token_path": "KF_KFP_TOKEN_PATH",
+    "kfp_backend": "KF_KFP_BACKEND_VERSION",
     "argo_namespace": "KF_ARGO_NAMESPACE",
     "k8s_api": "KF_K8S_API",
     "k8s_token": "KF_K8S_TOKEN",
@@ -85,6 +88,7 @@ class ClusterSettings(BaseModel):
     kfp_experiment: str = "jupyter-kf"
     kfp_token: SecretStr | None = None
     kfp_token_path: str = KFP_TOKEN_PATH
+    kfp_backend: str = "2.2.0"
     argo_namespace: str | None = None
     k8s_api: str | None = None
     k8s_token: SecretStr | None = None
@@ -118,6 +122,9 @@ class ClusterSettings(BaseModel):
             raw = env.get(var)
             if raw is not None and raw.strip():
                 values[field] = raw.strip()
+        if "kfp_token_path" not in values and (env.get("KF_PIPELINES_SA_TOKEN_PATH") or "").strip():
+            # what Kubeflow's PodDefault access-ml-pipeline sets (and kfp.Client reads)
+            values["kfp_token_path"] = env["KF_PIPELINES_SA_TOKEN_PATH"].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**values)
@@ -156,6 +163,9 @@ def _configurable():
         kfp_ui = Unicode(None, allow_none=True, help="KFP UI base URL for run links.").tag(config=True)
         kfp_experiment = Unicode(None, allow_none=True, help="KFP experiment for runs.").tag(config=True)
         kfp_token_path = Unicode(None, allow_none=True, help="Projected KFP token file.").tag(config=True)
+        kfp_backend = Unicode(None, allow_none=True, help="Oldest KFP release the specs must run on.").tag(
+            config=True
+        )
         argo_namespace = Unicode(None, allow_none=True, help="Argo Workflows namespace.").tag(config=True)
         k8s_api = Unicode(None, allow_none=True, help="Kubernetes API server URL.").tag(config=True)
         ca_cert = Unicode(None, allow_none=True, help="CA bundle for the API server.").tag(config=True)

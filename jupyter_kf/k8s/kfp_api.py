@@ -34,6 +34,47 @@ def pipeline_spec_body(compiled_yaml: str) -> dict[str, Any]:
     return {"pipeline_spec": docs[0], "platform_spec": platform}
 
 
+# (method, first path segment, has an id) -> the KFP permission (verb, resource) the call needs;
+# multi-user KFP checks it with a SubjectAccessReview in API group pipelines.kubeflow.org.
+_PERMISSIONS = {
+    ("GET", "experiments", False): ("list", "experiments"),
+    ("POST", "experiments", False): ("create", "experiments"),
+    ("POST", "runs", False): ("create", "runs"),
+    ("GET", "runs", True): ("get", "runs"),
+    ("POST", "runs", True): ("terminate", "runs"),
+    ("POST", "recurringruns", False): ("create", "recurringruns"),
+    ("DELETE", "recurringruns", True): ("delete", "recurringruns"),
+}
+KFP_GROUP = "pipelines.kubeflow.org"
+
+
+def required_permission(method: str, path: str) -> tuple[str, str] | None:
+    """The (verb, resource) in pipelines.kubeflow.org a KFP API call needs; None if unknown."""
+    parts = path.strip("/").split("/")
+    return _PERMISSIONS.get((method, parts[0].split(":")[0], len(parts) > 1))
+
+
+def _auth_hint(status: int, method: str, path: str, source: str, kwargs: dict[str, Any]) -> str:
+    """What to do about a 401/403, first in the message (the server's own words follow)."""
+    if status == 401:
+        return (
+            f" (KFP did not accept {source}; multi-user Kubeflow takes only the projected token with "
+            f"audience {KFP_GROUP}, mounted and named in KF_PIPELINES_SA_TOKEN_PATH when the notebook is "
+            "created with \"Allow access to Kubeflow Pipelines\"; see docs/kubernetes.md)"
+        )
+    if status != 403:
+        return ""
+    needed = required_permission(method, path)
+    body = kwargs.get("json") if isinstance(kwargs.get("json"), dict) else {}
+    namespace = (kwargs.get("params") or {}).get("namespace") or body.get("namespace") or "the profile's namespace"
+    what = f"'{needed[0]}' on '{needed[1]}'" if needed else "this call"
+    return (
+        f" (the service account needs {what} (API group {KFP_GROUP}) in {namespace}: a Kubeflow "
+        "notebook's default-editor has it; bind another account to the ClusterRole "
+        "kubeflow-pipelines-edit, or apply the jupyter-kf-pipelines Role of deploy/rbac.yaml)"
+    )
+
+
 @dataclass
 class KfpApi:
     settings: ClusterSettings
@@ -48,16 +89,27 @@ class KfpApi:
 
     # -- auth -----------------------------------------------------------------------------
     def _token(self) -> str | None:
+        return self._token_and_source()[0]
+
+    def _token_and_source(self) -> tuple[str | None, str]:
+        """The bearer token and where it came from (for error messages; never the value)."""
         s = self.settings
         if s.kfp_token:
-            return s.kfp_token.get_secret_value()
-        return read_token(s.kfp_token_path) or read_token(os.path.join(s.service_account_dir, "token"))
+            return s.kfp_token.get_secret_value(), "KF_KFP_TOKEN"
+        token = read_token(s.kfp_token_path)
+        if token:
+            return token, f"the projected token {s.kfp_token_path}"
+        sa = os.path.join(s.service_account_dir, "token")
+        token = read_token(sa)
+        if token:
+            return token, f"the plain service-account token {sa} (no projected KFP token at {s.kfp_token_path})"
+        return None, f"no token (none at {s.kfp_token_path} or {sa})"
 
     def _request(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
         import requests
 
         headers = {"Accept": "application/json"}
-        token = self._token()
+        token, source = self._token_and_source()
         if token:
             headers["Authorization"] = f"Bearer {token}"
         verify: Any = self.settings.ca_cert or self.settings.verify_ssl
@@ -73,14 +125,9 @@ class KfpApi:
                 message = body.get("message") or body.get("error") or resp.text
             except ValueError:
                 message = resp.text[:500]
-            hint = (
-                " (the token must be allowed in this namespace and, in multi-user Kubeflow, be the "
-                "projected token with audience pipelines.kubeflow.org; see docs/kubernetes.md)"
-                if resp.status_code in (401, 403)
-                else ""
-            )
+            hint = _auth_hint(resp.status_code, method, path, source, kwargs)
             raise ClusterError(
-                f"{doing}: KFP answered {resp.status_code}: {message}{hint}", status=resp.status_code
+                f"{doing}: KFP answered {resp.status_code}{hint}: {message}", status=resp.status_code
             )
         return resp.json() if resp.content else {}
 

@@ -29,6 +29,7 @@ class ClusterPlan:
     pod: PodInfo | None = None
     snapshot: VolumeSnapshotInfo | None = None
     notes: list[str] = field(default_factory=list)
+    extra_snapshots: list[VolumeSnapshotInfo] = field(default_factory=list)  # `volume:<claim>:snapshot`
 
     @property
     def snapshot_name(self) -> str | None:
@@ -68,6 +69,7 @@ def write_record(store_run_dir: Path, plan: ClusterPlan, *, keep_snapshot: bool,
         "workdir": plan.options.workdir,
         "env": sorted(plan.options.env),  # names only
         "notes": plan.notes,
+        "extra_snapshots": [i.name for i in plan.extra_snapshots],
         **fields,
     }
     atomic_write_text(store_run_dir / "cluster.json", json.dumps(record, indent=2, default=str))
@@ -76,6 +78,11 @@ def write_record(store_run_dir: Path, plan: ClusterPlan, *, keep_snapshot: bool,
 def plan_from_record(record: dict) -> ClusterPlan:
     """The parts of a run's plan its cleanup needs, read back from ``cluster.json``."""
     plan = ClusterPlan(namespace=record["namespace"], options=TargetOptions(pvc_name=record.get("pvc")))
+    plan.extra_snapshots = [
+        VolumeSnapshotInfo(name=n, namespace=record["namespace"], source_pvc="", storage_class=None,
+                           snapshot_class=None, size=None)
+        for n in record.get("extra_snapshots") or []
+    ]  # fmt: skip
     if record.get("snapshot"):
         plan.snapshot = VolumeSnapshotInfo(
             name=record["snapshot"],
@@ -110,6 +117,7 @@ def prepare(
         timeout=request.timeout,
         run_timeout=s.run_timeout,
         workflow_ttl=s.workflow_ttl,
+        kfp_backend=s.kfp_backend,
     )
     plan = ClusterPlan(namespace=namespace, options=opts)
     if request.retry_of:
@@ -126,7 +134,9 @@ def prepare(
             inherit_scheduling(opts, plan.pod.raw.get("spec") or {})
     elif not in_pod:
         plan.notes.append("not running in a pod: steps start on an empty run volume (no snapshot)")
-    if in_pod and s.snapshot:
+    notebook_claim = _notebook_claim(plan.pod, folder)
+    left_out = pipeline.volumes.get(notebook_claim or "") == "none"
+    if in_pod and s.snapshot and not left_out:
         if plan.pod.namespace != namespace:
             # A VolumeSnapshot lives beside its PVC, and a claim restores only from a snapshot in
             # its own namespace: the run volume cannot be made in another namespace.
@@ -157,9 +167,31 @@ def prepare(
         opts.storage_class = s.storage_class or info.storage_class
         if info.size:
             opts.volume_size = info.size
+    elif in_pod and left_out:
+        plan.notes.append(f"volume:{notebook_claim}:none: steps start on an empty run volume")
     elif in_pod:
         plan.notes.append("snapshots are off (KF_SNAPSHOT=0): steps start on an empty run volume")
+    if plan.pod is not None and plan.pod.namespace == namespace:
+        from .extra_volumes import plan_extra_volumes
+
+        try:
+            plan_extra_volumes(clients, plan, pipeline, run.id, notebook_claim)
+        except BaseException:
+            for info in ([plan.snapshot] if plan.snapshot else []) + plan.extra_snapshots:
+                _forget(clients, info)
+            raise
+    elif plan.pod is not None:
+        plan.notes.append(f"the notebook pod's other volumes are in namespace {plan.pod.namespace!r}: left out")
     return plan
+
+
+def _notebook_claim(pod: PodInfo | None, folder: str) -> str | None:
+    if pod is None:
+        return None
+    try:
+        return pod.volume_for(folder).claim
+    except ClusterError:
+        return None
 
 
 SECURITY_FIELDS = (
@@ -179,8 +211,10 @@ def inherit_scheduling(opts: TargetOptions, pod_spec: dict) -> None:
 
 def release(clients: KubeClients, plan: ClusterPlan) -> None:
     """Delete the run's snapshot unless asked to keep it (errors are logged, not raised)."""
-    if plan.snapshot and not clients.settings.keep_snapshot:
-        _forget(clients, plan.snapshot)
+    if clients.settings.keep_snapshot:
+        return
+    for info in ([plan.snapshot] if plan.snapshot else []) + list(plan.extra_snapshots):
+        _forget(clients, info)
 
 
 def _forget(clients: KubeClients, info: VolumeSnapshotInfo) -> None:

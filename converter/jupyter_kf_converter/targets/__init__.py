@@ -10,17 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from ..ir import Pipeline
-from .options import TargetError, TargetOptions
+from .options import ExtraVolume, TargetError, TargetOptions
 
-TARGETS = ("kfp", "argo")
+TARGETS = ("kfp", "argo", "kfp-local")
+# kfp-local: the KFP spec for KFP's local runner (kfp.local runs only lightweight Python
+# components, not KFP's CreatePVC): no run volume, the steps work in the folder kfp.local is
+# started from; kfp.local's SubprocessRunner runs them in its own Python, whatever the image.
+KFP_LOCAL = {"volume": False, "workdir": ".", "image": "python:3"}
 
-__all__ = ["TARGETS", "TargetError", "TargetOptions", "compile_target", "write_target"]
+__all__ = ["TARGETS", "ExtraVolume", "TargetError", "TargetOptions", "compile_target", "write_target"]
 
 
 def compile_target(pipeline: Pipeline, target: str, **options: Any) -> str:
     """The pipeline as YAML text for ``target`` ('kfp' or 'argo'); options are TargetOptions fields."""
+    if target == "kfp-local":
+        options = {**KFP_LOCAL, **options}
     opts = TargetOptions.from_kwargs(**options)
-    if target == "kfp":
+    if target in ("kfp", "kfp-local"):
         try:
             from .kfp import compile_kfp
         except ImportError as exc:  # the kfp extra is missing

@@ -17,6 +17,9 @@ from typing import Any
 
 from ..ir import Pipeline, Step
 from .options import (
+    SECRETS_DIR,
+    SECRETS_ENV,
+    SHM_PATH,
     TargetOptions,
     check_pipeline,
     emitted_notebook_json,
@@ -25,7 +28,10 @@ from .options import (
     snapshot_data_source,
     step_image,
     step_limits,
+    step_node_selector,
     step_timeout,
+    step_tolerations,
+    warn_exported_read_write_once,
     warn_fallback_image,
 )
 
@@ -47,6 +53,7 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
     options = options or TargetOptions()
     check_pipeline(pipeline)
     warn_fallback_image(pipeline, options)
+    warn_exported_read_write_once(pipeline, options)
     spec: dict[str, Any] = {
         "entrypoint": ENTRYPOINT,
         "templates": [_dag(pipeline)] + [_step_template(pipeline, s, options) for s in pipeline.steps],
@@ -58,6 +65,21 @@ def build_workflow(pipeline: Pipeline, options: TargetOptions | None = None) -> 
     if options.volume:
         spec["volumeClaimTemplates"] = [_claim_template(options)]
         spec["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+    for i, extra in enumerate(options.extra_volumes):
+        if extra.mode == "snapshot":
+            claim: dict[str, Any] = {
+                "accessModes": list(extra.access_modes),
+                "resources": {"requests": {"storage": extra.size}},
+                "dataSource": snapshot_data_source(extra.snapshot or ""),
+            }
+            if extra.storage_class:
+                claim["storageClassName"] = extra.storage_class
+            spec.setdefault("volumeClaimTemplates", []).append({"metadata": {"name": f"kf-vol-{i}"}, "spec": claim})
+            spec["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+        else:
+            spec.setdefault("volumes", []).append(
+                {"name": f"kf-vol-{i}", "persistentVolumeClaim": {"claimName": extra.claim}}
+            )
     if options.workflow_ttl is not None:
         spec["ttlStrategy"] = {"secondsAfterCompletion": int(options.workflow_ttl)}
     if options.run_timeout:
@@ -140,8 +162,17 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
     }
     if options.image_pull_policy:
         container["imagePullPolicy"] = options.image_pull_policy
-    if options.env:
-        container["env"] = [{"name": k, "value": v} for k, v in options.env.items()]
+    env = [{"name": k, "value": v} for k, v in options.env.items()]
+    volumes, mounts = _step_volumes(step)
+    for ref in step.secrets:  # names only: the cluster puts the values in
+        env += [
+            {"name": var, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": key}}}
+            for key, var in ref.env.items()
+        ]
+    if any(not ref.env for ref in step.secrets):
+        env.append({"name": SECRETS_ENV, "value": SECRETS_DIR})
+    if env:
+        container["env"] = env
     limits = step_limits(step)
     if limits:
         container["resources"] = {"limits": limits}
@@ -149,7 +180,13 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
         mount = {"name": VOLUME, "mountPath": options.volume_mount}
         if options.sub_path:
             mount["subPath"] = options.sub_path
-        container["volumeMounts"] = [mount]
+        mounts.insert(0, mount)
+    for i, extra in enumerate(options.extra_volumes):
+        mounts.append({"name": f"kf-vol-{i}", "mountPath": extra.mount_path})
+        if extra.sub_path:
+            mounts[-1]["subPath"] = extra.sub_path
+    if mounts:
+        container["volumeMounts"] = mounts
     inputs: dict[str, Any] = {
         "artifacts": [
             {
@@ -171,12 +208,33 @@ def _step_template(pipeline: Pipeline, step: Step, options: TargetOptions) -> di
         },
         "container": container,
     }
+    if volumes:
+        template["volumes"] = volumes
+    tolerations = step_tolerations(step, options)
+    if tolerations != options.tolerations:  # the workflow's own apply to every other step
+        template["tolerations"] = tolerations
+    node_selector = step_node_selector(step, options)
+    if node_selector != options.node_selector:
+        template["nodeSelector"] = node_selector
     if step.retries:
         template["retryStrategy"] = {"limit": step.retries, "retryPolicy": "OnFailure"}
     timeout = step_timeout(step, options)
     if timeout:
         template["activeDeadlineSeconds"] = timeout
     return template
+
+
+def _step_volumes(step: Step) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The step's own volumes and mounts: Secrets as files, an in-memory /dev/shm."""
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for i, ref in enumerate(r for r in step.secrets if not r.env):
+        volumes.append({"name": f"kf-secret-{i}", "secret": {"secretName": ref.name}})
+        mounts.append({"name": f"kf-secret-{i}", "mountPath": f"{SECRETS_DIR}/{ref.name}", "readOnly": True})
+    if step.placement.shm:
+        volumes.append({"name": "kf-shm", "emptyDir": {"medium": "Memory", "sizeLimit": step.placement.shm}})
+        mounts.append({"name": "kf-shm", "mountPath": SHM_PATH})
+    return volumes, mounts
 
 
 def _claim_template(options: TargetOptions) -> dict[str, Any]:

@@ -19,6 +19,9 @@ from typing import Any
 
 from ..ir import Pipeline
 from .options import (
+    SECRETS_DIR,
+    SECRETS_ENV,
+    SHM_PATH,
     TargetError,
     TargetOptions,
     check_pipeline,
@@ -28,7 +31,10 @@ from .options import (
     step_cache,
     step_image,
     step_limits,
+    step_node_selector,
     step_timeout,
+    step_tolerations,
+    warn_exported_read_write_once,
     warn_fallback_image,
 )
 
@@ -51,6 +57,7 @@ def build_pipeline(pipeline: Pipeline, options: TargetOptions | None = None):
     options = options or TargetOptions()
     check_pipeline(pipeline)
     warn_fallback_image(pipeline, options)
+    warn_exported_read_write_once(pipeline, options)
     if options.volume and options.snapshot and not options.pvc_name:
         raise TargetError(
             "a KFP run volume restored from a snapshot must be created before the run (pvc_name): "
@@ -107,7 +114,7 @@ def compile_kfp(pipeline: Pipeline, options: TargetOptions | None = None) -> str
         out = Path(tmp) / "pipeline.yaml"
         compiler.Compiler().compile(graph, str(out))
         docs = [d for d in yaml.safe_load_all(out.read_text()) if d]
-    for_oldest_backend(docs[0], docs[1] if len(docs) > 1 else None)
+    for_oldest_backend(docs[0], docs[1] if len(docs) > 1 else None, (options or TargetOptions()).kfp_backend)
     return yaml.safe_dump_all(docs, sort_keys=False, width=120)
 
 
@@ -266,9 +273,20 @@ def _configure_task(
         kubernetes.set_image_pull_policy(task, options.image_pull_policy)
     if options.image_pull_secrets:
         kubernetes.set_image_pull_secrets(task, list(options.image_pull_secrets))
-    for key, value in options.node_selector.items():
+    for key, value in step_node_selector(step, options).items():
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
-    for tol in options.tolerations:
+    for ref in step.secrets:  # names only: the cluster puts the values in
+        if ref.env:
+            kubernetes.use_secret_as_env(task, secret_name=ref.name, secret_key_to_env=dict(ref.env))
+        else:
+            kubernetes.use_secret_as_volume(task, secret_name=ref.name, mount_path=f"{SECRETS_DIR}/{ref.name}")
+    if any(not ref.env for ref in step.secrets):
+        task.set_env_variable(SECRETS_ENV, SECRETS_DIR)
+    if step.placement.shm:
+        kubernetes.empty_dir_mount(
+            task, volume_name="kf-shm", mount_path=SHM_PATH, medium="Memory", size_limit=step.placement.shm
+        )
+    for tol in step_tolerations(step, options):
         kubernetes.add_toleration(
             task, key=tol.get("key"), operator=tol.get("operator"), value=tol.get("value"),
             effect=tol.get("effect"), toleration_seconds=tol.get("tolerationSeconds"),
@@ -276,3 +294,16 @@ def _configure_task(
     if options.volume:
         pvc = options.pvc_name or work_pvc.outputs["name"]
         kubernetes.mount_pvc(task, pvc_name=pvc, mount_path=mount_path)
+    for extra in options.extra_volumes:
+        if extra.sub_path:  # a subPath mount is read from KFP 2.16 only
+            raise TargetError(
+                f"volume {extra.claim!r} is mounted from its folder {extra.sub_path!r} in the notebook pod; "
+                f"KFP before 2.16 mounts whole claims: tag it volume:{extra.claim}:none or run on Argo"
+            )
+        if extra.mode == "snapshot" and not extra.pvc_name:
+            raise TargetError(
+                f"volume {extra.claim!r}: a claim restored from a snapshot must be created before the run "
+                "(pvc_name): CreatePVC's data_source is read only by KFP 2.17 and later"
+            )
+        claim = extra.pvc_name if extra.mode == "snapshot" else extra.claim
+        kubernetes.mount_pvc(task, pvc_name=claim, mount_path=extra.mount_path)

@@ -30,8 +30,22 @@ _PVC_REFERENCES = ("constant", "taskOutputParameter", "componentInputParameter")
 _PVC_MOUNT_FIELDS = {"mountPath", *_PVC_REFERENCES}
 
 
-def for_oldest_backend(pipeline_spec: dict[str, Any], platform_spec: dict[str, Any] | None) -> None:
-    """Rewrite the compiled documents in place into the form KFP 2.2.0's driver accepts."""
+# executor-config fields a release's driver reads first (older drivers fail the task on them)
+_NEWER_CONFIG = {"emptyDirMounts": ("2.3.0", "shm:<size> (an in-memory /dev/shm)")}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in text.split(".")[:3])
+    except ValueError:
+        raise TargetError(f"kfp_backend {text!r} is not a KFP version such as 2.5.0") from None
+
+
+def for_oldest_backend(
+    pipeline_spec: dict[str, Any], platform_spec: dict[str, Any] | None, oldest: str = OLDEST_BACKEND
+) -> None:
+    """Rewrite the compiled documents in place into the form KFP 2.2.0's driver accepts (or,
+    for a field only newer drivers read, refuse unless ``oldest`` is such a release)."""
     for name, executor in (pipeline_spec.get("deploymentSpec", {}).get("executors") or {}).items():
         resources = (executor.get("container") or {}).get("resources")
         if resources:
@@ -43,6 +57,16 @@ def for_oldest_backend(pipeline_spec: dict[str, Any], platform_spec: dict[str, A
     k8s = platform_spec.get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
     for name, config in (k8s.get("executors") or {}).items():
         _drop_name_parameters(config)
+        for secret in config.get("secretAsEnv") or []:
+            # the SDK writes optional=false; no supported driver's SecretAsEnv has the field
+            if secret.get("optional") is False:
+                del secret["optional"]
+        for key, (since, what) in _NEWER_CONFIG.items():
+            if config.get(key) and _version(oldest) < _version(since):
+                raise TargetError(
+                    f"executor {name}: {what} needs KFP {since} or later (Kubeflow 1.9.1); the spec is "
+                    f"for KFP {oldest}: set the target option kfp_backend={since} if the cluster runs it"
+                )
         for mount in config.get("pvcMount") or []:
             if any(mount.get(k) for k in _PVC_REFERENCES):
                 mount.pop("pvcNameParameter", None)

@@ -16,6 +16,28 @@ KNOWN_LIMITS = {"cpu", "memory", *GPU_KEYS}
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 _RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 SNAPSHOT_API_GROUP = "snapshot.storage.k8s.io"
+SECRETS_DIR = "/kf/secrets"  # a `secret:<name>` tag mounts the Secret at SECRETS_DIR/<name>
+SECRETS_ENV = "KF_SECRETS_DIR"  # tells the step where (locally: the user's secrets folder)
+SHM_PATH = "/dev/shm"
+
+
+@dataclass
+class ExtraVolume:
+    """A PVC of the notebook pod besides the run volume, mounted where the pod mounts it.
+
+    ``shared``: the claim itself (every run sees and changes the same data). ``snapshot``: a
+    fresh claim restored from ``snapshot`` per run (Argo: a volumeClaimTemplate; KFP: the
+    backend's claim ``pvc_name``)."""
+
+    claim: str
+    mount_path: str
+    mode: str = "shared"  # shared | snapshot
+    sub_path: str = ""
+    snapshot: str | None = None
+    pvc_name: str | None = None
+    size: str = "10Gi"
+    storage_class: str | None = None
+    access_modes: list[str] = field(default_factory=lambda: ["ReadWriteOnce"])
 
 
 class TargetError(ValueError):
@@ -53,6 +75,11 @@ class TargetOptions:
     node_selector: dict[str, str] = field(default_factory=dict)
     run_timeout: float | None = None  # the whole run, seconds (Argo activeDeadlineSeconds)
     workflow_ttl: int | None = 86400  # Argo: delete the Workflow (and its pods) this long after it ends
+    # KFP: the oldest backend the spec must run on. A field older drivers refuse (shm: needs
+    # 2.5.0) is refused at compile time unless this says the backend reads it.
+    kfp_backend: str = "2.2.0"
+    # the notebook pod's other PVCs as the pipeline's `volume:` modes say (none: left out)
+    extra_volumes: list[ExtraVolume] = field(default_factory=list)
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> TargetOptions:
@@ -61,6 +88,9 @@ class TargetOptions:
         if unknown:
             raise TargetError(f"unknown target option(s) {unknown}; known: {sorted(known)}")
         return cls(**{k: v for k, v in options.items() if v is not None})
+
+    def __post_init__(self) -> None:
+        self.extra_volumes = [v if isinstance(v, ExtraVolume) else ExtraVolume(**v) for v in self.extra_volumes]
 
     @property
     def volume_mount(self) -> str:
@@ -115,10 +145,14 @@ def step_timeout(step: Step, options: TargetOptions) -> int | None:
 
 
 def step_limits(step: Step) -> dict[str, str]:
-    """The step's `limit:` tags as Kubernetes limits (gpu -> nvidia.com/gpu), each validated."""
+    """The step's `limit:` tags as Kubernetes limits (gpu -> nvidia.com/gpu, or the step's
+    `gpu-vendor:`), each validated."""
+    from ..tags import GPU_VENDORS
+
     limits: dict[str, str] = {}
+    vendor = GPU_VENDORS.get(step.placement.gpu_vendor or "nvidia", "nvidia.com/gpu")
     for key, value in step.resources.limits.items():
-        name = GPU_KEYS.get(key, key)
+        name = vendor if key == "gpu" else GPU_KEYS.get(key, key)
         if key not in KNOWN_LIMITS:
             raise TargetError(
                 f"step {step.name!r}: unsupported resource limit {key!r} (use cpu, memory, gpu, "
@@ -131,6 +165,63 @@ def step_limits(step: Step) -> dict[str, str]:
             raise TargetError(f"step {step.name!r}: GPU limit {key}={value!r} must be a whole number")
         limits[name] = value
     return limits
+
+
+def step_tolerations(step: Step, options: TargetOptions) -> list[dict[str, Any]]:
+    """The notebook pod's tolerations, the step's `toleration:` tags, and for a step that asks
+    for GPUs one for the vendor's usual GPU-node taint (``nvidia.com/gpu:NoSchedule``)."""
+    out = [dict(t) for t in options.tolerations]
+    out += [dict(t) for t in step.placement.tolerations if t not in out]
+    for resource in step_limits(step):
+        if resource in GPU_KEYS.values():
+            gpu = {"key": resource, "operator": "Exists", "effect": "NoSchedule"}
+            if gpu not in out:
+                out.append(gpu)
+    return out
+
+
+def step_node_selector(step: Step, options: TargetOptions) -> dict[str, str]:
+    """The notebook pod's node selector with the step's `node:` tags over it."""
+    return {**options.node_selector, **step.placement.node_selector}
+
+
+def parallel_steps(pipeline: Pipeline) -> tuple[str, str] | None:
+    """Two steps that may run at the same time (neither depends on the other), if any."""
+    reach: dict[str, set[str]] = {}
+    for step in pipeline.steps:  # notebook order: upstream steps come first
+        reach[step.name] = set(step.depends_on).union(*(reach[d] for d in step.depends_on))
+    names = [s.name for s in pipeline.steps]
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if a not in reach[b] and b not in reach[a]:
+                return a, b
+    return None
+
+
+def read_write_once_warning(pipeline: Pipeline, volumes: dict[str, list[str]]) -> str | None:
+    """A warning when a ReadWriteOnce volume (name -> access modes) would be mounted by steps
+    that may run at the same time: their pods can land on different nodes, and the second waits
+    (or fails) to attach the volume."""
+    rwo = sorted(name for name, modes in volumes.items() if list(modes) == ["ReadWriteOnce"])
+    pair = parallel_steps(pipeline) if rwo else None
+    if not pair:
+        return None
+    named = ", ".join("the run volume" if n == "run volume" else f"volume {n!r}" for n in rwo)
+    return (
+        f"{named} {'is' if len(rwo) == 1 else 'are'} ReadWriteOnce but steps {pair[0]!r} and {pair[1]!r} may run at "
+        "the same time: pods on different nodes cannot both attach them. Use a ReadWriteMany storage "
+        "class, add prev: tags so the steps run one after another, or keep the steps on one node "
+        "(node: tags)"
+    )
+
+
+def warn_exported_read_write_once(pipeline: Pipeline, options: TargetOptions) -> None:
+    """An exported spec's run volume is ReadWriteOnce by default: warn when parallel steps would
+    share it (the backends note it themselves, knowing the real claims)."""
+    if options.volume and not (options.pvc_name or options.snapshot):
+        warning = read_write_once_warning(pipeline, {"run volume": list(options.access_modes)})
+        if warning:
+            warnings.warn(warning + " (or compile with access_modes=['ReadWriteMany'])", stacklevel=3)
 
 
 def parameter_types(pipeline: Pipeline, step: Step) -> dict[str, str]:

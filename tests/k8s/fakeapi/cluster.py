@@ -41,6 +41,9 @@ class FakeCluster:
     experiments: dict[str, dict] = field(default_factory=dict)
     runs: dict[str, dict] = field(default_factory=dict)
     recurring_runs: dict[str, dict] = field(default_factory=dict)
+    # multi-user KFP's authorization (SubjectAccessReview in pipelines.kubeflow.org)
+    kfp_denied: set[tuple[str, str]] = field(default_factory=set)  # (verb, resource)
+    kfp_authorized: set[tuple[str, str]] = field(default_factory=set)  # what calls were checked for
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property

@@ -17,7 +17,36 @@ def release(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
 
+def _authorization(path: str, method: str) -> tuple[str, str] | None:
+    """What multi-user KFP 2.x authorizes a v2beta1 call as (verb, resource), from its API server's
+    resource manager: list/create experiments, create/get/terminate runs, create/delete recurring runs."""
+    m = re.match(r"^(experiments|runs|recurringruns)(/([^/:]+))?(:(\w+))?$", path)
+    if not m:
+        return None
+    resource, name, action = m.group(1), m.group(3), m.group(5)
+    if action:
+        return action, resource
+    verbs = {"GET": "get" if name else "list", "POST": "create", "DELETE": "delete"}
+    return verbs[method], resource
+
+
+def _authorize(c: FakeCluster, method: str, path: str, query: dict, body: Any) -> None:
+    needed = _authorization(path, method)
+    if needed is None:
+        return
+    c.kfp_authorized.add(needed)
+    if needed in c.kfp_denied:
+        ns = query.get("namespace", [None])[0] or (body or {}).get("namespace") or c.namespace
+        raise ApiFailure(
+            403, "PermissionDenied",
+            f"Failed to authorize with API: PermissionDenied: User '{c.user}' is not authorized with reason:  "
+            f"(request: &ResourceAttributes{{Namespace:{ns},Verb:{needed[0]},Group:pipelines.kubeflow.org,"
+            f"Version:v1beta1,Resource:{needed[1]},Subresource:,Name:,}})",
+        )  # fmt: skip
+
+
 def kfp_route(c: FakeCluster, method: str, path: str, query: dict, body: Any):
+    _authorize(c, method, path, query, body)
     if path == "healthz" and method == "GET":
         return 200, {"commit_sha": "fake", "tag_name": c.kfp_release, "multi_user": True}
     if path == "experiments":
