@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..kernels.pool import KernelPool
 
 log = logging.getLogger("jupyter_kf.backends.local")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def _import_kernel_client() -> None:
@@ -134,6 +135,8 @@ class LocalRun:
         work = self.store.work_dir(self.run_id)
         # A step without limit:nvidia.com/gpu sees no GPU (a GPU step's kernel gets its own).
         env = {"JUPYTER_KF_RUN_ID": self.run_id, VISIBLE: NO_GPU}
+        if self.request.threads:  # parallel trials or steps must not each take every core
+            env.update({v: str(self.request.threads) for v in THREAD_VARS})
         from ..kernels.preload import modules_to_preload
 
         cap = self.backend.max_parallel(self.request) + 2
@@ -307,6 +310,8 @@ class LocalBackend(Backend):
         """Start root steps' kernels before their cache keys are known? Only when they will
         certainly run: caching off, or no earlier run of this notebook in the store."""
         if request.retry_of or request.from_step or request.only_step:
+            return False
+        if request.sweep:  # trials start together: root steps must be looked up (and shared)
             return False
         if not request.cache:
             return True

@@ -76,6 +76,20 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _limit_threads() -> None:
+    """A thread limit in the kernel's env (OMP_NUM_THREADS: parallel sweep trials) applies to
+    the BLAS/OpenMP libraries preloaded here too: they read the variable when they loaded."""
+    n = os.environ.get("OMP_NUM_THREADS")
+    if not n or "numpy" not in sys.modules:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(n))
+    except Exception:  # noqa: BLE001  (no threadpoolctl, or a bad value: run unlimited)
+        pass
+
+
 def _child(request: dict, zygote_pid: int) -> None:
     """Runs in the forked child: become a kernel; never returns."""
     code = 1
@@ -101,6 +115,7 @@ def _child(request: dict, zygote_pid: int) -> None:
         os.environ.clear()
         os.environ.update(request.get("env") or {})
         os.environ["JPY_PARENT_PID"] = str(zygote_pid)
+        _limit_threads()
         if request.get("cwd"):
             os.chdir(request["cwd"])
         sys.argv = [sys.executable, *request["argv"]]
