@@ -36,7 +36,13 @@ def make_sampler(algorithm: str, grid: dict[str, list[Any]] | None, seed: int | 
     import optuna
 
     if algorithm == "grid":
-        return optuna.samplers.GridSampler(grid or {}, seed=seed)
+
+        class AskTellGrid(optuna.samplers.GridSampler):
+            def after_trial(self, *args: Any, **kwargs: Any) -> None:
+                """GridSampler stops an exhausted study with Study.stop, which only works inside
+                study.optimize; with ask/tell the sweep's budget (the grid's size) ends it."""
+
+        return AskTellGrid(grid or {}, seed=seed)
     if algorithm == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     # constant_liar: trials in flight count as pessimistic guesses, so parallel trials spread out
