@@ -25,10 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-p", "--param", dest="space", action="append", default=[], metavar="SPEC",
         help="a swept parameter: NAME=A,B,C | NAME=LOW:HIGH | NAME=LOW:HIGH:log | NAME=LOW:HIGH:STEP",
     )
-    p.add_argument("--objective", required=True, metavar="METRIC[:max|min]", help="a pipeline metric (default :max)")
+    p.add_argument("--objective", metavar="METRIC[:max|min]", help="a pipeline metric (default :max)")
     p.add_argument("--trials", type=int, metavar="N", help="trial budget (grid: at most the grid's size)")
     p.add_argument("--max-time", type=float, metavar="S", help="time budget in seconds: no trial starts after it")
-    p.add_argument("--algorithm", choices=["grid", "random", "tpe"], default="tpe")
+    p.add_argument("--algorithm", choices=["grid", "random", "tpe"], help="default: tpe")
     p.add_argument("--parallel", type=int, metavar="N", help="trials at once (default: the max_parallel setting)")
     p.add_argument("--set", dest="fixed", action="append", default=[], metavar="NAME=VALUE", help="fix another parameter")
     p.add_argument("--seed", type=int, help="seed of the search (reproducible choices)")
@@ -71,31 +71,50 @@ def progress_line(sweep) -> str:
     return f"sweep {sweep.id}: {done}/{budget} trials done{extra}; best {sweep.request.objective}: {best}"
 
 
+def build_request(args: argparse.Namespace, parse_spec, split_assignments):  # noqa: ANN201
+    """The request from the options; without -p, from the notebook's Kale ``katib_metadata``
+    (options given still override it)."""
+    from ..models import SweepRequest
+    from ..sweeps.katib import katib_metadata, request_from_katib
+
+    fields: dict = {}
+    if not args.space:
+        katib = katib_metadata(Path(args.notebook))
+        if katib is None:
+            raise ValueError("give -p SPEC for each swept parameter (or a notebook with Kale katib_metadata)")
+        if args.objective:  # the objective named here replaces Kale's (which may be unset)
+            katib = {**katib, "objective": {**(katib.get("objective") or {}), "objectiveMetricName": "given"}}
+        fields = request_from_katib(args.notebook, katib).model_dump()
+    else:
+        fields["space"] = [parse_spec(s) for s in args.space]
+    if args.objective:
+        fields["objective"], fields["direction"] = objective(args.objective)
+    elif args.space:
+        raise ValueError("give --objective METRIC[:max|min]")
+    given = {"algorithm": args.algorithm, "trials": args.trials, "parallel": args.parallel}
+    fields.update({k: v for k, v in given.items() if v is not None})
+    return SweepRequest(**{
+        **fields,
+        "notebook": args.notebook,
+        "max_time": args.max_time,
+        "parameters": split_assignments(args.fixed),
+        "cache": not args.no_cache,
+        "seed": args.seed,
+        "timeout": args.timeout,
+    })
+
+
 def main(argv: Sequence[str]) -> int:
     args = fmt.parse(build_parser(), argv)
     if isinstance(args, int):
         return args
     from ..executor.parameters import ParameterError, split_assignments
     from ..kernels import close_fork_servers
-    from ..models import RunStatus, SweepRequest
+    from ..models import RunStatus
     from ..sweeps import SweepError, parse_spec
 
     try:
-        metric, direction = objective(args.objective)
-        request = SweepRequest(
-            notebook=args.notebook,
-            space=[parse_spec(s) for s in args.space],
-            objective=metric,
-            direction=direction,  # type: ignore[arg-type]
-            algorithm=args.algorithm,
-            trials=args.trials,
-            max_time=args.max_time,
-            parallel=args.parallel,
-            parameters=split_assignments(args.fixed),
-            cache=not args.no_cache,
-            seed=args.seed,
-            timeout=args.timeout,
-        )
+        request = build_request(args, parse_spec, split_assignments)
     except (ValueError, SweepError, ParameterError) as exc:
         return fmt.error(PROG, exc, 2)
     try:
