@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, metavar="S", help="default per-step timeout in seconds")
     p.add_argument("--store", metavar="DIR", help="run store folder (default: <notebook folder>/kf-runs)")
     p.add_argument("--json", action="store_true", help="print the finished sweep as JSON on stdout")
+    p.add_argument(
+        "--katib-yaml", metavar="FILE",
+        help="write the sweep as a Katib Experiment (its trials run the pipeline's Argo Workflow) instead of running it",
+    )
+    p.add_argument("--namespace", help="with --katib-yaml: the Experiment's namespace")
     return p
 
 
@@ -117,10 +122,48 @@ def main(argv: Sequence[str]) -> int:
         request = build_request(args, parse_spec, split_assignments)
     except (ValueError, SweepError, ParameterError) as exc:
         return fmt.error(PROG, exc, 2)
+    if args.katib_yaml:
+        return _katib(args, request)
     try:
         return _run(args, request, RunStatus, SweepError, ParameterError)
     finally:
         close_fork_servers()
+
+
+def _katib(args, request) -> int:
+    """Compile, check and write the Katib Experiment; nothing runs here."""
+    import warnings
+
+    import yaml
+    from jupyter_kf_converter.targets.argo import build_workflow
+
+    from ..k8s.katib import KatibUnsupported, check_name, experiment
+    from ..service import PipelineService
+    from ..sweeps import SweepError, space
+
+    service = PipelineService(Path.cwd())
+    try:
+        pipeline = service.compile(args.notebook)
+        if not pipeline.valid:
+            from ..service import InvalidPipeline
+
+            print(str(InvalidPipeline(pipeline, args.notebook)), file=sys.stderr)
+            return 1
+        request = request.model_copy(update={"space": space.check(pipeline, request)})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            workflow = build_workflow(pipeline)
+        for w in caught:
+            print(f"{PROG}: warning: {w.message}", file=sys.stderr)
+        name = check_name(f"{pipeline.name[:30]}-sweep")
+        manifest = experiment(pipeline, request, workflow, name=name, namespace=args.namespace)
+    except (SweepError, KatibUnsupported, ValueError) as exc:
+        return fmt.error(PROG, f"{exc}; nothing written", 2)
+    finally:
+        service.close()
+    Path(args.katib_yaml).write_text(yaml.safe_dump(manifest, sort_keys=False, width=120))
+    print(f"wrote Katib Experiment {name} to {args.katib_yaml} (kubectl apply -f {args.katib_yaml})", file=sys.stderr)
+    return 0
 
 
 def _run(args, request, RunStatus, SweepError, ParameterError) -> int:  # noqa: N803
