@@ -46,6 +46,8 @@ def _import_step_runner() -> None:
     from jupyter_kf_converter import emit  # noqa: F401
     from nbformat.validator import get_validator
 
+    from ..executor import engine  # noqa: F401  (registers the papermill engine steps use)
+
     get_validator(version=4)  # compiles the notebook schema once
 
 

@@ -82,6 +82,8 @@ class StepAttempt:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
+        from .engine import NAME as ENGINE
+
         timer = threading.Timer(self.timeout, self._on_timeout) if self.timeout else None
         if timer:
             timer.daemon = True
@@ -104,6 +106,7 @@ class StepAttempt:
                         stdout_file=log,
                         stderr_file=log,
                         start_timeout=60,
+                        engine_name=ENGINE,
                     )
                     return StepOutcome(ok=True)
                 except PapermillExecutionError as exc:
