@@ -42,7 +42,7 @@ class KfScheduleMagics(KfMagics):
         from ..models import ScheduleRequest
 
         args = parse_argstring(self.kf_schedule, line)
-        nb = self._notebook(args.notebook)
+        nb = self._notebook(args.notebook, "kf_schedule")
         service = self._schedules(nb.parent)
         for action in ("pause", "resume", "delete"):
             sid = getattr(args, action)
