@@ -123,6 +123,9 @@ def ours(folder: Path, parallel: int) -> tuple[float, float, dict]:
     if out.returncode != 0:
         raise SystemExit(f"the sweep failed ({out.returncode}):\n{out.stderr[-3000:]}")
     sweep = json.loads(out.stdout)
+    for t in sweep["trials"]:
+        if t["status"] != "succeeded":
+            print(f"trial {t['number']} {t['status']}: {t['parameters']}: {t['error']}", file=sys.stderr)
     scores = {f"{t['parameters']['model']}-{t['parameters']['setting']}": t["value"] for t in sweep["trials"]}
     return wall, children_cpu() - c0, scores
 
@@ -159,7 +162,7 @@ def main() -> int:
     p_scale = 80 / p_n
     load_after = os.getloadavg()
 
-    same = sum(abs(o_scores.get(k, -1) - v) < 1e-9 for k, v in f_scores.items())
+    same = sum(o_scores.get(k) is not None and abs(o_scores[k] - v) < 1e-9 for k, v in f_scores.items())
     rows = [
         ("floor: plain loop, one process", f_wall, f_cpu, ""),
         (f"jupyter kf sweep (--parallel {args.parallel})", o_wall, o_cpu, ""),
