@@ -13,6 +13,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 import uuid
 from queue import Empty
@@ -54,12 +55,20 @@ class ForkedProcess:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        # poll() runs from several threads (the pool's reaper, the kernel client's liveness
+        # checks): without the lock one could select() on, or close, a pidfd another just closed
+        # (EBADF; or worse, a file that reused its number).
+        self._lock = threading.Lock()
         try:
             self._fd: int | None = os.pidfd_open(pid)
         except (OSError, AttributeError):  # already gone, or no pidfd on this platform
             self._fd = None
 
     def poll(self) -> int | None:
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> int | None:
         if self.returncode is not None:
             return self.returncode
         if self._fd is not None:
@@ -88,15 +97,16 @@ class ForkedProcess:
         return self.returncode  # type: ignore[return-value]
 
     def send_signal(self, sig: int) -> None:
-        if self.poll() is not None:
-            return
-        try:
-            if self._fd is not None:
-                signal.pidfd_send_signal(self._fd, sig)
-            else:
-                os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
+        with self._lock:
+            if self._poll() is not None:
+                return
+            try:
+                if self._fd is not None:
+                    signal.pidfd_send_signal(self._fd, sig)
+                else:
+                    os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
