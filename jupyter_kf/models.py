@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from jupyter_kf_converter.ir import Pipeline, Problem
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -75,6 +75,11 @@ class RunRequest(_Model):
         description="With from_step/only_step: the run whose upstream values are reused "
         "(default: the notebook's latest successful run that has them).",
     )
+    sweep: str | None = Field(default=None, description="The sweep this run is a trial of (set by sweeps).")
+    threads: int | None = Field(
+        default=None, ge=1, le=1024,
+        description="Threads per step kernel for OpenMP/BLAS libraries (sweeps: cores / parallel trials).",
+    )
 
 
 class StepRun(_Model):
@@ -133,6 +138,7 @@ class Run(_Model):
     external_url: str | None = None
     schedule: str | None = Field(default=None, description="Id of the schedule that made this run, if one did.")
     scheduled_for: datetime | None = Field(default=None, description="The due time (UTC) it ran for.")
+    sweep: str | None = Field(default=None, description="Id of the sweep this run is a trial of, if any.")
 
     @property
     def duration(self) -> float | None:
@@ -453,3 +459,77 @@ class Notification(_Model):
     duration: float | None = Field(default=None, description="Seconds.")
     metrics: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+
+
+# -- sweeps (jupyter_kf.sweeps) ------------------------------------------------------------------
+class SweepParameter(_Model):
+    """One dimension of a search space: ``choices``, or a range ``low``..``high`` (ints or floats by
+    the parameter's type), on a log scale or in steps of ``step``."""
+
+    name: str
+    choices: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = Field(default=None, description="Range step (grid search needs one for float ranges).")
+
+
+class SweepRequest(_Model):
+    """A sweep: many runs (trials) of one notebook's pipeline over a search space."""
+
+    notebook: str = Field(description="Notebook path (relative to the server root over REST).")
+    space: list[SweepParameter] = Field(description="The swept pipeline parameters.")
+    objective: str = Field(description="A pipeline metric of the notebook.")
+    direction: Literal["max", "min"] = "max"
+    algorithm: Literal["grid", "random", "tpe"] = "tpe"
+    trials: int | None = Field(default=None, description="Trial budget (grid: at most the grid's size).")
+    max_time: float | None = Field(default=None, description="Time budget, s: no trial starts after it.")
+    parallel: int | None = Field(default=None, description="Trials at once (default: the max_parallel setting).")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Fixed values of other parameters.")
+    cache: bool = True
+    seed: int | None = None
+    timeout: float | None = Field(default=None, gt=0, description="Default per-step timeout, s.")
+
+
+class Trial(_Model):
+    number: int
+    run: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["running", "succeeded", "failed", "pruned", "cancelled"] = "running"
+    value: float | None = Field(default=None, description="The objective metric's value.")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    duration: float | None = None
+    error: str | None = None
+
+
+class Sweep(_Model):
+    id: str
+    notebook: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    status: RunStatus = RunStatus.running
+    request: SweepRequest
+    snapshot: str | None = None
+    budget: int | None = Field(default=None, description="Trials the sweep will run at most.")
+    trials: list[Trial] = Field(default_factory=list)
+    best: int | None = Field(default=None, description="Number of the best trial so far.")
+    best_value: float | None = None
+    error: str | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(t.status != "running" for t in self.trials)
+
+
+class SweepList(_Model):
+    sweeps: list[Sweep]
+
+
+class RunComparison(_Model):
+    """Runs side by side (``jupyter kf compare``)."""
+
+    runs: list[Run]
+    parameters: dict[str, list[Any]] = Field(default_factory=dict, description="name -> value per run")
+    metrics: dict[str, list[Any]] = Field(default_factory=dict, description="name -> value per run")
+    durations: list[float | None] = Field(default_factory=list)
+    changes: list[RunDiff] = Field(default_factory=list, description="Each run against the first.")

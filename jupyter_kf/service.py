@@ -254,16 +254,18 @@ class PipelineService:
     def submit(
         self, request: RunRequest, on_update: OnUpdate | None = None, *,
         schedule: str | None = None, scheduled_for: datetime | None = None,
+        prepared: tuple[Pipeline, RunRequest, RunStore] | None = None,
     ) -> Run:
         """Start a run in the background and return its record at once (status queued).
 
         Raises before anything runs if the notebook, the pipeline or a parameter is invalid.
-        ``schedule``/``scheduled_for`` record the schedule and due time that made the run.
+        ``schedule``/``scheduled_for`` record the schedule and due time that made the run;
+        ``prepared`` is what :meth:`prepare` returned for ``request`` (sweeps compile once).
         """
         from .backends import get_backend
         from .store import utcnow
 
-        pipeline, request, store = self.prepare(request)
+        pipeline, request, store = prepared or self.prepare(request)
         run_id = store.new_run_id()
         run = Run(
             id=run_id,
@@ -276,6 +278,7 @@ class PipelineService:
             snapshot=request.snapshot,
             retry_of=request.retry_of,
             reproduces=request.reproduces,
+            sweep=request.sweep,
             inputs_from=request.inputs_from,
             from_step=request.from_step,
             only_step=request.only_step,
@@ -374,6 +377,16 @@ class PipelineService:
         store.get_step(run_id, step)
         return store.step_notebook_path(run_id, step)
 
+    @property
+    def sweeps(self) -> Any:
+        """Parameter sweeps of this service's notebooks (``jupyter_kf.sweeps.Sweeps``)."""
+        with self._lock:
+            if getattr(self, "_sweeps", None) is None:
+                from .sweeps import Sweeps
+
+                self._sweeps = Sweeps(self)
+            return self._sweeps
+
     # -- snapshots and backends ---------------------------------------------------------------
     def create_snapshot(self, notebook: str | Path) -> Snapshot:
         nb = self.resolve(notebook)
@@ -426,6 +439,8 @@ class PipelineService:
 
     def close(self) -> None:
         """Cancel runs this service started that are still active, then close the stores."""
+        if getattr(self, "_sweeps", None) is not None:
+            self._sweeps.close()
         with self._lock:
             handles = list(self._handles.values())
         for h in handles:

@@ -186,8 +186,9 @@ def test_magics_shown_are_registered_and_accept_their_arguments() -> None:
 
     from jupyter_kf.magics import KfLoadMagics, KfMagics
     from jupyter_kf.magics.schedule import KfScheduleMagics
+    from jupyter_kf.magics.sweep import KfSweepMagics
 
-    classes = (KfMagics, KfScheduleMagics, KfLoadMagics)
+    classes = (KfMagics, KfScheduleMagics, KfLoadMagics, KfSweepMagics)
     registered = {name: meth for cls in classes for name, meth in cls.magics["line"].items()}
     owner = {name: cls for cls in classes for name in cls.magics["line"]}
     for line in MAGIC_LINES:

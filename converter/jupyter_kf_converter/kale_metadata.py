@@ -29,8 +29,8 @@ _NO_EQUIVALENT = {
     "experiment_name": "runs are grouped by notebook (jupyter kf runs <notebook>)",
     "volumes": "a run works in a snapshot of the notebook's folder (its PVC on a cluster); "
                "Kale's extra volumes are not mounted",
-    "katib_run": "hyperparameter sweeps are separate runs of the pipeline, not a notebook setting",
-    "katib_metadata": "hyperparameter sweeps are separate runs of the pipeline, not a notebook setting",
+    "katib_run": "a run is one run of the pipeline; sweep it with `jupyter kf sweep NOTEBOOK` (it reads katib_metadata)",
+    "katib_metadata": "by a run; `jupyter kf sweep NOTEBOOK` (without -p) reads it as the sweep's spec",
     "kfp_host": "the cluster's KFP endpoint is a jupyter-kf cluster setting, not stored in notebooks",
     "storage_class_name": "run volumes are restored from snapshots of the notebook's own volume",
     "volume_access_mode": "run volumes are restored from snapshots of the notebook's own volume",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_kf.backends.local")
 RECORD_RETRY_EVERY = 2.0  # s between tries to record a run's end that a full disk kept out
 RECORD_RETRY_FOR = 600.0
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def _import_kernel_client() -> None:
@@ -52,6 +53,8 @@ def _import_step_runner() -> None:
     import papermill.translators  # noqa: F401
     from jupyter_kf_converter import emit  # noqa: F401
     from nbformat.validator import get_validator
+
+    from ..executor import engine  # noqa: F401  (registers the papermill engine steps use)
 
     get_validator(version=4)  # compiles the notebook schema once
 
@@ -264,6 +267,8 @@ class LocalRun:
         inputs = getattr(self, "_inputs", None)
         if inputs is not None:
             env.update(inputs.kernel_env)  # how kernels see the inputs (an overlay), if so
+        if self.request.threads:  # parallel trials or steps must not each take every core
+            env.update({v: str(self.request.threads) for v in THREAD_VARS})
         from ..kernels.preload import modules_to_preload
 
         cap = self.backend.max_parallel(self.request) + 2
@@ -473,6 +478,8 @@ class LocalBackend(Backend):
         """Start root steps' kernels before their cache keys are known? Only when they will
         certainly run: caching off, or no earlier run of this notebook in the store."""
         if request.retry_of or request.from_step or request.only_step:
+            return False
+        if request.sweep:  # trials start together: root steps must be looked up (and shared)
             return False
         if not request.cache:
             return True

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..models import Run, RunStatus, StepRun, StepStatus
 from . import files
 from .gpus import VISIBLE, GpuSlots, requested
+from .inflight import IN_FLIGHT
 from .reuse import Reuse, StepCache
 from .step import StepAttempt, StepOutcome, write_input_notebook
 
@@ -97,6 +98,8 @@ class LocalExecutor:
         self._gpus: dict[str, list[str]] = {}  # step -> GPU ids it holds while it runs
         self._waiting_for_gpus: set[str] = set()  # ready steps that wait for free GPUs
         self._looked_up: set[str] = set()  # ready steps whose cache lookup missed
+        self._shared_wait: set[str] = set()  # ready steps another run is computing now (inflight.py)
+        self._claims: dict[str, str] = {}  # step -> cache key this run claimed while it computes it
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -153,8 +156,9 @@ class LocalExecutor:
                             )
                 else:
                     self._schedule(running, workers)
-                if not running and self._waiting_for_gpus and not self._cancel.is_set():
-                    time.sleep(CANCEL_POLL)  # another process holds the GPUs: wait for them
+                waiting = self._waiting_for_gpus or self._shared_wait
+                if not running and waiting and not self._cancel.is_set():
+                    time.sleep(CANCEL_POLL)  # GPUs or a shared step held elsewhere: wait for them
                     continue
                 if not running:
                     for name, st in self.status.items():  # nothing runs, so nothing can become ready
@@ -168,6 +172,7 @@ class LocalExecutor:
                 running.discard(name)
                 self._finish(name, outcome)
         finally:
+            IN_FLIGHT.release_all(run_id)
             if running:  # leaving early (an error in this loop): stop what still runs
                 self.cancel()
             workers.shutdown(wait=True)
@@ -182,12 +187,15 @@ class LocalExecutor:
             progressed = False
             self._skip_blocked()
             self._waiting_for_gpus.clear()
+            self._shared_wait.clear()
             for step in self._ready():
                 if len(running) >= self.plan.max_parallel:
                     break
                 if step not in self._looked_up:  # a step waiting for GPUs is looked up once
                     if self._take_over(step):
                         progressed = True
+                        continue
+                    if step in self._shared_wait:  # looked up again once the other run is done
                         continue
                     self._looked_up.add(step)
                 if not self._hold_gpus(step):
@@ -276,6 +284,8 @@ class LocalExecutor:
             if key is not None:
                 self.store.update_step(self.plan.run_id, name, cache_key=key)
                 reuse = self.cache.lookup(key)
+                if reuse is None and not self._claim(name, key):
+                    return False
         if reuse is None:
             return False
         try:
@@ -287,6 +297,15 @@ class LocalExecutor:
         if reuse.cache_key:
             fields["cache_key"] = reuse.cache_key
         self._set(name, StepStatus.cached, **fields)
+        return True
+
+    def _claim(self, name: str, key: str) -> bool:
+        """Claim the step's key while this run computes it; False (the step waits) when another
+        run of this process computes the same step now."""
+        if IN_FLIGHT.claim(str(self.store.path), key, self.plan.run_id) is not None:
+            self._shared_wait.add(name)
+            return False
+        self._claims[name] = key
         return True
 
     def _record_key(self, name: str) -> None:
@@ -397,6 +416,9 @@ class LocalExecutor:
         else:
             self.errors[name] = outcome.error or f"step {name!r} failed"
             self._set(name, StepStatus.failed, error=self.errors[name], failed_cell=outcome.failed_cell)
+        key = self._claims.pop(name, None)
+        if key is not None:  # recorded above: a waiting run now finds it in the store
+            IN_FLIGHT.release(str(self.store.path), key, self.plan.run_id)
 
     def _finish_run(self) -> Run:
         run_id = self.plan.run_id

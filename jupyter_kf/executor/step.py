@@ -90,6 +90,8 @@ class StepAttempt:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
+        from .engine import NAME as ENGINE
+
         timer = threading.Timer(self.timeout, self._on_timeout) if self.timeout else None
         if timer:
             timer.daemon = True
@@ -113,6 +115,7 @@ class StepAttempt:
                         stderr_file=log,
                         start_timeout=60,
                         on_cell_start=self._on_cell_start,
+                        engine_name=ENGINE,
                     )
                     return StepOutcome(ok=True)
                 except PapermillExecutionError as exc:

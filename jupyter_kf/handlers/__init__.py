@@ -9,6 +9,7 @@ from __future__ import annotations
 _ID = r"(?P<run_id>[^/]+)"
 _STEP = r"(?P<step>[^/]+)"
 _SCHEDULE = r"(?P<schedule_id>[^/]+)"
+_SWEEP = r"(?P<sweep_id>[^/]+)"
 
 
 def routes() -> list[tuple[str, type]]:
@@ -21,6 +22,7 @@ def routes() -> list[tuple[str, type]]:
     from .schedules import ScheduleHandler, SchedulePauseHandler, ScheduleResumeHandler, SchedulesHandler
     from .snapshots import PruneHandler, SnapshotsHandler, StoreHandler
     from .steps import StepLogHandler, StepNotebookHandler
+    from .sweeps import SweepCancelHandler, SweepHandler, SweepsHandler
 
     return [
         (r"compile", CompileHandler),
@@ -40,5 +42,8 @@ def routes() -> list[tuple[str, type]]:
         (rf"schedules/{_SCHEDULE}/resume", ScheduleResumeHandler),
         (r"store", StoreHandler),
         (r"store/prune", PruneHandler),
+        (r"sweeps", SweepsHandler),
+        (rf"sweeps/{_SWEEP}", SweepHandler),
+        (rf"sweeps/{_SWEEP}/cancel", SweepCancelHandler),
         (r"openapi\.yaml", OpenAPIHandler),
     ]

@@ -35,7 +35,7 @@ def model_schemas() -> dict[str, Any]:
         m.CompileRequest, m.CompileResult, m.RunRequest, m.Run, m.RunList, m.RetryRequest,
         m.BackendList, m.StepLog, m.StepNotebook, m.SnapshotRequest, m.Snapshot, m.SnapshotList,
         m.ScheduleRequest, m.ScheduleFields, m.Schedule, m.ScheduleList, m.RunDiff,
-        m.StoreUsage, m.PruneRequest, m.PruneResult, m.ApiError,
+        m.StoreUsage, m.PruneRequest, m.PruneResult, m.SweepRequest, m.Sweep, m.SweepList, m.ApiError,
     ]
     _, top = models_json_schema(
         [(model, "validation") for model in api_models], ref_template="#/components/schemas/{model}"

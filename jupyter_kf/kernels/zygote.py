@@ -110,6 +110,20 @@ def enter_overlay(spec: dict) -> None:
     check(libc.mount(b"overlay", target, b"overlay", 0, opts.encode()) == 0, "mount")
 
 
+def _limit_threads() -> None:
+    """A thread limit in the kernel's env (OMP_NUM_THREADS: parallel sweep trials) applies to
+    the BLAS/OpenMP libraries preloaded here too: they read the variable when they loaded."""
+    n = os.environ.get("OMP_NUM_THREADS")
+    if not n or "numpy" not in sys.modules:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(n))
+    except Exception:  # noqa: BLE001  (no threadpoolctl, or a bad value: run unlimited)
+        pass
+
+
 def _child(request: dict, zygote_pid: int) -> None:
     """Runs in the forked child: become a kernel; never returns."""
     code = 1
@@ -140,6 +154,7 @@ def _child(request: dict, zygote_pid: int) -> None:
             enter_overlay(json.loads(overlay))
         if os.environ.get("JUPYTER_KF_WRITE_LOG"):
             _log_writes(os.environ["JUPYTER_KF_WRITE_LOG"])
+        _limit_threads()
         if request.get("cwd"):
             os.chdir(request["cwd"])
         sys.argv = [sys.executable, *request["argv"]]

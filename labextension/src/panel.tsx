@@ -17,6 +17,7 @@ import { RunForm } from './runForm';
 import { RunsList } from './runs';
 import { SchedulesSection } from './schedules';
 import { StoreSection } from './storeSection';
+import { SweepsSection } from './sweeps';
 import { CompileResult, StepStatus } from './types';
 
 export class PipelinePanel extends ReactWidget {
@@ -240,6 +241,17 @@ function PanelBody(props: { controller: KfController }): JSX.Element {
           canSchedule={!!compiled && errors === 0}
           why={why}
           onNewRun={() => void c.refreshRuns()}
+        />
+      </Section>
+      <Section title="Sweeps" testid="kf-section-sweeps" defaultOpen={false}>
+        <SweepsSection
+          key={state.path}
+          settings={c.api.settings}
+          notebook={state.path}
+          parameters={compiled?.pipeline.parameters ?? []}
+          metrics={((compiled?.pipeline as any)?.metrics ?? []).map((m: { name: string }) => m.name)}
+          canSweep={!!compiled && errors === 0}
+          why={why}
         />
       </Section>
       <Section
