@@ -45,8 +45,18 @@ def model_schemas() -> dict[str, Any]:
 
 def render_schemas() -> str:
     import yaml
+    from yaml.representer import SafeRepresenter
 
-    body = yaml.safe_dump({"schemas": model_schemas()}, sort_keys=False, allow_unicode=True, width=100)
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    # PyYAML's own str representer: importing Hera replaces it (block style for multi-line strings)
+    # on SafeRepresenter itself, which made the rendering depend on what the process imported.
+    Dumper.add_representer(str, SafeRepresenter.represent_str)
+
+    body = yaml.dump(
+        {"schemas": model_schemas()}, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100
+    )
     return "".join(f"  {line}\n" if line else "\n" for line in body.splitlines())
 
 

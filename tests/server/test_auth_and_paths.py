@@ -35,6 +35,10 @@ ROUTE_CALLS = [
     ("DELETE", "schedules/sch-00000000"),
     ("POST", "schedules/sch-00000000/pause"),
     ("POST", "schedules/sch-00000000/resume"),
+    ("GET", "sweeps"),
+    ("POST", "sweeps"),
+    ("GET", "sweeps/20260101-000000-abcd"),
+    ("POST", "sweeps/20260101-000000-abcd/cancel"),
 ]
 
 
