@@ -30,42 +30,53 @@ export class ApiError extends Error {
   }
 }
 
+/** One call of the jupyter-kf REST API (`path` below `jupyter-kf/api`): JSON in and out, errors as
+ * {@link ApiError} with the server's message, problems and field. Shared by every API client. */
+export async function apiRequest<T>(
+settings: ServerConnection.ISettings,
+path: string,
+init: RequestInit = {},
+query: Record<string, string> = {}
+): Promise<T> {
+  let url = URLExt.join(settings.baseUrl, 'jupyter-kf/api', path);
+  const qs = URLExt.objectToQueryString(query);
+  if (qs && qs !== '?') {
+    url += qs;
+  }
+  if (init.body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json', ...(init.headers ?? {}) };
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ApiError(`cannot reach the jupyter-kf server extension: ${String(error)}`, 0);
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const message =
+      (data && typeof data.message === 'string' && data.message) ||
+      (response.status === 404 && !data
+        ? 'the jupyter-kf server extension is not enabled (404)'
+        : `${response.status} ${response.statusText}`);
+    throw new ApiError(message, response.status, data?.problems ?? [], data?.field ?? null);
+  }
+  return data as T;
+}
+
 export class KfApi {
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
-  private async request<T>(path: string, init: RequestInit = {}, query: Record<string, string> = {}): Promise<T> {
-    let url = URLExt.join(this.settings.baseUrl, 'jupyter-kf/api', path);
-    const qs = URLExt.objectToQueryString(query);
-    if (qs && qs !== '?') {
-      url += qs;
-    }
-    if (init.body !== undefined) {
-      init.headers = { 'Content-Type': 'application/json', ...(init.headers ?? {}) };
-    }
-    let response: Response;
-    try {
-      response = await ServerConnection.makeRequest(url, init, this.settings);
-    } catch (error) {
-      throw new ApiError(`cannot reach the jupyter-kf server extension: ${String(error)}`, 0);
-    }
-    const text = await response.text();
-    let data: any = null;
-    if (text) {
-      try {
-        data = JSON.parse(text);
-      } catch {
-        data = null;
-      }
-    }
-    if (!response.ok) {
-      const message =
-        (data && typeof data.message === 'string' && data.message) ||
-        (response.status === 404 && !data
-          ? 'the jupyter-kf server extension is not enabled (404)'
-          : `${response.status} ${response.statusText}`);
-      throw new ApiError(message, response.status, data?.problems ?? [], data?.field ?? null);
-    }
-    return data as T;
+  private request<T>(path: string, init: RequestInit = {}, query: Record<string, string> = {}): Promise<T> {
+    return apiRequest<T>(this.settings, path, init, query);
   }
 
   /** Compile unsaved notebook JSON (`content`) or a saved notebook (`notebook` path). */
