@@ -9,4 +9,4 @@ echo "==> the pipeline:"
 echo "==> running it locally:"
 .venv/bin/jupyter kf run examples/wine-pipeline.ipynb "$@"
 echo "==> the run and its metrics (jupyter kf runs):"
-.venv/bin/jupyter kf runs -n examples/wine-pipeline.ipynb --limit 1
+.venv/bin/jupyter kf runs -n examples/wine-pipeline.ipynb --limit 1 --wide
